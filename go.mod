@@ -1,0 +1,14 @@
+module github.com/gowsgi/gowsgi
+
+go 1.26.8
+
+require (
+	github.com/cloudflare/tableflip v1.2.3 // indirect
+	github.com/cpuguy83/go-md2man/v2 v2.0.7 // indirect
+	github.com/fsnotify/fsnotify v1.10.1 // indirect
+	github.com/russross/blackfriday/v2 v2.1.0 // indirect
+	github.com/urfave/cli/v2 v2.27.7 // indirect
+	github.com/xrash/smetrics v0.0.0-20240521201337-686a1a2994c1 // indirect
+	golang.org/x/sys v0.13.0 // indirect
+	gopkg.in/ini.v1 v1.67.3 // indirect
+)
