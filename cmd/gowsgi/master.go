@@ -1,0 +1,238 @@
+package main
+
+// This file is the master process's life: bind, start the workers, serve,
+// and stop in order on a signal. serve, dev and check all run through it.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gowsgi/gowsgi/gateway"
+	"github.com/gowsgi/gowsgi/pyworker"
+)
+
+// listenSpec is one address to serve and the flag that asked for it.
+type listenSpec struct {
+	addr string // host:port, or a path for a unix socket
+	flag string
+}
+
+func (l listenSpec) network() string {
+	if strings.Contains(l.addr, "/") || strings.HasPrefix(l.addr, "unix:") {
+		return "unix"
+	}
+	return "tcp"
+}
+
+// masterConfig is what the master needs, whichever command built it.
+type masterConfig struct {
+	http       []listenSpec
+	workers    pyworker.Options
+	accessLog  bool
+	grace      time.Duration // how long in-flight requests may take on stop
+	out        io.Writer     // banner and logs
+	appLabel   string        // for the banner
+	scriptName string
+}
+
+// master is a running gowsgi.
+type master struct {
+	cfg       masterConfig
+	listeners []net.Listener
+	mgr       *pyworker.Manager
+	servers   []*gateway.Server
+	alog      *gateway.AccessLog
+	logger    *log.Logger
+}
+
+func (m *master) logf(format string, a ...any) { m.logger.Printf(format, a...) }
+
+// startMaster binds every listener, then starts the workers and waits until
+// they are ready. On error everything started is stopped again.
+func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
+	m := &master{cfg: cfg, logger: log.New(cfg.out, "gowsgi: ", 0)}
+	defer func() {
+		if err != nil {
+			m.closeListeners()
+		}
+	}()
+	for _, l := range cfg.http {
+		ln, err := listen(l)
+		if err != nil {
+			return nil, err
+		}
+		m.listeners = append(m.listeners, ln)
+	}
+	cfg.workers.Logf = m.logf
+	mgr, err := pyworker.New(cfg.workers)
+	if err != nil {
+		return nil, err
+	}
+	m.mgr = mgr
+	fmt.Fprintf(cfg.out, "gowsgi: starting %d worker(s) x %d thread(s) for %s with %s\n",
+		cfg.workers.Processes, cfg.workers.Threads, cfg.appLabel, cfg.workers.Python)
+	if err := mgr.Start(ctx); err != nil {
+		mgr.Kill()
+		return nil, err
+	}
+	if cfg.accessLog {
+		m.alog = gateway.NewAccessLog(cfg.out)
+	}
+	for _, ln := range m.listeners {
+		h := &gateway.Handler{
+			Backend: mgr,
+			Environ: gateway.Environ{Scheme: "http", LocalAddr: ln.Addr(), ScriptName: cfg.scriptName},
+			Log:     m.alog,
+			Logf:    m.logf,
+		}
+		// One server per listener keeps LocalAddr per listener.
+		srv := gateway.NewServer(h, log.New(cfg.out, "gowsgi: http: ", 0), 0)
+		srv.Serve(ln)
+		m.servers = append(m.servers, srv)
+	}
+	return m, nil
+}
+
+func listen(l listenSpec) (net.Listener, error) {
+	addr := strings.TrimPrefix(l.addr, "unix:")
+	if l.network() == "unix" {
+		// A socket file left by a crashed run is replaced only when
+		// nothing answers on it.
+		if _, err := os.Stat(addr); err == nil {
+			if c, err := net.DialTimeout("unix", addr, time.Second); err == nil {
+				c.Close()
+				return nil, &listenError{addr: l.addr, flag: l.flag, err: syscall.EADDRINUSE}
+			}
+			os.Remove(addr)
+		}
+		if dir := filepath.Dir(addr); dir != "" {
+			if _, err := os.Stat(dir); err != nil {
+				return nil, &listenError{addr: l.addr, flag: l.flag, err: err}
+			}
+		}
+	}
+	ln, err := net.Listen(l.network(), addr)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) {
+			err = op.Err
+			var se *os.SyscallError
+			if errors.As(err, &se) {
+				err = se.Err
+			}
+		}
+		return nil, &listenError{addr: l.addr, flag: l.flag, err: err}
+	}
+	return ln, nil
+}
+
+// urls lists where the master listens, as a person would open them.
+func (m *master) urls() []string {
+	var out []string
+	for _, ln := range m.listeners {
+		a := ln.Addr()
+		if a.Network() == "unix" {
+			out = append(out, "unix:"+a.String())
+			continue
+		}
+		out = append(out, "http://"+a.String())
+	}
+	return out
+}
+
+// printReady prints where the master listens, as runserver does.
+func (m *master) printReady() {
+	st := m.mgr.Status()
+	py := st.Python
+	if i := strings.IndexByte(py, ' '); i > 0 {
+		py = py[:i]
+	}
+	fmt.Fprintf(m.cfg.out, "gowsgi %s: %d worker(s) ready (%d process(es) x %d thread(s), python %s, generation %d)\n",
+		version, len(st.Workers)*m.cfg.workers.Threads, m.cfg.workers.Processes, m.cfg.workers.Threads, py, st.Generation)
+	for _, u := range m.urls() {
+		fmt.Fprintf(m.cfg.out, "gowsgi: listening on %s\n", u)
+	}
+	fmt.Fprintf(m.cfg.out, "gowsgi: quit with CONTROL-C\n")
+}
+
+// waitForSignals blocks until SIGINT/SIGTERM, then stops gracefully; a
+// second signal stops at once.
+func (m *master) waitForSignals() error {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	sig := <-sigs
+	fmt.Fprintf(m.cfg.out, "gowsgi: %s: finishing in-flight requests (press CONTROL-C again to stop at once)\n", sigName(sig))
+	done := make(chan error, 1)
+	go func() { done <- m.shutdown() }()
+	select {
+	case err := <-done:
+		return err
+	case sig := <-sigs:
+		fmt.Fprintf(m.cfg.out, "gowsgi: %s again: stopping now\n", sigName(sig))
+		m.kill()
+		return nil
+	}
+}
+
+func sigName(s os.Signal) string {
+	switch s {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return s.String()
+}
+
+// shutdown is the two-phase stop: stop accepting and let in-flight
+// requests finish, then stop the workers; whatever is left after the grace
+// period is killed.
+func (m *master) shutdown() error {
+	grace := m.cfg.grace
+	if grace == 0 {
+		grace = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	for _, s := range m.servers {
+		s.Shutdown(ctx)
+	}
+	err := m.mgr.Stop(ctx)
+	m.closeAll()
+	return err
+}
+
+func (m *master) kill() {
+	for _, s := range m.servers {
+		s.Close()
+	}
+	m.mgr.Kill()
+	m.closeAll()
+}
+
+func (m *master) closeAll() {
+	m.closeListeners()
+	if m.alog != nil {
+		m.alog.Close()
+	}
+}
+
+func (m *master) closeListeners() {
+	for _, ln := range m.listeners {
+		ln.Close()
+		if ln.Addr().Network() == "unix" {
+			os.Remove(ln.Addr().String())
+		}
+	}
+}

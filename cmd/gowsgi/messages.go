@@ -1,0 +1,92 @@
+package main
+
+// This file builds every user-facing error message: the cause on one line,
+// then a hint with the next action. Messages are chosen with errors.Is/As,
+// never by matching error text.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/gowsgi/gowsgi/pyworker"
+)
+
+// listenError is a failure to bind one of the configured addresses.
+type listenError struct {
+	addr string
+	flag string // the flag or key that named it, e.g. "--http"
+	err  error
+}
+
+func (e *listenError) Error() string { return fmt.Sprintf("cannot listen on %s: %v", e.addr, e.err) }
+func (e *listenError) Unwrap() error { return e.err }
+
+// usageError is a problem with flags or configuration.
+type usageError struct{ msg, hint string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// report prints err for a person and returns the exit code.
+func report(w io.Writer, err error) int {
+	var (
+		le   *listenError
+		be   *pyworker.BootError
+		ue   *usageError
+		exit cli.ExitCoder
+	)
+	switch {
+	case errors.As(err, &be):
+		if be.Traceback != "" {
+			fmt.Fprintf(w, "%s\n", strings.TrimRight(be.Traceback, "\n"))
+		}
+		fmt.Fprintf(w, "gowsgi: %v\n", be)
+		fmt.Fprintf(w, "hint: fix the error above, then start gowsgi again. Check that --chdir points at the project and --module/--wsgi-file names the WSGI entry point.\n")
+		return exitAppLoad
+	case errors.As(err, &le):
+		fmt.Fprintf(w, "gowsgi: %v\n", le)
+		switch {
+		case errors.Is(le.err, syscall.EADDRINUSE):
+			fmt.Fprintf(w, "hint: another process holds this address (an earlier gowsgi?). Stop it, or pick another port, e.g. %s %s.\n", le.flag, nextPort(le.addr))
+		case errors.Is(le.err, syscall.EACCES):
+			fmt.Fprintf(w, "hint: ports below 1024 need root; use a port above 1024, e.g. %s 127.0.0.1:8000.\n", le.flag)
+		case errors.Is(le.err, syscall.EADDRNOTAVAIL):
+			fmt.Fprintf(w, "hint: that IP address is not on this machine; use 127.0.0.1 or 0.0.0.0.\n")
+		}
+		return exitError
+	case errors.Is(err, pyworker.ErrNoPython):
+		fmt.Fprintf(w, "gowsgi: %v\n", err)
+		fmt.Fprintf(w, "hint: install python3, activate the app's virtualenv, or pass --python /path/to/python.\n")
+		return exitNoPython
+	case errors.As(err, &ue):
+		fmt.Fprintf(w, "gowsgi: %s\n", ue.msg)
+		if ue.hint != "" {
+			fmt.Fprintf(w, "hint: %s\n", ue.hint)
+		}
+		return exitUsage
+	case errors.As(err, &exit):
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintf(w, "gowsgi: %s\n", msg)
+		}
+		return exit.ExitCode()
+	}
+	fmt.Fprintf(w, "gowsgi: %v\n", err)
+	return exitError
+}
+
+// nextPort suggests the same address with the port plus one.
+func nextPort(addr string) string {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return addr
+	}
+	var port int
+	if _, err := fmt.Sscanf(addr[i+1:], "%d", &port); err != nil || port == 0 {
+		return addr
+	}
+	return fmt.Sprintf("%s:%d", addr[:i], port+1)
+}

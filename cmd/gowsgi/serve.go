@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/gowsgi/gowsgi/pyworker"
+)
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "serve",
+		Usage:     "serve a WSGI app in production (uWSGI-style flags)",
+		UsageText: "gowsgi serve --http 127.0.0.1:8000 --chdir mysite --module mysite.wsgi:application --processes 2 --threads 2",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "http", Usage: "serve HTTP on `ADDR` (host:port or a unix socket path); repeatable", Value: nil},
+			&cli.StringFlag{Name: "chdir", Usage: "change to `DIR` before loading the app; it is also put first on sys.path"},
+			&cli.StringFlag{Name: "wsgi-file", Usage: "load the WSGI callable from `FILE`"},
+			&cli.StringFlag{Name: "module", Aliases: []string{"w"}, Usage: "load the WSGI callable from `pkg.mod[:callable]`"},
+			&cli.StringFlag{Name: "callable", Usage: "name of the WSGI callable", Value: "application"},
+			&cli.IntFlag{Name: "processes", Aliases: []string{"workers", "p"}, Usage: "number of worker processes", Value: 1},
+			&cli.IntFlag{Name: "threads", Usage: "threads per worker process", Value: 1},
+			&cli.StringFlag{Name: "python", Usage: "the Python interpreter `PATH` (default: $VIRTUAL_ENV/bin/python, then python3)"},
+			&cli.StringFlag{Name: "home", Aliases: []string{"virtualenv", "venv"}, Usage: "the app's virtualenv `DIR`"},
+			&cli.StringSliceFlag{Name: "env", Usage: "set `KEY=VALUE` in the workers' environment; repeatable"},
+			&cli.BoolFlag{Name: "lazy-apps", Usage: "load the app in each worker instead of once before forking"},
+			&cli.IntFlag{Name: "max-requests", Usage: "retire a worker after `N` requests"},
+			&cli.DurationFlag{Name: "harakiri", Usage: "kill a worker stuck on one request for this long, e.g. 30s"},
+			&cli.BoolFlag{Name: "disable-logging", Usage: "no access log"},
+		},
+		Action: runServe,
+	}
+}
+
+func runServe(c *cli.Context) error {
+	cfg, err := serveConfigFromFlags(c)
+	if err != nil {
+		return err
+	}
+	m, err := startMaster(context.Background(), cfg)
+	if err != nil {
+		return err
+	}
+	m.printReady()
+	return m.waitForSignals()
+}
+
+func serveConfigFromFlags(c *cli.Context) (masterConfig, error) {
+	var cfg masterConfig
+	dir := c.String("chdir")
+	if dir == "" {
+		dir = "."
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return cfg, err
+	}
+	if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+		return cfg, &usageError{msg: fmt.Sprintf("--chdir %s: no such directory", dir), hint: "point --chdir at the directory that holds your project (where manage.py is)."}
+	}
+	module, file := c.String("module"), c.String("wsgi-file")
+	callable := c.String("callable")
+	switch {
+	case module == "" && file == "":
+		return cfg, &usageError{msg: "no app to serve", hint: "name it with --module mysite.wsgi:application or --wsgi-file mysite/wsgi.py."}
+	case module != "" && file != "":
+		return cfg, &usageError{msg: "both --module and --wsgi-file are set", hint: "keep one of them."}
+	case file != "":
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(abs, file)
+		}
+		if _, err := os.Stat(file); err != nil {
+			return cfg, &usageError{msg: fmt.Sprintf("--wsgi-file %s: no such file (looked in %s)", c.String("wsgi-file"), abs), hint: "a relative --wsgi-file is taken from --chdir; check both."}
+		}
+	}
+	if i := strings.IndexByte(module, ':'); i >= 0 {
+		module, callable = module[:i], module[i+1:]
+	}
+	python, err := pyworker.FindPython(c.String("python"), c.String("home"))
+	if err != nil {
+		return cfg, err
+	}
+	for _, e := range c.StringSlice("env") {
+		if !strings.Contains(e, "=") {
+			return cfg, &usageError{msg: fmt.Sprintf("--env %q is not KEY=VALUE", e)}
+		}
+	}
+	for _, a := range c.StringSlice("http") {
+		cfg.http = append(cfg.http, listenSpec{addr: a, flag: "--http"})
+	}
+	if len(cfg.http) == 0 {
+		cfg.http = []listenSpec{{addr: "127.0.0.1:8000", flag: "--http"}}
+	}
+	spawn := pyworker.SpawnZygote
+	if c.Bool("lazy-apps") {
+		spawn = pyworker.SpawnExec
+	}
+	label := module + ":" + callable
+	if file != "" {
+		label = c.String("wsgi-file")
+	}
+	cfg.workers = pyworker.Options{
+		Python: python, Dir: abs, Module: module, WSGIFile: file, Callable: callable,
+		Env: c.StringSlice("env"), Processes: c.Int("processes"), Threads: c.Int("threads"),
+		Spawn: spawn, Preload: "app", MaxRequests: c.Int("max-requests"), Harakiri: c.Duration("harakiri"),
+	}
+	if cfg.workers.Processes < 1 || cfg.workers.Threads < 1 {
+		return cfg, &usageError{msg: "--processes and --threads must be at least 1"}
+	}
+	cfg.accessLog = !c.Bool("disable-logging")
+	cfg.out = os.Stderr
+	cfg.appLabel = label
+	return cfg, nil
+}

@@ -1,0 +1,104 @@
+package gateway
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// AccessLog writes one line per request:
+//
+//	127.0.0.1 - [24/Nov/2026:16:29:46 +0000] "GET /items/ HTTP/1.1" 200 512 1.84ms pid=4121 gen=1
+//
+// Lines are queued and written by one goroutine in batches, so a request
+// never waits for the terminal or the disk.
+type AccessLog struct {
+	lines chan []byte
+	done  chan struct{}
+	once  sync.Once
+	// Format turns a request into a line (without the newline). nil uses
+	// the default format above.
+	Format func(dst []byte, r *http.Request, status int, size int64, d time.Duration, pid, gen int) []byte
+}
+
+// NewAccessLog starts an access log writing to w.
+func NewAccessLog(w io.Writer) *AccessLog {
+	l := &AccessLog{lines: make(chan []byte, 4096), done: make(chan struct{})}
+	go l.writeLoop(w)
+	return l
+}
+
+var linePool = sync.Pool{New: func() any { return make([]byte, 0, 256) }}
+
+// Request logs one request. It never blocks: when the writer cannot keep
+// up, the line is dropped (better a missing log line than a slow server).
+func (l *AccessLog) Request(r *http.Request, status int, size int64, d time.Duration, pid, gen int) {
+	b := linePool.Get().([]byte)[:0]
+	if l.Format != nil {
+		b = l.Format(b, r, status, size, d, pid, gen)
+	} else {
+		b = defaultFormat(b, r, status, size, d, pid, gen)
+	}
+	b = append(b, '\n')
+	select {
+	case l.lines <- b:
+	default:
+	}
+}
+
+func defaultFormat(b []byte, r *http.Request, status int, size int64, d time.Duration, pid, gen int) []byte {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if host == "" {
+		host = "-"
+	}
+	b = append(b, host...)
+	b = append(b, " - ["...)
+	b = time.Now().AppendFormat(b, "02/Jan/2006:15:04:05 -0700")
+	b = append(b, "] \""...)
+	b = append(b, r.Method...)
+	b = append(b, ' ')
+	b = append(b, r.RequestURI...)
+	b = append(b, ' ')
+	b = append(b, r.Proto...)
+	b = append(b, "\" "...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, size, 10)
+	b = append(b, ' ')
+	b = strconv.AppendFloat(b, float64(d.Microseconds())/1000, 'f', 2, 64)
+	b = append(b, "ms"...)
+	if pid != 0 {
+		b = append(b, " pid="...)
+		b = strconv.AppendInt(b, int64(pid), 10)
+		b = append(b, " gen="...)
+		b = strconv.AppendInt(b, int64(gen), 10)
+	}
+	return b
+}
+
+func (l *AccessLog) writeLoop(w io.Writer) {
+	defer close(l.done)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	for b := range l.lines {
+		bw.Write(b)
+		linePool.Put(b[:0]) //nolint:staticcheck // slices are fine in a pool here
+		// Write the batch out once nothing else is queued.
+		if len(l.lines) == 0 {
+			bw.Flush()
+		}
+	}
+	bw.Flush()
+}
+
+// Close writes what is queued and stops the writer.
+func (l *AccessLog) Close() {
+	l.once.Do(func() { close(l.lines) })
+	<-l.done
+}

@@ -1,0 +1,268 @@
+package pyworker
+
+// This file implements one request from the perspective of the Go master:
+// a Slot is one Python thread's connection, and Do drives the frame exchange
+// of one request over it.
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync/atomic"
+	"time"
+)
+
+// Request is one request as the gateway hands it to a worker.
+type Request struct {
+	// Environ is the encoded CGI environ (see AppendEnviron).
+	Environ []byte
+	// HasBody says whether the request has a body at all.
+	HasBody bool
+	// First is the start of the body, read by the gateway before a worker
+	// was taken, so that small bodies never hold a worker while a slow
+	// client sends them. FirstEOF says First is the whole body.
+	First    []byte
+	FirstEOF bool
+	// Body yields the rest of the body after First. Nil when FirstEOF.
+	Body io.Reader
+	// Path is the request path, for logs.
+	Path string
+}
+
+// Responder receives a worker's response. The gateway implements it once per
+// listener kind (HTTP, uwsgi protocol).
+type Responder interface {
+	// Start is called once, before the first Write, with the app's status
+	// line ("200 OK") and headers in order. An error means the headers are
+	// unusable; the request then fails with a 500.
+	Start(status string, headers [][2]string) error
+	// Write sends part of the body. An error means the client is gone.
+	Write(p []byte) error
+	// Flush pushes what was written to the client (for streaming).
+	Flush()
+}
+
+// Errors of Do that callers branch on.
+var (
+	// ErrWorkerDied: the worker process died during the request.
+	ErrWorkerDied = errors.New("worker died during the request")
+	// ErrHarakiri: the request ran past the harakiri limit and its worker was killed.
+	ErrHarakiri = errors.New("request killed by harakiri")
+	// ErrResponseBroken: the response failed after its headers were sent;
+	// the client connection must be cut so the client sees a truncated body.
+	ErrResponseBroken = errors.New("response broken after headers were sent")
+	// ErrClientGone: the client went away; the worker was told to stop.
+	ErrClientGone = errors.New("client went away")
+)
+
+// AppError is returned by Do when the app failed before sending headers.
+type AppError struct {
+	Traceback string
+}
+
+func (e *AppError) Error() string { return "the app raised an exception:\n" + e.Traceback }
+
+// BadResponseError is returned when the app's status or headers cannot be sent.
+type BadResponseError struct{ Err error }
+
+func (e *BadResponseError) Error() string { return "invalid response from the app: " + e.Err.Error() }
+func (e *BadResponseError) Unwrap() error { return e.Err }
+
+// bodyChunk is the most request body sent in one Body frame.
+const bodyChunk = 256 << 10
+
+// Slot is one Python thread's connection to the master. A slot carries one
+// request at a time; Pool hands slots out.
+type Slot struct {
+	w      *worker
+	thread int
+	conn   net.Conn
+	r      *bufio.Reader
+	wbuf   []byte
+	rbuf   []byte
+	nextID uint32
+
+	busySince atomic.Int64 // unix nanos while a request runs, else 0
+	path      atomic.Pointer[string]
+	broken    bool // the connection is unusable; owned by the goroutine holding the slot
+	harakiri  atomic.Bool
+}
+
+func newSlot(w *worker, thread int, c net.Conn, r *bufio.Reader) *Slot {
+	return &Slot{w: w, thread: thread, conn: c, r: r, rbuf: make([]byte, 64<<10)}
+}
+
+// Worker returns the pid and generation of the worker behind s.
+func (s *Slot) Worker() (pid, generation int) { return s.w.pid, s.w.gen.n }
+
+// Do runs one request on s and streams the response to out.
+func (s *Slot) Do(req *Request, out Responder) error {
+	s.nextID++
+	if s.nextID == 0 {
+		s.nextID = 1
+	}
+	id := s.nextID
+	s.busySince.Store(time.Now().UnixNano())
+	p := req.Path
+	s.path.Store(&p)
+	defer s.busySince.Store(0)
+
+	var flags uint8
+	if req.HasBody {
+		flags = FlagBody
+	}
+	s.wbuf = AppendFrame(s.wbuf[:0], TypeRequest, flags, id, req.Environ)
+	if req.HasBody {
+		var bf uint8
+		if req.FirstEOF {
+			bf = FlagEOF
+		}
+		s.wbuf = AppendFrame(s.wbuf, TypeBody, bf, id, req.First)
+	}
+	if err := s.send(); err != nil {
+		return err
+	}
+	bodyDone := !req.HasBody || req.FirstEOF
+	started, aborted := false, false
+	var clientErr error
+	abort := func() error {
+		if aborted {
+			return nil
+		}
+		aborted = true
+		s.wbuf = AppendFrame(s.wbuf[:0], TypeAbort, 0, id, nil)
+		return s.send()
+	}
+	for {
+		f, err := ReadFrame(s.r, s.rbuf)
+		if err != nil {
+			return s.fail(err)
+		}
+		if f.RequestID != id && f.Type != TypeLog {
+			return s.fail(fmt.Errorf("frame %s for request %d during request %d", f.Type, f.RequestID, id))
+		}
+		switch f.Type {
+		case TypeRead:
+			if bodyDone || aborted {
+				// Python asked again after EOF (or after we gave up on the
+				// client): answer EOF so it never waits.
+				s.wbuf = AppendFrame(s.wbuf[:0], TypeBody, FlagEOF, id, nil)
+				if err := s.send(); err != nil {
+					return err
+				}
+				continue
+			}
+			want := bodyChunk
+			if len(f.Payload) == 4 {
+				if n := int(binary.BigEndian.Uint32(f.Payload)); n > 0 && n < want {
+					want = n
+				}
+			}
+			if err := s.sendBody(id, req.Body, want, &bodyDone); err != nil {
+				if errors.Is(err, errClientBody) {
+					clientErr = err
+					if err := abort(); err != nil {
+						return err
+					}
+					continue
+				}
+				return err
+			}
+		case TypeStart:
+			if aborted {
+				continue
+			}
+			status, headers, err := ParseStart(f.Payload)
+			if err == nil {
+				err = out.Start(status, headers)
+			}
+			if err != nil {
+				clientErr = &BadResponseError{Err: err}
+				if err := abort(); err != nil {
+					return err
+				}
+				continue
+			}
+			started = true
+		case TypeRespBody:
+			if aborted || !started {
+				continue
+			}
+			if err := out.Write(f.Payload); err != nil {
+				clientErr = fmt.Errorf("%w: %v", ErrClientGone, err)
+				if err := abort(); err != nil {
+					return err
+				}
+				continue
+			}
+			// Flush only when Python has nothing more queued: a response
+			// sent as Start+Body+End in one write goes out in one write.
+			if s.r.Buffered() == 0 {
+				out.Flush()
+			}
+		case TypeEnd:
+			if clientErr != nil {
+				return clientErr
+			}
+			if f.Flags&FlagError != 0 {
+				return ErrResponseBroken
+			}
+			return nil
+		case TypeAppError:
+			if clientErr != nil {
+				return clientErr
+			}
+			return &AppError{Traceback: string(f.Payload)}
+		case TypeLog:
+			s.w.log(f.Payload)
+		default:
+			return s.fail(fmt.Errorf("unexpected %s frame during a request", f.Type))
+		}
+	}
+}
+
+var errClientBody = errors.New("reading the request body")
+
+func (s *Slot) sendBody(id uint32, body io.Reader, want int, done *bool) error {
+	if cap(s.wbuf) < HeaderSize+want {
+		s.wbuf = make([]byte, 0, HeaderSize+want)
+	}
+	buf := s.wbuf[HeaderSize : HeaderSize+want]
+	n, err := io.ReadFull(body, buf)
+	var flags uint8
+	switch {
+	case err == nil:
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		flags = FlagEOF
+		*done = true
+	default:
+		return fmt.Errorf("%w: %v", errClientBody, err)
+	}
+	PutHeader(s.wbuf[:HeaderSize], Header{Type: TypeBody, Flags: flags, RequestID: id, Length: uint32(n)})
+	s.wbuf = s.wbuf[:HeaderSize+n]
+	return s.send()
+}
+
+func (s *Slot) send() error {
+	if _, err := s.conn.Write(s.wbuf); err != nil {
+		return s.fail(err)
+	}
+	return nil
+}
+
+// fail marks the slot unusable and turns a connection error into the error
+// the gateway reports.
+func (s *Slot) fail(err error) error {
+	s.broken = true
+	s.conn.Close()
+	if s.harakiri.Load() {
+		return ErrHarakiri
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || isConnReset(err) {
+		return fmt.Errorf("%w (worker pid %d)", ErrWorkerDied, s.w.pid)
+	}
+	return fmt.Errorf("%w (worker pid %d): %v", ErrWorkerDied, s.w.pid, err)
+}

@@ -1,0 +1,291 @@
+package pyworker
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// workerState is where a worker is in its life. Only the supervisor
+// goroutine reads or writes it.
+type workerState int
+
+const (
+	stateStarting workerState = iota // spawned, not yet Ready
+	stateReady                       // its slots are in the pool
+	stateRetiring                    // serving its last requests, no new ones
+	stateStopping                    // sent Stop, waiting for the exit
+	stateDead
+)
+
+var stateNames = [...]string{"starting", "ready", "retiring", "stopping", "dead"}
+
+func (s workerState) String() string { return stateNames[s] }
+
+// worker is one Python worker process. Fields without a comment are owned
+// by the supervisor goroutine; the atomics are read on the request path.
+type worker struct {
+	m       *Manager
+	id      int // stable across respawns of the same place: 1..processes
+	gen     *generation
+	token   string
+	pid     int
+	state   workerState
+	started time.Time
+	ctrl    net.Conn
+	slots   []*Slot
+	ready   bool // Ready frame arrived (slots may still be connecting)
+	back    int  // slots handed back to the supervisor while retiring/stopping
+	crashes int  // consecutive short-lived crashes, for backoff
+	cmd     *exec.Cmd
+	killAt  time.Time
+
+	isZygote bool       // a zygote: forks workers, serves nothing
+	forkedBy *worker    // the zygote that forked it, nil when exec'd
+	bootErr  *BootError // the import failure it reported
+	harakiri bool       // killed by harakiri
+
+	retiring atomic.Bool  // no new requests; read by Acquire/Release
+	dead     atomic.Bool  // the process is gone
+	requests atomic.Int64 // requests started, for max-requests
+}
+
+func (w *worker) String() string {
+	return fmt.Sprintf("worker %d (gen %d, pid %d)", w.id, w.gen.n, w.pid)
+}
+
+func (w *worker) log(p []byte) {
+	msg := strings.TrimRight(string(p), "\n")
+	for _, line := range strings.Split(msg, "\n") {
+		w.m.logf("[pid %d] %s", w.pid, line)
+	}
+}
+
+func newToken() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// BootError is the app's import failure as the Python runtime reports it.
+type BootError struct {
+	Type      string       `json:"type"`
+	Message   string       `json:"message"`
+	Traceback string       `json:"traceback"`
+	Filename  string       `json:"filename"`
+	Lineno    int          `json:"lineno"`
+	Source    []SourceLine `json:"source"`
+}
+
+// SourceLine is one line of code around the failing line.
+type SourceLine struct {
+	Lineno  int    `json:"lineno"`
+	Line    string `json:"line"`
+	Current bool   `json:"current"`
+}
+
+func (e *BootError) Error() string {
+	loc := ""
+	if e.Filename != "" {
+		loc = fmt.Sprintf(" (%s, line %d)", e.Filename, e.Lineno)
+	}
+	return fmt.Sprintf("the app failed to import: %s: %s%s", e.Type, e.Message, loc)
+}
+
+// ErrAppLoad is wrapped by errors for an app that failed to import; the
+// *BootError carries the details.
+var ErrAppLoad = errors.New("app failed to import")
+
+// Is makes errors.Is(err, ErrAppLoad) true for a *BootError.
+func (e *BootError) Is(target error) bool { return target == ErrAppLoad }
+
+// hello is the first frame on every connection from Python.
+type hello struct {
+	Role       string `json:"role"` // "control", "thread" or "zygote"
+	Token      string `json:"token"`
+	Worker     int    `json:"worker"`
+	Generation int    `json:"generation"`
+	Thread     int    `json:"thread"`
+	Pid        int    `json:"pid"`
+}
+
+// readyInfo is the payload of a Ready frame.
+type readyInfo struct {
+	Pid     int    `json:"pid"`
+	Python  string `json:"python"`
+	Threads int    `json:"threads"`
+	App     string `json:"app"`
+}
+
+// workerConfig is what the Python runtime reads from GOWSGI_CONFIG.
+type workerConfig struct {
+	Mode           string            `json:"mode"`
+	Socket         string            `json:"socket"`
+	Token          string            `json:"token"`
+	Worker         int               `json:"worker"`
+	Generation     int               `json:"generation"`
+	Chdir          string            `json:"chdir"`
+	PythonPath     []string          `json:"pythonpath,omitempty"`
+	App            map[string]string `json:"app"`
+	Threads        int               `json:"threads"`
+	Processes      int               `json:"processes"`
+	Preload        string            `json:"preload,omitempty"`
+	DjangoSettings string            `json:"django_settings,omitempty"`
+}
+
+// procAttr is the one place process attributes of Python children are set:
+// their own process group (a terminal's ^C reaches only the master, which
+// stops them in order) and SIGKILL when the master dies.
+func procAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
+
+// startPython execs the runtime in the given mode. The supervisor learns of
+// the exit through onExit, called from a goroutine that waits on the process.
+func (m *Manager) startPython(cfg workerConfig, onExit func(Exit)) (*exec.Cmd, error) {
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	boot := fmt.Sprintf("import sys; sys.path.insert(1, %q); from _gowsgi.boot import main; main()", m.runtimeDir)
+	cmd := exec.Command(m.opts.Python, "-u", "-c", boot)
+	cmd.Dir = m.opts.Dir
+	cmd.Env = append(append(os.Environ(), m.opts.Env...), "GOWSGI_CONFIG="+string(raw))
+	cmd.Stdout = m.opts.Stdout
+	cmd.Stderr = m.opts.Stderr
+	cmd.SysProcAttr = procAttr()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", m.opts.Python, err)
+	}
+	go waitProcess(cmd, onExit)
+	return cmd, nil
+}
+
+// waitProcess is the goroutine that sees a child die, through Wait.
+func waitProcess(cmd *exec.Cmd, onExit func(Exit)) {
+	err := cmd.Wait()
+	onExit(exitOf(cmd.ProcessState, err))
+}
+
+func exitOf(ps *os.ProcessState, err error) Exit {
+	if ps == nil {
+		return Exit{Code: 127}
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return Exit{Signal: ws.Signal()}
+	}
+	return Exit{Code: ps.ExitCode()}
+}
+
+// acceptLoop accepts connections from Python processes on the master socket
+// and hands each, after its Hello, to the supervisor.
+func (m *Manager) acceptLoop(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			m.logf("accepting worker connection: %v", err)
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		go m.handshake(c)
+	}
+}
+
+func (m *Manager) handshake(c net.Conn) {
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReaderSize(c, 64<<10)
+	f, err := ReadFrame(r, nil)
+	if err == nil && f.Type != TypeHello {
+		err = fmt.Errorf("first frame is %s, want Hello", f.Type)
+	}
+	var h hello
+	if err == nil {
+		err = json.Unmarshal(f.Payload, &h)
+	}
+	if err != nil {
+		m.logf("worker connection refused: %v", err)
+		c.Close()
+		return
+	}
+	c.SetReadDeadline(time.Time{})
+	m.send(helloEvent{conn: c, r: r, h: h})
+}
+
+// controlLoop reads the control connection of a worker or of the zygote.
+func (m *Manager) controlLoop(w *worker, c net.Conn, r *bufio.Reader) {
+	for {
+		f, err := ReadFrame(r, nil)
+		if err != nil {
+			m.send(controlClosedEvent{w: w})
+			return
+		}
+		switch f.Type {
+		case TypeReady:
+			var info readyInfo
+			json.Unmarshal(f.Payload, &info)
+			m.send(readyEvent{w: w, info: info})
+		case TypeBootError:
+			be := &BootError{}
+			if err := json.Unmarshal(f.Payload, be); err != nil {
+				be = &BootError{Type: "Error", Message: string(f.Payload)}
+			}
+			m.send(bootErrorEvent{w: w, err: be})
+		case TypeLog:
+			w.log(f.Payload)
+		case TypeStack:
+			var st struct {
+				Thread int    `json:"thread"`
+				Stack  string `json:"stack"`
+			}
+			json.Unmarshal(f.Payload, &st)
+			m.logf("%s thread %d stack:\n%s", w, st.Thread, st.Stack)
+		case TypeForked:
+			var fk struct {
+				Worker int `json:"worker"`
+				Pid    int `json:"pid"`
+			}
+			json.Unmarshal(f.Payload, &fk)
+			m.send(forkedEvent{worker: fk.Worker, pid: fk.Pid})
+		case TypeExited:
+			var ex struct {
+				Pid    int  `json:"pid"`
+				Code   *int `json:"code"`
+				Signal *int `json:"signal"`
+			}
+			json.Unmarshal(f.Payload, &ex)
+			e := Exit{}
+			if ex.Signal != nil && *ex.Signal != 0 {
+				e.Signal = syscall.Signal(*ex.Signal)
+			} else if ex.Code != nil {
+				e.Code = *ex.Code
+			}
+			m.send(zygoteExitEvent{pid: ex.Pid, exit: e})
+		default:
+			m.logf("%s: unexpected %s frame on the control connection", w, f.Type)
+		}
+	}
+}
+
+func writeFrame(c net.Conn, t FrameType, payload []byte) error {
+	_, err := c.Write(AppendFrame(nil, t, 0, 0, payload))
+	return err
+}
+
+func isConnReset(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
