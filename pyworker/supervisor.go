@@ -56,7 +56,7 @@ type Options struct {
 	Harakiri     time.Duration // kill a worker stuck on one request this long; 0 = never
 	StartTimeout time.Duration // how long a generation may take to be ready; default 60s
 
-	Stdout, Stderr io.Writer                   // the workers' stdout/stderr; default os.Stdout/os.Stderr
+	Stdout, Stderr io.Writer                     // the workers' stdout/stderr; default os.Stdout/os.Stderr
 	Logf           func(format string, a ...any) // log lines; default: stderr
 }
 

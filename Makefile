@@ -1,0 +1,31 @@
+# gowsgi: the two commands of the README's quick start are `make demo` and
+# `make test`. Everything they need is installed by the targets themselves.
+
+GO      ?= go
+VENV    := .venv
+PY      := $(VENV)/bin/python
+BIN     := bin/gowsgi
+ADDR    ?= 127.0.0.1:8000
+
+.PHONY: demo test build venv test-go test-python fuzz bench clean
+
+# demo: serve testdata/mysite (a real Django project) on http://$(ADDR)
+demo: build venv
+	$(BIN) serve --http $(ADDR) --chdir testdata/mysite --module mysite.wsgi:application \
+		--python $(PY) --processes 2 --threads 2
+
+build:
+	$(GO) build -o $(BIN) ./cmd/gowsgi
+
+venv:
+	scripts/setup-venv.sh
+
+# test: every test: Go (race detector, real python workers and real Django),
+# the Python runtime's own tests on each CPython 3.9-3.13 found, bounded fuzzing.
+test: venv
+	$(GO) vet ./...
+	GOWSGI_TEST_PYTHON=$(abspath $(PY)) $(GO) test -race -count=1 ./...
+	scripts/test-python.sh $(PY)
+
+clean:
+	rm -rf bin $(VENV)
