@@ -16,7 +16,8 @@ for v in 3.9 3.10 3.11 3.12 3.13; do
 	[ "$v" = "$seen" ] && continue
 	py=""
 	for cand in "python$v" $(ls -d "$HOME"/.pyenv/versions/$v.*/bin/python 2>/dev/null | sort -V | tail -1); do
-		if command -v "$cand" >/dev/null 2>&1; then py="$(command -v "$cand")"; break; fi
+		# pyenv shims exist for versions that are not selected: try to run it.
+		if "$cand" -V >/dev/null 2>&1; then py="$(command -v "$cand")"; break; fi
 	done
 	if [ -z "$py" ]; then
 		echo "test-python: CPython $v not installed here; not tested on it"
