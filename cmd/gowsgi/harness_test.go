@@ -1,0 +1,228 @@
+package main
+
+// The test harness: tests here run the real gowsgi binary, built once in
+// TestMain, with real python3 workers, and talk to it over real sockets.
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var gowsgiBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "gowsgi-test-")
+	if err != nil {
+		panic(err)
+	}
+	gowsgiBin = filepath.Join(dir, "gowsgi")
+	build := exec.Command("go", "build", "-race", "-o", gowsgiBin, ".")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "building gowsgi: %v\n", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// repoRoot is the repository's top directory.
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	abs, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
+}
+
+// testPython is the virtualenv interpreter with Django, as `make test` sets
+// it up. Without it the integration tests cannot run at all, which is a
+// failure, not a skip.
+func testPython(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv("GOWSGI_TEST_PYTHON")
+	if p == "" {
+		p = filepath.Join(repoRoot(t), ".venv", "bin", "python")
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("no test python at %s (%v): run `make test`, which creates .venv with Django", p, err)
+	}
+	return p
+}
+
+// syncBuffer collects a process's output for the test to search.
+type syncBuffer struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	cond *sync.Cond
+}
+
+func newSyncBuffer() *syncBuffer {
+	b := &syncBuffer{}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n, err := b.buf.Write(p)
+	b.cond.Broadcast()
+	return n, err
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor waits until the output matches re, or the timeout passes.
+func (b *syncBuffer) waitFor(re *regexp.Regexp, timeout time.Duration) ([]string, bool) {
+	deadline := time.Now().Add(timeout)
+	timer := time.AfterFunc(timeout, func() {
+		b.mu.Lock()
+		b.cond.Broadcast()
+		b.mu.Unlock()
+	})
+	defer timer.Stop()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for {
+		if m := re.FindStringSubmatch(b.buf.String()); m != nil {
+			return m, true
+		}
+		if time.Now().After(deadline) {
+			return nil, false
+		}
+		b.cond.Wait()
+	}
+}
+
+// proc is a running gowsgi.
+type proc struct {
+	t    testing.TB
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	url  string // http://127.0.0.1:port
+	addr string // 127.0.0.1:port
+	done chan struct{}
+	err  error
+}
+
+var listeningRE = regexp.MustCompile(`listening on http://(\S+)`)
+
+// startGowsgi runs gowsgi with args and waits until it says where it
+// listens. The process is stopped (SIGTERM, then SIGKILL) when the test ends.
+func startGowsgi(t testing.TB, dir string, env []string, args ...string) *proc {
+	t.Helper()
+	p := launch(t, dir, env, args...)
+	m, ok := p.out.waitFor(listeningRE, 90*time.Second)
+	if !ok {
+		p.stop()
+		t.Fatalf("gowsgi %s did not become ready; output:\n%s", strings.Join(args, " "), p.out)
+	}
+	p.addr = m[1]
+	p.url = "http://" + m[1]
+	return p
+}
+
+func launch(t testing.TB, dir string, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(gowsgiBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out := newSyncBuffer()
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{t: t, cmd: cmd, out: out, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(p.stop)
+	return p
+}
+
+// stop ends gowsgi gracefully, or kills its whole process group.
+func (p *proc) stop() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+		p.t.Errorf("gowsgi did not stop on SIGTERM within 15s; output:\n%s", p.out)
+	}
+}
+
+// wait waits for the process to exit and returns its exit code.
+func (p *proc) wait(timeout time.Duration) int {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+		p.t.Fatalf("gowsgi did not exit within %s; output:\n%s", timeout, p.out)
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// runGowsgi runs gowsgi to completion and returns its exit code and output.
+func runGowsgi(t testing.TB, dir string, timeout time.Duration, args ...string) (int, string) {
+	t.Helper()
+	p := launch(t, dir, nil, args...)
+	code := p.wait(timeout)
+	return code, p.out.String()
+}
+
+// get fetches url and returns status, headers and body.
+func get(t testing.TB, client *http.Client, url string) (int, http.Header, string) {
+	t.Helper()
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: reading body: %v", url, err)
+	}
+	return resp.StatusCode, resp.Header, string(body)
+}
+
+// readLine reads one line from a streaming body.
+func readLine(t testing.TB, r *bufio.Reader) string {
+	t.Helper()
+	line, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading a line of the response: %v (got %q)", err, line)
+	}
+	return line
+}
