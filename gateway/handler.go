@@ -103,7 +103,7 @@ func (h *Handler) serve(rw *responder, r *http.Request) (int, error) {
 
 	ctx := r.Context()
 	if h.Unavailable != nil && h.Unavailable(rw.w, r) {
-		return rw.status, nil
+		return http.StatusInternalServerError, nil
 	}
 	qt := h.QueueTimeout
 	if qt == 0 {

@@ -52,6 +52,11 @@ type Options struct {
 	Preload        string // zygote: "app" (default), "site" or "none"
 	DjangoSettings string // zygote "site": the settings module, to preload Django
 
+	// WarmUp, when set, is sent to every worker of a new generation before
+	// it goes live (its answer is discarded), so the first real request
+	// does not pay for lazy imports such as Django's URLconf.
+	WarmUp func() *Request
+
 	MaxRequests  int           // retire a worker after this many requests; 0 = never
 	Harakiri     time.Duration // kill a worker stuck on one request this long; 0 = never
 	StartTimeout time.Duration // how long a generation may take to be ready; default 60s
@@ -94,6 +99,7 @@ type generation struct {
 	zygote   *worker // its own zygote (Preload "app")
 	waiters  []chan error
 	live     bool // has been current
+	warming  bool // a warm-up is running
 	failed   error
 	deadline time.Time
 }
@@ -323,6 +329,10 @@ func (m *Manager) handle(ev any) bool {
 				g.zygote = m.spawnZygote(g)
 			}
 		}
+	case warmedEvent:
+		if ev.g.failed == nil && !ev.g.isOld.Load() && !ev.g.live {
+			m.goLive(ev.g)
+		}
 	case statusEvent:
 		ev.reply <- m.status()
 	case stopEvent:
@@ -518,10 +528,57 @@ func (m *Manager) maybeReady(w *worker) {
 	if w.crashes > 0 {
 		m.logf("%s is back", w)
 	}
-	if !g.live && m.readyCount(g) == m.opts.Processes {
-		m.goLive(g)
+	if !g.live && !g.warming && m.readyCount(g) == m.opts.Processes {
+		if m.opts.WarmUp == nil {
+			m.goLive(g)
+			return
+		}
+		g.warming = true
+		go m.warmUp(g, m.opts.Processes*m.opts.Threads)
 	}
 }
+
+// warmUp sends one warm-up request to each worker of g, which is not live
+// yet, so nothing else takes its slots.
+func (m *Manager) warmUp(g *generation, slots int) {
+	seen := map[*worker]bool{}
+	var taken []*Slot
+	for i := 0; i < slots; i++ {
+		var s *Slot
+		select {
+		case s = <-g.idle:
+		case <-g.retired:
+		}
+		if s == nil {
+			break
+		}
+		taken = append(taken, s)
+		if seen[s.w] || s.w.dead.Load() {
+			continue
+		}
+		seen[s.w] = true
+		if err := s.Do(m.opts.WarmUp(), discard{}); err != nil {
+			m.logf("warm-up request on %s: %v", s.w, err)
+		}
+	}
+	for _, s := range taken {
+		if s.broken || s.w.dead.Load() {
+			m.send(slotBackEvent{s: s})
+			continue
+		}
+		g.idle <- s
+	}
+	m.send(warmedEvent{g: g})
+}
+
+type warmedEvent struct{ g *generation }
+
+// discard is a Responder that drops the response.
+type discard struct{}
+
+func (discard) Start(string, [][2]string) error { return nil }
+func (discard) Write([]byte) error              { return nil }
+func (discard) Flush()                          {}
 
 func (m *Manager) readyCount(g *generation) int {
 	n := 0

@@ -10,10 +10,12 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -43,6 +45,15 @@ type masterConfig struct {
 	out        io.Writer     // banner and logs
 	appLabel   string        // for the banner
 	scriptName string
+
+	// wrap, when set, wraps each listener's handler (dev mode: static
+	// files, live reload).
+	wrap func(http.Handler) http.Handler
+	// keepBroken keeps the master up when the app fails to import at start
+	// (dev mode serves the error page until the next save fixes it).
+	keepBroken bool
+	// accessFormat overrides the access log's line format.
+	accessFormat func(dst []byte, r *http.Request, status int, size int64, d time.Duration, pid, gen int) []byte
 }
 
 // master is a running gowsgi.
@@ -51,6 +62,10 @@ type master struct {
 	listeners []net.Listener
 	mgr       *pyworker.Manager
 	servers   []*gateway.Server
+
+	// bootErr is the import failure of the newest generation while no
+	// generation of the app is live (dev mode only).
+	bootErr atomic.Pointer[pyworker.BootError]
 	alog      *gateway.AccessLog
 	logger    *log.Logger
 }
@@ -82,18 +97,27 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 	fmt.Fprintf(cfg.out, "gowsgi: starting %d worker(s) x %d thread(s) for %s with %s\n",
 		cfg.workers.Processes, cfg.workers.Threads, cfg.appLabel, cfg.workers.Python)
 	if err := mgr.Start(ctx); err != nil {
-		mgr.Kill()
-		return nil, err
+		var be *pyworker.BootError
+		if !cfg.keepBroken || !errors.As(err, &be) {
+			mgr.Kill()
+			return nil, err
+		}
+		m.setBroken(be)
 	}
 	if cfg.accessLog {
 		m.alog = gateway.NewAccessLog(cfg.out)
+		m.alog.Format = cfg.accessFormat
 	}
 	for _, ln := range m.listeners {
-		h := &gateway.Handler{
-			Backend: mgr,
-			Environ: gateway.Environ{Scheme: "http", LocalAddr: ln.Addr(), ScriptName: cfg.scriptName},
-			Log:     m.alog,
-			Logf:    m.logf,
+		var h http.Handler = &gateway.Handler{
+			Backend:     mgr,
+			Environ:     gateway.Environ{Scheme: "http", LocalAddr: ln.Addr(), ScriptName: cfg.scriptName},
+			Log:         m.alog,
+			Logf:        m.logf,
+			Unavailable: m.serveBroken,
+		}
+		if cfg.wrap != nil {
+			h = cfg.wrap(h)
 		}
 		// One server per listener keeps LocalAddr per listener.
 		srv := gateway.NewServer(h, log.New(cfg.out, "gowsgi: http: ", 0), 0)
@@ -101,6 +125,25 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 		m.servers = append(m.servers, srv)
 	}
 	return m, nil
+}
+
+// setBroken records (or, with nil, clears) an import failure and prints
+// its traceback once.
+func (m *master) setBroken(be *pyworker.BootError) {
+	m.bootErr.Store(be)
+	if be != nil {
+		fmt.Fprintf(m.cfg.out, "%s\ngowsgi: %v\n", strings.TrimRight(be.Traceback, "\n"), be)
+	}
+}
+
+// serveBroken answers with the import error page while the app is broken.
+func (m *master) serveBroken(w http.ResponseWriter, r *http.Request) bool {
+	be := m.bootErr.Load()
+	if be == nil {
+		return false
+	}
+	gateway.WriteBootError(w, be)
+	return true
 }
 
 func listen(l listenSpec) (net.Listener, error) {

@@ -1,0 +1,42 @@
+package gateway
+
+import (
+	"html/template"
+	"net/http"
+
+	"github.com/gowsgi/gowsgi/pyworker"
+)
+
+var bootErrorTmpl = template.Must(template.New("boot").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Type}} at import | gowsgi</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#fff;color:#222}
+header{background:#ffc;padding:1em 2em;border-bottom:1px solid #ddd}
+h1{font-size:1.4em;margin:0 0 .3em}
+.msg{font-family:monospace;font-size:1.1em;white-space:pre-wrap}
+section{padding:1em 2em}
+table.src{border-collapse:collapse;font-family:monospace;width:100%}
+table.src td{padding:0 .6em;white-space:pre}
+table.src td.n{color:#888;text-align:right;width:4em}
+table.src tr.cur{background:#fdd}
+pre.tb{background:#f6f6f6;padding:1em;overflow:auto}
+footer{color:#666;padding:1em 2em}
+</style></head><body>
+<header><h1>{{.Type}}: the app failed to import</h1>
+<div class="msg" id="exception">{{.Message}}</div>
+{{if .Filename}}<p>in <code id="location">{{.Filename}}, line {{.Lineno}}</code></p>{{end}}</header>
+{{if .Source}}<section><table class="src">{{range .Source}}<tr{{if .Current}} class="cur"{{end}}><td class="n">{{.Lineno}}</td><td>{{.Line}}</td></tr>{{end}}</table></section>{{end}}
+<section><h2>Traceback</h2><pre class="tb">{{.Traceback}}</pre></section>
+<footer>gowsgi dev keeps the last working code out of the way until you fix this; save the file and this page reloads by itself.</footer>
+</body></html>
+`))
+
+// WriteBootError answers with a 500 HTML page describing an import failure:
+// the exception, the file and line, the source around it and the traceback.
+func WriteBootError(w http.ResponseWriter, be *pyworker.BootError) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusInternalServerError)
+	bootErrorTmpl.Execute(w, be)
+}

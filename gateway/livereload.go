@@ -1,0 +1,149 @@
+package gateway
+
+// This file implements browser live reload for dev mode: a tiny script is
+// injected into HTML responses; it listens on a server-sent event stream
+// and reloads the page when the master says something changed.
+
+import (
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// LiveReloadPath is where the event stream and the script are served.
+const LiveReloadPath = "/__gowsgi__/livereload"
+
+const liveReloadScript = `(function () {
+  if (!window.EventSource) return;
+  var es = new EventSource(%q);
+  es.addEventListener("reload", function () { es.close(); location.reload(); });
+})();
+`
+
+// LiveReload broadcasts reload events to every open page.
+type LiveReload struct {
+	mu      sync.Mutex
+	clients map[chan string]struct{}
+}
+
+// NewLiveReload returns an empty hub.
+func NewLiveReload() *LiveReload { return &LiveReload{clients: map[chan string]struct{}{}} }
+
+// Reload tells every connected page to reload; why is sent along for the
+// browser console.
+func (l *LiveReload) Reload(why string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c := range l.clients {
+		select {
+		case c <- why:
+		default: // that page has a reload pending already
+		}
+	}
+}
+
+// Clients returns how many pages listen.
+func (l *LiveReload) Clients() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.clients)
+}
+
+// Wrap serves the live reload endpoints and injects the script into the
+// text/html responses of next.
+func (l *LiveReload) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case LiveReloadPath:
+			l.serveEvents(w, r)
+			return
+		case LiveReloadPath + ".js":
+			w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+			fmt.Fprintf(w, liveReloadScript, LiveReloadPath)
+			return
+		}
+		iw := &injectWriter{ResponseWriter: w, head: r.Method == http.MethodHead}
+		next.ServeHTTP(iw, r)
+		if iw.inject {
+			fmt.Fprintf(w, "\n<script src=%q></script>\n", LiveReloadPath+".js")
+		}
+	})
+}
+
+func (l *LiveReload) serveEvents(w http.ResponseWriter, r *http.Request) {
+	f, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	c := make(chan string, 1)
+	l.mu.Lock()
+	l.clients[c] = struct{}{}
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		delete(l.clients, c)
+		l.mu.Unlock()
+	}()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, ": gowsgi live reload\n\n")
+	f.Flush()
+	// A comment every 15s keeps proxies and the browser from timing out.
+	ping := time.NewTicker(15 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case why := <-c:
+			fmt.Fprintf(w, "event: reload\ndata: %s\n\n", strings.ReplaceAll(why, "\n", " "))
+			f.Flush()
+		case <-ping.C:
+			fmt.Fprintf(w, ": ping\n\n")
+			f.Flush()
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// injectWriter decides at WriteHeader whether the response is a full HTML
+// page it may append the script to.
+type injectWriter struct {
+	http.ResponseWriter
+	head   bool
+	inject bool
+	wrote  bool
+}
+
+func (w *injectWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.wrote = true
+		h := w.Header()
+		mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+		if mt == "text/html" && h.Get("Content-Encoding") == "" && !w.head && code == http.StatusOK || mt == "text/html" && code >= 400 && !w.head && h.Get("Content-Encoding") == "" {
+			// The script makes the body longer: let net/http frame it.
+			h.Del("Content-Length")
+			w.inject = true
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *injectWriter) Write(p []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *injectWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
