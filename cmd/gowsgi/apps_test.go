@@ -266,7 +266,9 @@ func testPostBodies(t *testing.T, s *appsServer) {
 	}{
 		{"fixed length", func() io.Reader { return strings.NewReader("name=gowsgi&x=1") }, 15, "application/x-www-form-urlencoded", 15},
 		{"empty", func() io.Reader { return strings.NewReader("") }, 0, "text/plain", 0},
-		{"chunked", func() io.Reader { return io.MultiReader(strings.NewReader("abc"), strings.NewReader(strings.Repeat("x", 200000))) }, -1, "text/plain", 200003},
+		{"chunked", func() io.Reader {
+			return io.MultiReader(strings.NewReader("abc"), strings.NewReader(strings.Repeat("x", 200000)))
+		}, -1, "text/plain", 200003},
 		{"larger than one frame", func() io.Reader { return bytes.NewReader(bytes.Repeat([]byte("0123456789"), 300000)) }, 3000000, "application/octet-stream", 3000000},
 	}
 	for _, tc := range tests {

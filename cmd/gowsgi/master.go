@@ -66,8 +66,8 @@ type master struct {
 	// bootErr is the import failure of the newest generation while no
 	// generation of the app is live (dev mode only).
 	bootErr atomic.Pointer[pyworker.BootError]
-	alog      *gateway.AccessLog
-	logger    *log.Logger
+	alog    *gateway.AccessLog
+	logger  *log.Logger
 }
 
 func (m *master) logf(format string, a ...any) { m.logger.Printf(format, a...) }
