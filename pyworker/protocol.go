@@ -30,7 +30,7 @@ package pyworker
 //	          or   AppError                      (the app failed before Start)
 //
 // The control connection carries Ready or BootError once, then Log, Stop,
-// Dump/Stack, and for a zygote Fork/Forked/Exited.
+// Dump/Stack, Notify, and for a zygote Fork/Forked/Exited.
 //
 // Payload encodings:
 //   - Request: the CGI environ as latin-1 "key\x00value\x00key\x00value"
@@ -39,7 +39,7 @@ package pyworker
 //     answers 400 to a request that would need one.
 //   - Start: "200 OK\x00Name\x00Value\x00Name\x00Value" in latin-1.
 //   - Read: a uint32 (BE), the number of bytes Python would like at most.
-//   - Hello, Ready, BootError, Fork, Forked, Exited, Dump, Stack: JSON objects.
+//   - Hello, Ready, BootError, Fork, Forked, Exited, Dump, Stack, Notify: JSON objects.
 //   - Body, Log, AppError: raw bytes (Log and AppError are UTF-8 text).
 
 import (
@@ -67,6 +67,7 @@ const (
 	TypeStop    FrameType = 5 // control: finish current requests, then exit 0
 	TypeDump    FrameType = 6 // control: send the Python stack of a thread (JSON {"thread": n})
 	TypeFork    FrameType = 8 // zygote control: fork a worker (JSON)
+	TypeNotify  FrameType = 9 // control: files changed (JSON {"changed": [abs paths]}); Django resets its template caches
 )
 
 // Frame types sent by Python.
@@ -94,7 +95,7 @@ const (
 
 var typeNames = map[FrameType]string{
 	TypeRequest: "Request", TypeBody: "Body", TypeAbort: "Abort", TypeStop: "Stop",
-	TypeDump: "Dump", TypeFork: "Fork", TypeHello: "Hello", TypeReady: "Ready",
+	TypeDump: "Dump", TypeFork: "Fork", TypeNotify: "Notify", TypeHello: "Hello", TypeReady: "Ready",
 	TypeBootError: "BootError", TypeStart: "Start", TypeRespBody: "RespBody",
 	TypeEnd: "End", TypeAppError: "AppError", TypeRead: "Read", TypeLog: "Log",
 	TypeStack: "Stack", TypeForked: "Forked", TypeExited: "Exited",

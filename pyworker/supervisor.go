@@ -217,7 +217,15 @@ type (
 		kill  bool
 	}
 	statusEvent struct{ reply chan Status }
+	notifyEvent struct{ paths []string }
 )
+
+// Notify tells every live worker that files changed (templates, static
+// files): the runtime passes them to Django's autoreload file_changed
+// signal, which resets the template loaders' caches.
+func (m *Manager) Notify(paths []string) {
+	m.send(notifyEvent{paths: paths})
+}
 
 // Start spawns the first generation and waits until every worker is ready.
 // An app that fails to import gives an error wrapping ErrAppLoad whose
@@ -327,6 +335,15 @@ func (m *Manager) handle(ev any) bool {
 		for _, g := range m.gens {
 			if g.zygote == ev.z && !g.isOld.Load() {
 				g.zygote = m.spawnZygote(g)
+			}
+		}
+	case notifyEvent:
+		payload, _ := json.Marshal(map[string][]string{"changed": ev.paths})
+		for _, g := range m.gens {
+			for _, w := range g.workers {
+				if w.state == stateReady && w.ctrl != nil {
+					writeFrame(w.ctrl, TypeNotify, payload)
+				}
 			}
 		}
 	case warmedEvent:

@@ -200,8 +200,14 @@ func (m *master) printReady() {
 	if i := strings.IndexByte(py, ' '); i > 0 {
 		py = py[:i]
 	}
-	fmt.Fprintf(m.cfg.out, "gowsgi %s: %d worker(s) ready (%d process(es) x %d thread(s), python %s, generation %d)\n",
-		version, len(st.Workers)*m.cfg.workers.Threads, m.cfg.workers.Processes, m.cfg.workers.Threads, py, st.Generation)
+	ready := 0
+	for _, w := range st.Workers {
+		if w.State == "ready" {
+			ready++
+		}
+	}
+	fmt.Fprintf(m.cfg.out, "gowsgi %s: %d of %d worker processes ready, %d thread(s) each (python %s, generation %d)\n",
+		version, ready, m.cfg.workers.Processes, m.cfg.workers.Threads, py, st.Generation)
 	for _, u := range m.urls() {
 		fmt.Fprintf(m.cfg.out, "gowsgi: listening on %s\n", u)
 	}
