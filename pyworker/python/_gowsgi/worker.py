@@ -1,0 +1,146 @@
+"""A worker process: imports the app once and serves its requests.
+
+A worker opens a control connection to the master and one connection per
+thread; a thread connection carries one request at a time, so a request
+never hops between Python threads. Thread 0 is served by the main thread
+(no thread switch at all when threads == 1); threads 1..n-1 are daemon
+threads; another daemon thread reads the control connection:
+
+    Stop   finish the requests in flight, then exit 0 (Go sends it only when
+           none is in flight). SIGTERM does the same; SIGINT is ignored (^C
+           is the master's to handle).
+    Dump   answer Stack with the Python stack of one serving thread, for the
+           master's harakiri log.
+    EOF    the master is gone: exit 1 at once. EOF on a thread connection
+           means the same.
+
+See boot.py for the exit codes and the configuration.
+"""
+
+import os
+import signal
+import sys
+import threading
+import traceback
+
+from . import boot
+from .handler import Handler
+from .protocol import DUMP, READY, STACK, STOP, ConnectionClosed, ProtocolError, decode_json
+
+
+class Worker:
+    """Worker owns the connections and serving threads of this process."""
+
+    def __init__(self, config, control):
+        self.config = config
+        self.control = control
+        self.handlers = []
+        self.idents = []   # thread ident of each serving thread, by index
+        self.stopping = False
+
+    def stop(self):
+        """stop exits now if no request is in flight, else once the last
+        one is done (see after_request).
+        """
+        self.stopping = True
+        for h in self.handlers:
+            if h.busy:
+                return
+        boot.exit_process(boot.EXIT_OK)
+
+    def after_request(self):
+        if self.stopping:
+            self.stop()
+
+    def on_sigterm(self, signum, frame):
+        self.stop()
+
+    def open_threads(self, app):
+        """open_threads connects one thread connection per thread."""
+        c = self.config
+        for i in range(c.threads):
+            conn = boot.connect(c, {"role": "thread", "token": c.token, "worker": c.worker,
+                                    "generation": c.generation, "thread": i,
+                                    "pid": os.getpid()})
+            self.handlers.append(Handler(conn, app, multithread=c.threads > 1,
+                                         multiprocess=c.processes > 1))
+            self.idents.append(None)
+
+    def serve(self, i):
+        """serve handles the requests of thread connection i until the end."""
+        self.idents[i] = threading.get_ident()
+        try:
+            self.handlers[i].serve_forever(self.after_request)
+        except (ConnectionClosed, OSError):
+            boot.exit_process(boot.EXIT_OK if self.stopping else boot.EXIT_MASTER_GONE)
+        except BaseException as e:
+            sys.stderr.write("gowsgi: worker %d thread %d: %s\n"
+                             % (self.config.worker, i, _describe(e)))
+            boot.exit_process(boot.EXIT_MASTER_GONE)
+
+    def read_control(self):
+        """read_control runs in a daemon thread: it acts on Stop and Dump
+        and exits the process when the master goes away.
+        """
+        conn = self.control
+        try:
+            while True:
+                t, flags, rid, payload = conn.read_frame()
+                if t == STOP:
+                    self.stop()
+                elif t == DUMP:
+                    i = decode_json(payload).get("thread", 0)
+                    conn.send_json(STACK, {"thread": i, "stack": self.stack(i)}, rid)
+        except (ConnectionClosed, OSError):
+            boot.exit_process(boot.EXIT_MASTER_GONE)
+        except BaseException as e:
+            sys.stderr.write("gowsgi: worker %d control connection: %s\n"
+                             % (self.config.worker, _describe(e)))
+            boot.exit_process(boot.EXIT_MASTER_GONE)
+
+    def stack(self, i):
+        """stack formats the current Python stack of serving thread i."""
+        if not isinstance(i, int) or not 0 <= i < len(self.idents):
+            return "no thread %r in this worker (it has %d)\n" % (i, len(self.idents))
+        frame = sys._current_frames().get(self.idents[i])
+        if frame is None:
+            return "thread %d is not running\n" % i
+        return "".join(traceback.format_stack(frame))
+
+
+def _describe(e):
+    if isinstance(e, ProtocolError):
+        return "protocol error: %s (is the master the same gowsgi version?)" % e
+    return "".join(traceback.format_exception(type(e), e, e.__traceback__))
+
+
+def run(config, app=None, parent_pid=None):
+    """run is the worker's main: connect, import the app, serve forever.
+
+    A zygote passes the already imported app (preload "app") and its own pid
+    as parent_pid, so a child forked just as the zygote died exits at once.
+    It never returns.
+    """
+    control = boot.connect(config, {"role": "control", "token": config.token,
+                                    "worker": config.worker, "generation": config.generation,
+                                    "pid": os.getpid()})
+    boot.set_pdeathsig()
+    if parent_pid is not None and os.getppid() != parent_pid:
+        boot.exit_process(boot.EXIT_MASTER_GONE)
+    w = Worker(config, control)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, w.on_sigterm)
+    if app is None:
+        try:
+            boot.prepare(config)
+            app = boot.load_app(config)
+        except BaseException as exc:
+            boot.fail_boot(control, exc, config)
+    w.open_threads(app)
+    control.send_json(READY, {"pid": os.getpid(), "python": sys.version,
+                              "threads": config.threads, "app": config.app_spec})
+    threading.Thread(target=w.read_control, name="gowsgi-control", daemon=True).start()
+    for i in range(1, config.threads):
+        threading.Thread(target=w.serve, args=(i,), name="gowsgi-thread-%d" % i,
+                         daemon=True).start()
+    w.serve(0)
