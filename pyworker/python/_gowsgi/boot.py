@@ -357,7 +357,7 @@ def _user_frame(exc, config):
     else the innermost frame that is not the runtime's, else None.
     """
     project = [os.path.abspath(p) for p in [config.chdir] + list(config.pythonpath)]
-    site_dirs = site_dirs()
+    libs = site_dirs()
     best = fallback = None
     for frame in traceback.extract_tb(exc.__traceback__):
         fn = frame.filename
@@ -366,7 +366,7 @@ def _user_frame(exc, config):
         fallback = frame
         absfn = os.path.abspath(fn)
         if absfn == config.wsgi_file or (is_under(absfn, project)
-                                         and not is_under(absfn, site_dirs)):
+                                         and not is_under(absfn, libs)):
             best = frame
     return best or fallback
 

@@ -29,6 +29,7 @@ ABORT = 3
 STOP = 5
 DUMP = 6
 FORK = 8
+NOTIFY = 9  # control: files changed (JSON {"changed": [abs paths]})
 
 # Frame types sent by Python.
 HELLO = 16
@@ -51,7 +52,7 @@ FLAG_ERROR = 0x04  # End: the response broke after Start
 
 TYPE_NAMES = {
     REQUEST: "Request", BODY: "Body", ABORT: "Abort", STOP: "Stop",
-    DUMP: "Dump", FORK: "Fork", HELLO: "Hello", READY: "Ready",
+    DUMP: "Dump", FORK: "Fork", NOTIFY: "Notify", HELLO: "Hello", READY: "Ready",
     BOOT_ERROR: "BootError", START: "Start", RESP_BODY: "RespBody",
     END: "End", APP_ERROR: "AppError", READ: "Read", LOG: "Log",
     STACK: "Stack", FORKED: "Forked", EXITED: "Exited",

@@ -11,6 +11,9 @@ threads; another daemon thread reads the control connection:
            is the master's to handle).
     Dump   answer Stack with the Python stack of one serving thread, for the
            master's harakiri log.
+    Notify files changed (gowsgi dev): passed to Django's autoreload
+           file_changed signal, whose receivers reset the template loaders'
+           caches (and translations for .mo files), as runserver does.
     EOF    the master is gone: exit 1 at once. EOF on a thread connection
            means the same.
 
@@ -25,7 +28,9 @@ import traceback
 
 from . import boot
 from .handler import Handler
-from .protocol import DUMP, READY, STACK, STOP, ConnectionClosed, ProtocolError, decode_json
+from .protocol import (
+    DUMP, NOTIFY, READY, STACK, STOP, ConnectionClosed, ProtocolError, decode_json,
+)
 
 
 class Worker:
@@ -91,6 +96,8 @@ class Worker:
                 elif t == DUMP:
                     i = decode_json(payload).get("thread", 0)
                     conn.send_json(STACK, {"thread": i, "stack": self.stack(i)}, rid)
+                elif t == NOTIFY:
+                    notify_changed(decode_json(payload).get("changed") or [])
         except (ConnectionClosed, OSError):
             boot.exit_process(boot.EXIT_MASTER_GONE)
         except BaseException as e:
@@ -106,6 +113,20 @@ class Worker:
         if frame is None:
             return "thread %d is not running\n" % i
         return "".join(traceback.format_stack(frame))
+
+
+def notify_changed(paths):
+    """notify_changed tells Django, if the app uses it, that files changed."""
+    autoreload = sys.modules.get("django.utils.autoreload")
+    if autoreload is None:
+        return
+    from pathlib import Path
+    for p in paths:
+        try:
+            autoreload.file_changed.send(sender=None, file_path=Path(p))
+        except Exception:
+            sys.stderr.write("gowsgi: passing the change of %s to Django:\n%s"
+                             % (p, traceback.format_exc()))
 
 
 def _describe(e):
