@@ -78,13 +78,15 @@ class Response:
             self.send_chunk(data)
 
     def _start_frames(self, bufs):
+        """_start_frames appends the Start frame to bufs; the caller sets
+        headers_sent once they are sent.
+        """
         start = self.start
         if start is None:
             raise RuntimeError("PEP 3333: the application returned without calling "
                                "start_response()")
         bufs.append(HEADER.pack(START, 0, 0, self.rid, len(start)))
         bufs.append(start)
-        self.headers_sent = True
 
     def _body_frames(self, bufs, data):
         """_body_frames appends RespBody frames for data to bufs, within
@@ -126,6 +128,7 @@ class Response:
         conn = self.conn
         with conn.send_lock:
             conn.sendmsg_all(bufs)
+        self.headers_sent = True
         self.chunks += 1
         if self.chunks > 1 and self.poll_abort():
             return False
@@ -173,6 +176,7 @@ class Response:
         conn = self.conn
         with conn.send_lock:
             conn.sendmsg_all(bufs)
+        self.headers_sent = True
 
     def send_iterable(self, result):
         """send_iterable streams any iterable, checking for an Abort after
@@ -215,6 +219,7 @@ class Response:
             bufs.append(HEADER.pack(RESP_BODY, 0, 0, self.rid, count))
             with conn.send_lock:
                 conn.sendmsg_all(bufs)
+                self.headers_sent = True
                 sent = _copy_file(sock_fd, conn.sock, fd, offset, count)
             if sent < count:
                 self.broken = True  # the file shrank; the frame was padded
@@ -246,6 +251,7 @@ class Response:
         bufs.append(end)
         with conn.send_lock:
             conn.sendmsg_all(bufs)
+        self.headers_sent = True
 
 
 # sendfile falls back to pread + send where the platform refuses a unix

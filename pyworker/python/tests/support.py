@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(os.path.dirname(PYTHON_DIR))
@@ -24,6 +25,16 @@ from _gowsgi.protocol import (  # noqa: E402
 )
 
 TIMEOUT = 20
+
+
+def wait_until(cond, timeout=10):
+    """wait_until polls cond() until it is true or timeout passes."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
 
 
 def environ_payload(method="GET", path="/", query="", extra=None):
