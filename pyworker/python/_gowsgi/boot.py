@@ -394,7 +394,9 @@ def format_traceback(exc):
         if id(t) in seen:
             continue
         seen.add(id(t))
-        t.stack = traceback.StackSummary.from_list(
-            [f for f in t.stack if not _is_runtime(f.filename)])
+        frames = [f for f in t.stack if not _is_runtime(f.filename)]
+        while frames and frames[0].filename == "<string>":
+            del frames[0]  # python -c "...main()" that started the runtime
+        t.stack = traceback.StackSummary.from_list(frames)
         todo.extend(x for x in (t.__cause__, t.__context__) if x is not None)
     return "".join(te.format())
