@@ -33,7 +33,6 @@ DJANGO_MODULES = (
     "django", "django.conf", "django.apps", "django.core.handlers.wsgi", "django.core.wsgi",
     "django.http", "django.urls", "django.db", "django.db.models",
     "django.db.backends.base.base", "django.db.backends.sqlite3.base",
-    "django.db.backends.postgresql.base", "django.db.backends.mysql.base",
     "django.template", "django.template.loader", "django.template.defaulttags",
     "django.template.defaultfilters", "django.template.loader_tags",
     "django.templatetags.static", "django.templatetags.i18n", "django.views.generic",
@@ -49,8 +48,20 @@ DJANGO_MODULES = (
     "django.contrib.auth.hashers", "django.contrib.contenttypes", "django.contrib.sessions",
     "django.contrib.messages", "django.contrib.staticfiles", "django.contrib.humanize",
     "django.contrib.sites", "django.contrib.sitemaps", "django.contrib.syndication",
-    "django.contrib.flatpages", "django.contrib.redirects", "django.contrib.postgres",
+    "django.contrib.flatpages", "django.contrib.redirects",
 )
+
+# Django modules preloaded only when their driver is installed.
+DJANGO_DRIVER_MODULES = {
+    "django.db.backends.postgresql.base": ("psycopg", "psycopg2"),
+    "django.contrib.postgres": ("psycopg", "psycopg2"),
+    "django.db.backends.mysql.base": ("MySQLdb",),
+    "django.db.backends.oracle.base": ("oracledb", "cx_Oracle"),
+}
+
+# Exceptions that only say "not before django.setup()": expected for model
+# modules, so they are counted, not listed.
+NEEDS_SETUP = frozenset(("ImproperlyConfigured", "AppRegistryNotReady"))
 
 # Standard modules with effects at import, or of no use to a server.
 SKIP = frozenset(("antigravity", "this", "__main__", "__future__", "idlelib", "tkinter",
@@ -74,12 +85,15 @@ def preload_site(config, log):
     names = project_imports(project)
     is_django = bool(config.django_settings or os.environ.get("DJANGO_SETTINGS_MODULE")
                      or "django" in {n.split(".")[0] for n in names})
-    wanted = list(DJANGO_MODULES) if is_django else []
+    wanted = []
+    if is_django:
+        wanted.extend(DJANGO_MODULES)
+        wanted.extend(m for m, drivers in DJANGO_DRIVER_MODULES.items()
+                      if any(_findable(d) for d in drivers))
     site_dirs = boot.site_dirs()
-    for name in sorted(names):
-        if name.split(".")[0] != "django" and _is_library(name, project, site_dirs):
-            wanted.append(name)
+    wanted.extend(name for name in sorted(names) if _is_library(name, project, site_dirs))
     failed = []
+    need_setup = 0
     saved_path = sys.path[:]
     saved_settings = os.environ.pop("DJANGO_SETTINGS_MODULE", None)
     sys.path[:] = [p for p in sys.path if boot.is_under(os.path.abspath(p), site_dirs)
@@ -93,15 +107,30 @@ def preload_site(config, log):
             except BaseException as e:  # noqa: a broken library must not stop the zygote
                 if isinstance(e, KeyboardInterrupt):
                     raise
+                if type(e).__name__ in NEEDS_SETUP:
+                    need_setup += 1
+                    continue
                 failed.append("%s (%s: %s)" % (name, type(e).__name__,
                                                 str(e).splitlines()[0][:100] if str(e) else ""))
     finally:
         sys.path[:] = saved_path
         if saved_settings is not None:
             os.environ["DJANGO_SETTINGS_MODULE"] = saved_settings
-    log("preload site: imported %d modules in %.2fs%s"
-        % (len(sys.modules) - before, time.monotonic() - t0,
-           "; not preloaded (the worker imports them): " + ", ".join(failed) if failed else ""))
+    text = "preload site: imported %d modules in %.2fs" % (len(sys.modules) - before,
+                                                          time.monotonic() - t0)
+    if need_setup:
+        text += "; %d need the app's settings and are left to the workers" % need_setup
+    if failed:
+        text += "; not preloaded (the workers import them): " + ", ".join(failed)
+    log(text)
+
+
+def _findable(name):
+    import importlib.util
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def project_imports(dirs):

@@ -20,7 +20,7 @@ if PYTHON_DIR not in sys.path:
 from _gowsgi import protocol  # noqa: E402
 from _gowsgi.handler import Handler  # noqa: E402
 from _gowsgi.protocol import (  # noqa: E402
-    ABORT, APP_ERROR, BODY, END, FLAG_BODY, FLAG_EOF, HELLO, LOG, READ, READY,
+    APP_ERROR, BODY, END, FLAG_BODY, FLAG_EOF, HELLO, LOG, READ, READY,
     REQUEST, RESP_BODY, START, Connection,
 )
 

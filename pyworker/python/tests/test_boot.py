@@ -12,7 +12,7 @@ import unittest
 
 from tests.support import MasterSocket, environ_payload, exchange, finish, start_runtime
 from _gowsgi import protocol
-from _gowsgi.protocol import BOOT_ERROR, DUMP, STACK, STOP
+from _gowsgi.protocol import DUMP, STACK, STOP
 
 GOOD_APP = '''\
 import os

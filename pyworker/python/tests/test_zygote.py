@@ -5,7 +5,6 @@ import os
 import shutil
 import signal
 import tempfile
-import textwrap
 import unittest
 
 from tests.support import MasterSocket, environ_payload, exchange, finish, start_runtime, wait_until
