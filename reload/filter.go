@@ -20,8 +20,7 @@ var defaultIgnoredDirs = map[string]bool{
 	"__pycache__": true, ".mypy_cache": true, ".pytest_cache": true, ".ruff_cache": true,
 	".tox": true, ".nox": true, "htmlcov": true,
 	".venv": true, "venv": true,
-	"node_modules": true,
-	".idea": true, ".vscode": true,
+	"node_modules": true, ".idea": true, ".vscode": true,
 }
 
 // defaultIgnoredFiles are path.Match patterns for base names that are
