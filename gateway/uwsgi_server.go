@@ -1,0 +1,457 @@
+package gateway
+
+// This file implements the uwsgi listener from the perspective of the
+// application server behind nginx's `uwsgi_pass`: accept a connection, read
+// one packet (uwsgi.go), run the request on a worker exactly as the HTTP
+// handler does, write the response back, close.
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gowsgi/gowsgi/pyworker"
+)
+
+// UwsgiServer serves the uwsgi protocol on any number of listeners: one
+// request per connection, as nginx's uwsgi module expects. Set the exported
+// fields, then call Serve for each listener.
+type UwsgiServer struct {
+	// Backend hands out worker slots; required.
+	Backend Backend
+	// Environ supplies what a packet may lack. Scheme is wsgi.url_scheme when
+	// the packet names none (nginx's uwsgi_params always sends
+	// REQUEST_SCHEME). ScriptName is stripped from PATH_INFO when the packet
+	// has no SCRIPT_NAME. LocalAddr is not used: each connection's own local
+	// address stands in for a missing SERVER_NAME/SERVER_PORT.
+	Environ Environ
+	// BufferSize is the largest vars block accepted, uWSGI's buffer-size:
+	// nginx sends every request header in it, so big cookies need more.
+	// 0 means DefaultUwsgiBufferSize (4096); at most MaxUwsgiBufferSize.
+	BufferSize int
+	// Log receives one line per request; nil turns the access log off.
+	Log *AccessLog
+	// Logf reports server-side problems (an app error, a dead worker, a
+	// refused packet); nil discards them.
+	Logf func(format string, a ...any)
+	// QueueTimeout is how long a request waits for a free worker before a
+	// 503; 0 means 60s.
+	QueueTimeout time.Duration
+	// HeaderTimeout is how long a new connection may take to send its
+	// packet (header and vars) before it is closed; 0 means 30s.
+	HeaderTimeout time.Duration
+
+	mu       sync.Mutex
+	lns      []net.Listener
+	conns    map[net.Conn]context.CancelFunc
+	closing  bool
+	quit     chan struct{} // closed when the server stops accepting
+	acceptWG sync.WaitGroup
+	connWG   sync.WaitGroup
+}
+
+// Serve accepts connections on ln in a goroutine until Shutdown or Close.
+func (s *UwsgiServer) Serve(ln net.Listener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		ln.Close()
+		return
+	}
+	if s.conns == nil {
+		s.conns = map[net.Conn]context.CancelFunc{}
+		s.quit = make(chan struct{})
+	}
+	s.lns = append(s.lns, ln)
+	s.acceptWG.Add(1)
+	go s.acceptLoop(ln)
+}
+
+// Shutdown stops accepting, waits for in-flight requests until ctx ends,
+// then closes what is left and returns ctx's error.
+func (s *UwsgiServer) Shutdown(ctx context.Context) error {
+	s.stopAccepting()
+	done := make(chan struct{})
+	go func() { s.connWG.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.closeConns()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Drain is Shutdown: with one request per connection there are no idle
+// keep-alive connections to give a grace period to. It exists so that
+// cmd/gowsgi treats Server and UwsgiServer alike.
+func (s *UwsgiServer) Drain(ctx context.Context, idleGrace time.Duration) error {
+	return s.Shutdown(ctx)
+}
+
+// Close closes every listener and connection at once.
+func (s *UwsgiServer) Close() error {
+	s.stopAccepting()
+	s.closeConns()
+	s.connWG.Wait()
+	return nil
+}
+
+func (s *UwsgiServer) stopAccepting() {
+	s.mu.Lock()
+	if !s.closing {
+		s.closing = true
+		if s.quit != nil {
+			close(s.quit)
+		}
+		for _, ln := range s.lns {
+			ln.Close()
+		}
+	}
+	s.mu.Unlock()
+	// After this no accept loop can add to connWG, so waiting on it is safe.
+	s.acceptWG.Wait()
+}
+
+func (s *UwsgiServer) closeConns() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c, cancel := range s.conns {
+		cancel() // a request still queued for a worker gives up
+		c.Close()
+	}
+}
+
+// acceptLoop accepts until the listener is closed. Temporary errors (out
+// of file descriptors, above all) are retried with a backoff, as net/http
+// does, instead of ending the listener or spinning.
+func (s *UwsgiServer) acceptLoop(ln net.Listener) {
+	defer s.acceptWG.Done()
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			select {
+			case <-s.quit:
+				return
+			default:
+			}
+			if !temporaryAcceptError(err) {
+				s.logf("uwsgi: accepting on %s: %v; this listener is stopped", ln.Addr(), err)
+				return
+			}
+			if delay == 0 {
+				delay = 5 * time.Millisecond
+				hint := ""
+				if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+					hint = " (raise the open-file limit, `ulimit -n`, or lower nginx's concurrency)"
+				}
+				s.logf("uwsgi: accepting on %s: %v%s; retrying", ln.Addr(), err, hint)
+			} else if delay *= 2; delay > time.Second {
+				delay = time.Second
+			}
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-s.quit:
+				t.Stop()
+				return
+			}
+			continue
+		}
+		delay = 0
+		ctx, cancel := context.WithCancel(context.Background())
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			cancel()
+			c.Close()
+			return
+		}
+		s.conns[c] = cancel
+		s.connWG.Add(1)
+		s.mu.Unlock()
+		go s.serveConn(ctx, c)
+	}
+}
+
+func temporaryAcceptError(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.EINTR} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+var uwsgiReaderPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 8<<10) }}
+
+// serveConn serves the one request of connection c.
+func (s *UwsgiServer) serveConn(ctx context.Context, c net.Conn) {
+	uc := &uwsgiConn{c: c}
+	defer func() {
+		uc.close()
+		s.mu.Lock()
+		if cancel, ok := s.conns[c]; ok {
+			cancel()
+			delete(s.conns, c)
+		}
+		s.mu.Unlock()
+		s.connWG.Done()
+	}()
+
+	start := time.Now()
+	ht := s.HeaderTimeout
+	if ht == 0 {
+		ht = 30 * time.Second
+	}
+	c.SetReadDeadline(start.Add(ht))
+	br := uwsgiReaderPool.Get().(*bufio.Reader)
+	br.Reset(c)
+	defer func() { br.Reset(nil); uwsgiReaderPool.Put(br) }()
+	uc.br = br
+
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	pkt, err := readUwsgiPacket(br, min(s.BufferSize, MaxUwsgiBufferSize), (*bp)[:0])
+	if err != nil {
+		s.refuse(uc, err)
+		return
+	}
+	c.SetReadDeadline(time.Time{})
+
+	rw := &uwsgiResponder{conn: uc}
+	var req uwsgiRequest
+	status, err := s.serve(ctx, uc, rw, pkt, &req, bp)
+	if s.Log != nil {
+		s.Log.Request(req.httpRequest(), status, rw.written, time.Since(start), rw.pid, rw.gen)
+	}
+	switch {
+	case errors.Is(err, pyworker.ErrResponseBroken), err != nil && rw.started && !errors.Is(err, pyworker.ErrClientGone):
+		// Headers are out: the only honest signal left is to cut the
+		// connection so nginx sees a truncated response.
+		uc.cut = true
+	case rw.started && !rw.complete():
+		// The app sent less than its Content-Length.
+		uc.cut = true
+	}
+	if !uc.cut {
+		rw.flush()
+	}
+}
+
+// refuse handles a packet that could not be read. A too-large packet or a
+// wrong modifier is a configuration mismatch with the frontend: it is
+// logged and the connection closed unanswered, as uWSGI does (nginx then
+// answers 502 and logs "upstream prematurely closed connection"). Malformed
+// vars get a 400.
+func (s *UwsgiServer) refuse(uc *uwsgiConn, err error) {
+	peer := uc.c.RemoteAddr().String()
+	if peer == "" || peer == "@" {
+		peer = uc.c.LocalAddr().String()
+	}
+	var tle *uwsgiTooLargeError
+	switch {
+	case errors.As(err, &tle):
+		s.logf("uwsgi %s: %v...skip; the request headers are too large for --buffer-size %d: raise it (at most %d), as with uWSGI's buffer-size",
+			peer, err, tle.max, MaxUwsgiBufferSize)
+	case errors.Is(err, errUwsgiModifier):
+		s.logf("uwsgi %s: %v", peer, err)
+	case errors.Is(err, errUwsgiMalformed):
+		s.logf("uwsgi %s: %v; answered 400", peer, err)
+		writeUwsgiError(uc.c, http.StatusBadRequest, false)
+	}
+	// EOF before a packet (a health check, nginx probing), a truncated packet
+	// or the header timeout: nothing to answer, nothing worth a log line.
+}
+
+// serve runs one request and returns the status for the access log.
+func (s *UwsgiServer) serve(ctx context.Context, uc *uwsgiConn, rw *uwsgiResponder, pkt *uwsgiPacket, r *uwsgiRequest, bp *[]byte) (int, error) {
+	env, err := s.Environ.appendUwsgiEnviron((*bp)[:0], pkt.vars, uc.c.LocalAddr(), uc.c.RemoteAddr(), r)
+	if err != nil {
+		return s.fail(rw, http.StatusBadRequest, err)
+	}
+	*bp = env
+	rw.head = r.method == http.MethodHead
+	req := &pyworker.Request{Environ: env, Path: r.path}
+	if r.contentLength > 0 {
+		// The body is CONTENT_LENGTH bytes after the packet: the limit keeps
+		// a worker from reading past it.
+		uc.body = &io.LimitedReader{R: uc.br, N: r.contentLength}
+		req.HasBody = true
+		first := make([]byte, min(int64(firstBodyChunk), r.contentLength))
+		got, err := io.ReadFull(uc.body, first)
+		if err != nil {
+			return 499, fmt.Errorf("reading the request body: %w", err)
+		}
+		req.First = first[:got]
+		if uc.body.N == 0 {
+			req.FirstEOF = true
+		} else {
+			req.Body = uc.body
+		}
+	}
+
+	qt := s.QueueTimeout
+	if qt == 0 {
+		qt = 60 * time.Second
+	}
+	actx, cancel := context.WithTimeout(ctx, qt)
+	stopWatch := uc.watchPeer(cancel)
+	slot, err := s.Backend.Acquire(actx)
+	stopWatch()
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil || uc.peerGone {
+			return 499, err // nginx (its client) gave up while queued
+		}
+		if errors.Is(err, pyworker.ErrStopping) {
+			return s.fail(rw, http.StatusServiceUnavailable, errors.New("gowsgi is shutting down"))
+		}
+		return s.fail(rw, http.StatusServiceUnavailable, fmt.Errorf("no worker free after %s", qt))
+	}
+	rw.pid, rw.gen = slot.Worker()
+	err = slot.Do(req, rw)
+	s.Backend.Release(slot)
+	if err == nil {
+		return rw.status, nil
+	}
+	var appErr *pyworker.AppError
+	var badResp *pyworker.BadResponseError
+	switch {
+	case errors.As(err, &appErr):
+		s.logf("%s %s: %s", r.method, r.path, strings.TrimRight(appErr.Traceback, "\n"))
+		return s.fail(rw, http.StatusInternalServerError, nil)
+	case errors.As(err, &badResp):
+		s.logf("%s %s: %v", r.method, r.path, badResp)
+		return s.fail(rw, http.StatusInternalServerError, nil)
+	case errors.Is(err, pyworker.ErrHarakiri):
+		return s.fail(rw, http.StatusGatewayTimeout, fmt.Errorf("%s %s: %w", r.method, r.path, err))
+	case errors.Is(err, pyworker.ErrWorkerDied):
+		s.logf("%s %s: %v", r.method, r.path, err)
+		return s.fail(rw, http.StatusBadGateway, nil)
+	case errors.Is(err, pyworker.ErrClientGone):
+		return 499, err
+	case errors.Is(err, pyworker.ErrResponseBroken):
+		s.logf("%s %s: the response broke after its headers were sent (traceback above)", r.method, r.path)
+		return rw.status, err
+	}
+	s.logf("%s %s: %v", r.method, r.path, err)
+	return s.fail(rw, http.StatusBadGateway, nil)
+}
+
+// fail answers with a plain error page when nothing was sent yet. err is
+// logged when not nil and the status is a server error.
+func (s *UwsgiServer) fail(rw *uwsgiResponder, code int, err error) (int, error) {
+	if err != nil && code >= 500 {
+		s.logf("%v", err)
+	}
+	if rw.started {
+		return rw.status, err
+	}
+	rw.started, rw.status = true, code
+	rw.written = writeUwsgiError(rw.conn.c, code, rw.head)
+	return code, err
+}
+
+// writeUwsgiError writes a complete error response with the HTTP
+// listener's text for code, and returns the body bytes written.
+func writeUwsgiError(w io.Writer, code int, head bool) int64 {
+	msg := errorPages[code]
+	resp := fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n\r\n",
+		code, http.StatusText(code), len(msg))
+	if !head {
+		resp += msg
+	}
+	if _, err := io.WriteString(w, resp); err != nil || head {
+		return 0
+	}
+	return int64(len(msg))
+}
+
+func (s *UwsgiServer) logf(format string, a ...any) {
+	if s.Logf != nil {
+		s.Logf(format, a...)
+	}
+}
+
+// uwsgiConn is one accepted connection and what is left of its request body.
+type uwsgiConn struct {
+	c        net.Conn
+	br       *bufio.Reader
+	body     *io.LimitedReader // nil without a body
+	cut      bool              // end with a reset: the response is broken
+	peerGone bool              // watchPeer saw the connection close
+}
+
+// aLongTimeAgo is a deadline in the past: it unblocks a pending Read.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// watchPeer notices nginx closing the connection while the request waits
+// for a worker (nginx closes it when its client goes away), so the wait is
+// cancelled, as net/http's background read does for HTTP. It only watches
+// once the body is read in full: until then reading would eat the body.
+// The returned function stops the watch.
+func (uc *uwsgiConn) watchPeer(cancel context.CancelFunc) (stop func()) {
+	if (uc.body != nil && uc.body.N > 0) || uc.br.Buffered() > 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go uc.peerWatch(cancel, done)
+	return func() {
+		uc.c.SetReadDeadline(aLongTimeAgo)
+		<-done
+		uc.c.SetReadDeadline(time.Time{})
+	}
+}
+
+func (uc *uwsgiConn) peerWatch(cancel context.CancelFunc, done chan<- struct{}) {
+	defer close(done)
+	var b [1]byte
+	// nginx sends nothing after the body, so any return but our own
+	// deadline means the connection is closed (or unusable).
+	_, err := uc.c.Read(b[:])
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		uc.peerGone = true
+		cancel()
+	}
+}
+
+// close ends the connection. A cut one is reset (SO_LINGER 0), so that nginx
+// logs "Connection reset by peer" and ends its response to the client
+// without its final chunk, instead of taking EOF for the end of a response
+// delimited by the close. Otherwise, when some of the body was not read
+// (the app ignored it, or the request failed first), the write side is
+// shut first and the rest drained briefly: closing a TCP socket with unread
+// data resets it, and the reset can reach nginx before the response does.
+func (uc *uwsgiConn) close() {
+	if uc.cut {
+		if tc, ok := uc.c.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+		}
+		uc.c.Close()
+		return
+	}
+	if (uc.body != nil && uc.body.N > 0) || (uc.br != nil && uc.br.Buffered() > 0) {
+		if cw, ok := uc.c.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+			uc.c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			io.CopyN(io.Discard, uc.c, 4<<20)
+		}
+	}
+	uc.c.Close()
+}
