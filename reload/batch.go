@@ -6,6 +6,7 @@ package reload
 import (
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -81,6 +82,24 @@ func (b *batcher) add(p string, code, created bool, now time.Time) {
 	}
 	e.code = e.code || code
 	b.pending[p] = e
+}
+
+// has reports whether p is in the open or the ready batch.
+func (b *batcher) has(p string) bool {
+	if _, ok := b.pending[p]; ok {
+		return true
+	}
+	return b.ready != nil && slices.Contains(b.ready.Paths, p)
+}
+
+// dropUnder removes the paths under the directory prefix (which ends in a
+// slash) from the open batch.
+func (b *batcher) dropUnder(prefix string) {
+	for p := range b.pending {
+		if strings.HasPrefix(p, prefix) {
+			delete(b.pending, p)
+		}
+	}
 }
 
 // addRescan marks the open batch as following lost events.

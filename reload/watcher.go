@@ -325,6 +325,11 @@ func (w *Watcher) handle(ev fsnotify.Event) {
 			w.batch.add(rel+"/", false, false, now)
 			return
 		}
+		if w.batch.has(rel + "/") {
+			// The moved directory's own MOVE_SELF, after its parent's
+			// MOVED_FROM: fsnotify names both after the directory.
+			return
+		}
 		if !t.filter.skipFile(rel) {
 			w.batch.add(rel, false, false, now)
 		}
@@ -378,7 +383,9 @@ func (w *Watcher) created(name, rel string, now time.Time) {
 	if filepath.Base(name) == "pyvenv.cfg" && dir != t.root && t.filter.skipDir(t.rel(dir), dir) {
 		// python -m venv env creates env/bin and env/lib before it
 		// writes pyvenv.cfg: only now is env known to be a virtualenv.
+		// What the scan of env found meanwhile goes too.
 		t.removeTree(dir)
+		w.batch.dropUnder(t.rel(dir) + "/")
 		return
 	}
 	if !t.filter.skipFile(rel) {
