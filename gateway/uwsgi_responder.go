@@ -28,15 +28,18 @@ var errPastContentLength = errors.New("the app sent more body than its Content-L
 
 // uwsgiResponder adapts a uwsgi connection to pyworker.Responder.
 type uwsgiResponder struct {
-	conn     *uwsgiConn
-	head     bool // a HEAD request: headers only
-	noBody   bool // HEAD, 1xx, 204 or 304: the body is dropped
-	started  bool
-	status   int
-	declared int64 // the app's Content-Length; -1 without one
-	written  int64 // body bytes accepted
-	pending  []byte
-	pid, gen int
+	conn    *uwsgiConn
+	head    bool // a HEAD request: headers only
+	noBody  bool // HEAD, 1xx, 204 or 304: the body is dropped
+	started bool // a status line is out (the app's, or an error page)
+	// appStarted says the app's status and headers were accepted: from then
+	// on a failure can only cut the connection.
+	appStarted bool
+	status     int
+	declared   int64 // the app's Content-Length; -1 without one
+	written    int64 // body bytes accepted
+	pending    []byte
+	pid, gen   int
 }
 
 // Start implements pyworker.Responder. The status line and headers are
@@ -84,7 +87,7 @@ func (rw *uwsgiResponder) Start(status string, headers [][2]string) error {
 	b = append(b, "\r\n"...)
 	rw.pending = b
 	rw.noBody = rw.head || code < 200 || code == 204 || code == 304
-	rw.started, rw.status = true, code
+	rw.started, rw.appStarted, rw.status = true, true, code
 	return nil
 }
 

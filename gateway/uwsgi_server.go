@@ -241,11 +241,11 @@ func (s *UwsgiServer) serveConn(ctx context.Context, c net.Conn) {
 		s.Log.Request(req.httpRequest(), status, rw.written, time.Since(start), rw.pid, rw.gen)
 	}
 	switch {
-	case errors.Is(err, pyworker.ErrResponseBroken), err != nil && rw.started && !errors.Is(err, pyworker.ErrClientGone):
+	case errors.Is(err, pyworker.ErrResponseBroken), err != nil && rw.appStarted && !errors.Is(err, pyworker.ErrClientGone):
 		// Headers are out: the only honest signal left is to cut the
 		// connection so nginx sees a truncated response.
 		uc.cut = true
-	case rw.started && !rw.complete():
+	case rw.appStarted && !rw.complete():
 		// The app sent less than its Content-Length.
 		uc.cut = true
 	}
