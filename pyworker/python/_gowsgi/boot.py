@@ -96,10 +96,11 @@ class Config:
         c.token = _get(d, "token", str)
         c.worker = _get(d, "worker", int, 0)
         c.generation = _get(d, "generation", int, 0)
-        c.chdir = _get(d, "chdir", str, "") or os.getcwd()
+        c.chdir = os.path.abspath(_get(d, "chdir", str, "") or os.getcwd())
         c.pythonpath = _get(d, "pythonpath", list, [])
         if not all(isinstance(p, str) for p in c.pythonpath):
             raise ConfigError('"pythonpath" must be a list of strings')
+        c.pythonpath = [os.path.abspath(p) for p in c.pythonpath]
         c.threads = _get(d, "threads", int, 1)
         c.processes = _get(d, "processes", int, 1)
         if c.threads < 1:

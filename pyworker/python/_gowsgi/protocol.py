@@ -62,7 +62,9 @@ TYPES_BY_NAME = {v: k for k, v in TYPE_NAMES.items()}
 READ_PAYLOAD = struct.Struct("!I")
 
 # Receive buffer of a Connection; frames larger than this get their own.
-RECV_BUFFER = 256 * 1024
+# Go sends request bodies in Body frames of at most 256 KiB (slot.go
+# bodyChunk): those fit, header included.
+RECV_BUFFER = 256 * 1024 + 4096
 
 # sendmsg takes at most IOV_MAX (1024 on Linux) buffers per call.
 _IOV_MAX = 1024
@@ -304,12 +306,9 @@ class Connection:
         possible. The caller holds send_lock.
         """
         sock = self.sock
-        total = 0
-        for b in buffers:
-            total += len(b)
         if len(buffers) <= _IOV_MAX:
             sent = sock.sendmsg(buffers)
-            if sent == total:
+            if sent == sum(map(len, buffers)):
                 return
         else:
             sent = 0

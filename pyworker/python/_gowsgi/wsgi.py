@@ -112,6 +112,8 @@ def _check_name(name):
 
 
 def _parse_content_length(value):
+    if value.isdigit() and value.isascii():
+        return int(value)
     v = value.strip()
     if not (v.isdigit() and v.isascii()):
         raise ResponseError("PEP 3333: response header 'Content-Length' must be a "
