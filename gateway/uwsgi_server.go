@@ -202,9 +202,13 @@ var uwsgiReaderPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil
 
 // serveConn serves the one request of connection c.
 func (s *UwsgiServer) serveConn(ctx context.Context, c net.Conn) {
-	uc := &uwsgiConn{c: c}
+	br := uwsgiReaderPool.Get().(*bufio.Reader)
+	br.Reset(c)
+	uc := &uwsgiConn{c: c, br: br}
 	defer func() {
-		uc.close()
+		uc.close() // may drain the body through br
+		br.Reset(nil)
+		uwsgiReaderPool.Put(br)
 		s.mu.Lock()
 		if cancel, ok := s.conns[c]; ok {
 			cancel()
@@ -220,10 +224,6 @@ func (s *UwsgiServer) serveConn(ctx context.Context, c net.Conn) {
 		ht = 30 * time.Second
 	}
 	c.SetReadDeadline(start.Add(ht))
-	br := uwsgiReaderPool.Get().(*bufio.Reader)
-	br.Reset(c)
-	defer func() { br.Reset(nil); uwsgiReaderPool.Put(br) }()
-	uc.br = br
 
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
@@ -434,10 +434,8 @@ func (uc *uwsgiConn) peerWatch(cancel context.CancelFunc, done chan<- struct{}) 
 // close ends the connection. A cut one is reset (SO_LINGER 0), so that nginx
 // logs "Connection reset by peer" and ends its response to the client
 // without its final chunk, instead of taking EOF for the end of a response
-// delimited by the close. Otherwise, when some of the body was not read
-// (the app ignored it, or the request failed first), the write side is
-// shut first and the rest drained briefly: closing a TCP socket with unread
-// data resets it, and the reset can reach nginx before the response does.
+// delimited by the close. Otherwise the rest of an unread body is drained
+// first (see drainBody).
 func (uc *uwsgiConn) close() {
 	if uc.cut {
 		if tc, ok := uc.c.(*net.TCPConn); ok {
@@ -446,12 +444,35 @@ func (uc *uwsgiConn) close() {
 		uc.c.Close()
 		return
 	}
-	if (uc.body != nil && uc.body.N > 0) || (uc.br != nil && uc.br.Buffered() > 0) {
+	if uc.body != nil && uc.body.N > 0 {
+		// The response is complete: say so now, then drain.
 		if cw, ok := uc.c.(interface{ CloseWrite() error }); ok {
 			cw.CloseWrite()
-			uc.c.SetReadDeadline(time.Now().Add(2 * time.Second))
-			io.CopyN(io.Discard, uc.c, 4<<20)
 		}
+		uc.drainBody()
 	}
 	uc.c.Close()
+}
+
+// drainBody reads and discards what is left of the request body, for at
+// most a minute and while it keeps coming. nginx sends the whole body before
+// it reads the response, and a connection closed under that send is a failed
+// upstream to it, whatever answer is waiting: without the drain, an app that
+// answers an upload without reading it (a 403, a 413, an exception) shows
+// the client a 502 and nginx logs "writev() failed (32: Broken pipe) while
+// sending request to upstream" (or "Connection reset by peer": closing a
+// socket with unread data resets it).
+func (uc *uwsgiConn) drainBody() {
+	end := time.Now().Add(time.Minute)
+	buf := make([]byte, 32<<10)
+	for uc.body.N > 0 {
+		idle := time.Now().Add(5 * time.Second)
+		if idle.After(end) {
+			idle = end
+		}
+		uc.c.SetReadDeadline(idle)
+		if _, err := uc.body.Read(buf); err != nil {
+			return
+		}
+	}
 }

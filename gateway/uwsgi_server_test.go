@@ -207,7 +207,7 @@ func TestUwsgiServerAnswers(t *testing.T) {
 			name:    "503 before a large body is read",
 			backend: pyworker.ErrStopping,
 			raw: func(t *testing.T) []byte {
-				return append(getPacket(t, "CONTENT_LENGTH", "1048576"), make([]byte, 1<<20)...)
+				return append(getPacket(t, "CONTENT_LENGTH", "16777216"), make([]byte, 16<<20)...)
 			},
 			want:     errorResponse(503),
 			wantLog:  "gowsgi is shutting down",
