@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/textproto"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,14 +57,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.Log != nil {
 		h.Log.Request(r, status, rw.written, time.Since(start), rw.pid, rw.gen)
 	}
-	if errors.Is(err, pyworker.ErrResponseBroken) || (err != nil && rw.started && !errors.Is(err, pyworker.ErrClientGone)) {
-		// Headers are out: the only honest signal left is to cut the
-		// connection so the client sees a truncated response.
+	if err != nil && rw.appStarted && !errors.Is(err, pyworker.ErrClientGone) {
+		// The app's headers are out: the only honest signal left is to cut
+		// the connection so the client sees a truncated response. What was
+		// written goes out first.
+		rw.Flush()
 		panic(http.ErrAbortHandler)
 	}
 }
 
 func (h *Handler) serve(rw *responder, r *http.Request) (int, error) {
+	req := &pyworker.Request{Path: r.URL.Path}
+	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+		if code, err := h.readBody(req, r); err != nil {
+			if code == 0 {
+				return 0, err
+			}
+			return h.fail(rw, code, err)
+		}
+		defer closeSpool(req)
+	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	env, err := h.Environ.AppendEnviron((*bp)[:0], r)
@@ -71,35 +84,7 @@ func (h *Handler) serve(rw *responder, r *http.Request) (int, error) {
 		return h.fail(rw, http.StatusBadRequest, err)
 	}
 	*bp = env
-	req := &pyworker.Request{Environ: env, Path: r.URL.Path}
-	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
-		req.HasBody = true
-		n := firstBodyChunk
-		if r.ContentLength > 0 && r.ContentLength < int64(n) {
-			n = int(r.ContentLength)
-		}
-		first := make([]byte, n)
-		got, err := io.ReadFull(r.Body, first)
-		switch {
-		case err == nil && int64(got) == r.ContentLength:
-			req.FirstEOF = true
-		case err == nil:
-			req.Body = r.Body
-		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-			if r.ContentLength > 0 && int64(got) < r.ContentLength {
-				return 0, fmt.Errorf("reading the request body: %w", err)
-			}
-			req.FirstEOF = true
-		default:
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return h.fail(rw, http.StatusRequestEntityTooLarge, err)
-			}
-			// Malformed chunked encoding or a client that went away.
-			return h.fail(rw, http.StatusBadRequest, fmt.Errorf("reading the request body: %w", err))
-		}
-		req.First = first[:got]
-	}
+	req.Environ = env
 
 	ctx := r.Context()
 	if h.Unavailable != nil && h.Unavailable(rw.w, r) {
@@ -151,6 +136,79 @@ func (h *Handler) serve(rw *responder, r *http.Request) (int, error) {
 	return h.fail(rw, http.StatusBadGateway, nil)
 }
 
+// readBody reads the start of the body before a worker is taken. A
+// chunked body (no Content-Length) is read whole, to a temporary file past
+// firstBodyChunk, so that CONTENT_LENGTH can be set: Django and most WSGI
+// apps read nothing without it. It returns the status to answer on error
+// (0: the client is gone, answer nothing).
+func (h *Handler) readBody(req *pyworker.Request, r *http.Request) (int, error) {
+	req.HasBody = true
+	n := firstBodyChunk
+	if r.ContentLength > 0 && r.ContentLength < int64(n) {
+		n = int(r.ContentLength)
+	}
+	first := make([]byte, n)
+	got, err := io.ReadFull(r.Body, first)
+	req.First = first[:got]
+	switch {
+	case err == nil && int64(got) == r.ContentLength:
+		req.FirstEOF = true
+	case err == nil && r.ContentLength > 0:
+		req.Body = r.Body
+	case err == nil: // chunked and larger than firstBodyChunk
+		size, err := spoolBody(req, r)
+		if err != nil {
+			return bodyErrorStatus(err), fmt.Errorf("reading the request body: %w", err)
+		}
+		r.ContentLength = size
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		if r.ContentLength > 0 && int64(got) < r.ContentLength {
+			return 0, fmt.Errorf("reading the request body: %w", err)
+		}
+		req.FirstEOF = true
+		r.ContentLength = int64(got)
+	default:
+		return bodyErrorStatus(err), fmt.Errorf("reading the request body: %w", err)
+	}
+	return 0, nil
+}
+
+func bodyErrorStatus(err error) int {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge
+	}
+	// Malformed chunked encoding, or a client that went away (then the
+	// 400 reaches nobody, which is fine).
+	return http.StatusBadRequest
+}
+
+// spoolBody copies the rest of a chunked body to an unlinked temporary
+// file and makes it the request's Body; it returns the body's full size.
+func spoolBody(req *pyworker.Request, r *http.Request) (int64, error) {
+	f, err := os.CreateTemp("", "gowsgi-body-")
+	if err != nil {
+		return 0, err
+	}
+	os.Remove(f.Name())
+	rest, err := io.Copy(f, r.Body)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return 0, err
+	}
+	req.Body = f
+	return int64(len(req.First)) + rest, nil
+}
+
+func closeSpool(req *pyworker.Request) {
+	if f, ok := req.Body.(*os.File); ok {
+		f.Close()
+	}
+}
+
 // fail answers with a plain error page when nothing was sent yet. err is
 // logged when not nil.
 func (h *Handler) fail(rw *responder, code int, err error) (int, error) {
@@ -193,9 +251,10 @@ func (h *Handler) logf(format string, a ...any) {
 
 // responder adapts an http.ResponseWriter to pyworker.Responder.
 type responder struct {
-	w       http.ResponseWriter
-	head    bool
-	started bool
+	w          http.ResponseWriter
+	head       bool
+	started    bool // a status was sent (by the app or an error page)
+	appStarted bool // the app's status was sent
 	status  int
 	written int64
 	pid     int
@@ -232,7 +291,7 @@ func (rw *responder) Start(status string, headers [][2]string) error {
 		hd["Content-Type"] = nil
 	}
 	rw.w.WriteHeader(code)
-	rw.started, rw.status = true, code
+	rw.started, rw.appStarted, rw.status = true, true, code
 	return nil
 }
 

@@ -540,7 +540,15 @@ func (m *Manager) maybeReady(w *worker) {
 	}
 	m.drainIdle(g)
 	for _, s := range w.slots {
-		g.idle <- s
+		select {
+		case g.idle <- s:
+		default:
+			// More live slots than the pool holds: a bug, but never a
+			// reason to block the supervisor.
+			m.logf("%s: the pool is full; retiring it", w)
+			m.retire(w, "the pool is full")
+			return
+		}
 	}
 	if w.crashes > 0 {
 		m.logf("%s is back", w)
@@ -736,7 +744,8 @@ func (m *Manager) onExit(w *worker, e Exit) {
 	}
 	m.drainIdle(g)
 	delete(g.workers, w.id)
-	expected := prev == stateStopping || m.stopping
+	// A retiring worker's replacement was started when it began retiring.
+	expected := prev == stateStopping || prev == stateRetiring || m.stopping
 	if expected && e.Cause() == ExitClean {
 		return
 	}
@@ -765,7 +774,7 @@ func (m *Manager) onExit(w *worker, e Exit) {
 		hint = "; killed by harakiri"
 	}
 	m.logf("%s %s%s", w, e.Describe(), hint)
-	if m.stopping || g.isOld.Load() {
+	if expected || g.isOld.Load() {
 		return
 	}
 	if !g.live && e.Cause() == ExitCouldNotStart {

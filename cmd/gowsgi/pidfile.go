@@ -1,0 +1,159 @@
+package main
+
+// This file handles pidfiles the way operators expect and uWSGI does not:
+// a pidfile whose process is gone, or is not a gowsgi, is stale and is
+// replaced or removed with a message, never trusted.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// pidfileState says what a pidfile points at.
+type pidfileState int
+
+const (
+	pidfileMissing pidfileState = iota // no file
+	pidfileStale                       // a pid that is gone or is not a gowsgi
+	pidfileLive                        // a running gowsgi
+)
+
+// readPidfile reads path and checks the process it names.
+func readPidfile(path string) (int, pidfileState, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, pidfileMissing, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("reading pidfile %s: %w", path, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0, pidfileStale, nil
+	}
+	if !isGowsgi(pid) {
+		return pid, pidfileStale, nil
+	}
+	return pid, pidfileLive, nil
+}
+
+// isGowsgi reports whether pid is a running gowsgi master: its command
+// line starts with a program named gowsgi (or this very executable).
+func isGowsgi(pid int) bool {
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || len(cmdline) == 0 {
+		return false
+	}
+	argv0 := string(cmdline[:max(0, bytes.IndexByte(cmdline, 0))])
+	if strings.Contains(filepath.Base(argv0), "gowsgi") {
+		return true
+	}
+	exe, err1 := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	self, err2 := os.Executable()
+	return err1 == nil && err2 == nil && exe == self
+}
+
+// checkPidfileFree refuses to start when a live gowsgi holds path.
+func checkPidfileFree(path string) error {
+	pid, state, err := readPidfile(path)
+	if err != nil {
+		return err
+	}
+	if state == pidfileLive && pid != os.Getpid() {
+		return &usageError{
+			msg:  fmt.Sprintf("gowsgi is already running with pid %d (pidfile %s)", pid, path),
+			hint: fmt.Sprintf("stop it with: gowsgi --stop %s, or reload it with: gowsgi --reload %s.", path, path),
+		}
+	}
+	return nil
+}
+
+// writePidfile writes pid atomically: a reader sees the old or the new
+// content, never half a number.
+func writePidfile(path string, pid int) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".gowsgi-pid-")
+	if err != nil {
+		return fmt.Errorf("writing pidfile %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := fmt.Fprintf(tmp, "%d\n", pid); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing pidfile %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing pidfile %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("writing pidfile %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing pidfile %s: %w", path, err)
+	}
+	return nil
+}
+
+// removePidfile removes path if it still names pid (after a HUP it names
+// the new master, which must keep it).
+func removePidfile(path string, pid int) {
+	b, err := os.ReadFile(path)
+	if err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(pid) {
+		os.Remove(path)
+	}
+}
+
+// stopByPidfile is `gowsgi --stop PIDFILE`: SIGTERM, then wait until the
+// process is gone.
+func stopByPidfile(path string, timeout time.Duration) error {
+	pid, state, err := readPidfile(path)
+	if err != nil {
+		return err
+	}
+	switch state {
+	case pidfileMissing:
+		return &usageError{msg: fmt.Sprintf("no pidfile at %s", path), hint: "is gowsgi running? Check the pidfile path in your ini."}
+	case pidfileStale:
+		os.Remove(path)
+		fmt.Fprintf(os.Stderr, "gowsgi: pidfile %s was stale (pid %d is not a running gowsgi); removed it. Nothing to stop.\n", path, pid)
+		return nil
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		return fmt.Errorf("stopping gowsgi (pid %d): %w", pid, err)
+	}
+	fmt.Fprintf(os.Stderr, "gowsgi: sent SIGTERM to pid %d; waiting for it to finish its requests\n", pid)
+	deadline := time.Now().Add(timeout)
+	// Not our child, so Wait is not possible: watch /proc instead.
+	for time.Now().Before(deadline) {
+		if !isGowsgi(pid) {
+			fmt.Fprintf(os.Stderr, "gowsgi: pid %d stopped\n", pid)
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("gowsgi (pid %d) did not stop within %s; it may still be finishing long requests. Run --stop again to wait more, or kill -9 %d", pid, timeout, pid)
+}
+
+// reloadByPidfile is `gowsgi --reload PIDFILE`: SIGHUP.
+func reloadByPidfile(path string) error {
+	pid, state, err := readPidfile(path)
+	if err != nil {
+		return err
+	}
+	switch state {
+	case pidfileMissing:
+		return &usageError{msg: fmt.Sprintf("no pidfile at %s", path), hint: "is gowsgi running? Check the pidfile path in your ini."}
+	case pidfileStale:
+		return &usageError{msg: fmt.Sprintf("pidfile %s is stale: pid %d is not a running gowsgi", path, pid), hint: "start gowsgi instead of reloading it."}
+	}
+	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+		return fmt.Errorf("reloading gowsgi (pid %d): %w", pid, err)
+	}
+	fmt.Fprintf(os.Stderr, "gowsgi: sent SIGHUP to pid %d: a new master is starting; the old one drains when it is ready\n", pid)
+	return nil
+}
