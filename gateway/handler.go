@@ -255,10 +255,10 @@ type responder struct {
 	head       bool
 	started    bool // a status was sent (by the app or an error page)
 	appStarted bool // the app's status was sent
-	status  int
-	written int64
-	pid     int
-	gen     int
+	status     int
+	written    int64
+	pid        int
+	gen        int
 }
 
 // Start implements pyworker.Responder.
