@@ -51,6 +51,9 @@ type Options struct {
 	Spawn          SpawnMode
 	Preload        string // zygote: "app" (default), "site" or "none"
 	DjangoSettings string // zygote "site": the settings module, to preload Django
+	// EagerURLConf imports a Django project's URLconf (and its views) at
+	// boot, so their import errors are boot errors (dev mode).
+	EagerURLConf bool
 
 	// WarmUp, when set, is sent to every worker of a new generation before
 	// it goes live (its answer is discarded), so the first real request
@@ -408,7 +411,7 @@ func (m *Manager) baseConfig(mode string) workerConfig {
 	return workerConfig{
 		Mode: mode, Socket: m.ln.Addr().String(), Chdir: m.opts.Dir, PythonPath: m.opts.PythonPath,
 		App: app, Threads: m.opts.Threads, Processes: m.opts.Processes,
-		Preload: m.opts.Preload, DjangoSettings: m.opts.DjangoSettings,
+		Preload: m.opts.Preload, DjangoSettings: m.opts.DjangoSettings, EagerURLConf: m.opts.EagerURLConf,
 	}
 }
 

@@ -143,6 +143,7 @@ type workerConfig struct {
 	Processes      int               `json:"processes"`
 	Preload        string            `json:"preload,omitempty"`
 	DjangoSettings string            `json:"django_settings,omitempty"`
+	EagerURLConf   bool              `json:"eager_urlconf,omitempty"`
 }
 
 // procAttr is the one place process attributes of Python children are set:

@@ -27,6 +27,7 @@ func main() {
 		Version: version,
 		Commands: []*cli.Command{
 			serveCommand(),
+			devCommand(),
 		},
 		ExitErrHandler: func(c *cli.Context, err error) {},
 	}

@@ -75,7 +75,7 @@ class Config:
 
     __slots__ = ("mode", "socket", "token", "worker", "generation", "chdir",
                  "pythonpath", "module", "wsgi_file", "callable", "threads",
-                 "processes", "preload", "django_settings")
+                 "processes", "preload", "django_settings", "eager_urlconf")
 
     @classmethod
     def from_json(cls, raw):
@@ -109,6 +109,7 @@ class Config:
         if c.preload not in ("none", "site", "app"):
             raise ConfigError('"preload" is %r, want "none", "site" or "app"' % c.preload)
         c.django_settings = _get(d, "django_settings", str, "")
+        c.eager_urlconf = _get(d, "eager_urlconf", bool, False)
         app = _get(d, "app", dict)
         c.module = _get(app, "module", str, "", where="app.")
         c.wsgi_file = _get(app, "wsgi_file", str, "", where="app.")
@@ -262,7 +263,25 @@ def load_app(config):
                            % (config.app_spec, type(obj).__name__))
         e.filename = getattr(module, "__file__", None)
         raise e
+    if config.eager_urlconf:
+        _import_urlconf()
     return obj
+
+
+def _import_urlconf():
+    """_import_urlconf imports a Django project's URLconf, and with it every
+    view module, at boot instead of at the first request. gowsgi dev asks
+    for it so a SyntaxError in views.py is an import failure (the error
+    page, the old generation untouched) rather than a 500 on every request.
+    """
+    django = sys.modules.get("django")
+    if django is None:
+        return
+    from django.conf import settings
+    if not settings.configured or not getattr(settings, "ROOT_URLCONF", None):
+        return
+    from django.urls import get_resolver
+    get_resolver().url_patterns  # noqa: B018 - the import is the point
 
 
 def _load_file(path):
