@@ -373,4 +373,3 @@ func runserverLogFormat(color bool) func([]byte, *http.Request, int, int64, time
 		return b
 	}
 }
-
