@@ -83,10 +83,27 @@ func (f *filter) skipDir(rel, abs string) bool {
 	if !f.defaults {
 		return false
 	}
-	if exists(filepath.Join(abs, "pyvenv.cfg")) {
+	if exists(filepath.Join(abs, venvMarker)) {
 		return true
 	}
 	return path.Base(rel) == "media" && !exists(filepath.Join(abs, "__init__.py"))
+}
+
+// venvMarker is the file that makes a directory a virtualenv (PEP 405).
+const venvMarker = "pyvenv.cfg"
+
+// isVirtualenv reports whether a directory listing is a virtualenv's that
+// the default excludes skip.
+func (f *filter) isVirtualenv(entries []os.DirEntry) bool {
+	if !f.defaults {
+		return false
+	}
+	for _, e := range entries {
+		if e.Name() == venvMarker {
+			return true
+		}
+	}
+	return false
 }
 
 // skipDirName is skipDir without looking at the disk.

@@ -90,6 +90,12 @@ func (t *tree) addTree(dir string, rewatch bool, found func(abs string)) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		t.warnings = append(t.warnings, fmt.Errorf("watching %s: %w", dir, err))
 	}
+	if dir != t.root && t.filter.isVirtualenv(entries) {
+		// pyvenv.cfg appeared between skipDir's look and the listing
+		// (python -m venv writes it after the directories).
+		t.removeTree(dir)
+		return nil
+	}
 	for _, e := range entries {
 		abs := filepath.Join(dir, e.Name())
 		rel := t.rel(abs)

@@ -380,7 +380,7 @@ func (w *Watcher) created(name, rel string, now time.Time) {
 		return
 	}
 	dir := filepath.Dir(name)
-	if filepath.Base(name) == "pyvenv.cfg" && dir != t.root && t.filter.skipDir(t.rel(dir), dir) {
+	if filepath.Base(name) == venvMarker && dir != t.root && t.filter.skipDir(t.rel(dir), dir) {
 		// python -m venv env creates env/bin and env/lib before it
 		// writes pyvenv.cfg: only now is env known to be a virtualenv.
 		// What the scan of env found meanwhile goes too.
