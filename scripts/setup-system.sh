@@ -18,6 +18,8 @@ set -euo pipefail
 # has nginx-light; Debian 13 folded it into nginx). To add a need, add a line.
 NEEDS=(
 	"/usr/sbin/nginx,/etc/nginx/uwsgi_params nginx-light|nginx" # cmd/gowsgi/uwsgi_nginx_test.go
+	"/usr/bin/chromium chromium"                                # cmd/gowsgi/livereload_browser_test.go
+	"/usr/bin/chromedriver chromium-driver"                     # cmd/gowsgi/livereload_browser_test.go
 	"/usr/bin/wrk wrk"                                          # bench/run.py (make bench)
 )
 
