@@ -1,0 +1,125 @@
+package config
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/ini")
+
+const iniDir = "../testdata/ini"
+
+// A fixture's first line may be a directive for the test, a comment to the
+// loader:
+//
+//	; test: section=prod strict env=NAME=VALUE
+type directive struct {
+	section string
+	strict  bool
+	env     map[string]string
+}
+
+func readDirective(t *testing.T, path string) directive {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := directive{env: map[string]string{}}
+	first, _, _ := strings.Cut(string(data), "\n")
+	rest, ok := strings.CutPrefix(first, "; test:")
+	if !ok {
+		return d
+	}
+	for _, f := range strings.Fields(rest) {
+		switch name, value, _ := strings.Cut(f, "="); name {
+		case "section":
+			d.section = value
+		case "strict":
+			d.strict = true
+		case "env":
+			k, v, _ := strings.Cut(value, "=")
+			d.env[k] = v
+		default:
+			t.Fatalf("%s: unknown test directive %q", path, f)
+		}
+	}
+	return d
+}
+
+// describeLoad is what a golden file holds: the error, or the resolved
+// config, the warnings and what Validate says.
+func describeLoad(spec string, d directive) string {
+	lookup := func(k string) (string, bool) { v, ok := d.env[k]; return v, ok }
+	cfg, warnings, err := LoadWith(spec, LoadOptions{Strict: d.strict, LookupEnv: lookup})
+	var b strings.Builder
+	b.WriteString("# gowsgi config golden file: go test ./config -run TestLoadGolden -update rewrites it\n")
+	b.WriteString("load " + spec + "\n")
+	if err != nil {
+		b.WriteString("error:\n")
+		for _, line := range strings.Split(err.Error(), "\n") {
+			b.WriteString("  " + line + "\n")
+		}
+	} else {
+		b.WriteString(cfg.Describe())
+	}
+	if len(warnings) > 0 {
+		b.WriteString("warnings:\n")
+		for _, w := range warnings {
+			b.WriteString("  " + w.String() + "\n")
+		}
+	}
+	if err == nil {
+		if verr := cfg.Validate(); verr != nil {
+			b.WriteString("validate:\n")
+			for _, line := range strings.Split(verr.Error(), "\n") {
+				b.WriteString("  " + line + "\n")
+			}
+		} else {
+			b.WriteString("validate: ok\n")
+		}
+	}
+	return b.String()
+}
+
+// TestLoadGolden loads every testdata/ini/*.ini and compares the result
+// with the .golden file next to it. %d and friends expand to this
+// machine's absolute path, which the golden files write as $TESTDATA.
+func TestLoadGolden(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(iniDir, "*.ini"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures in %s: %v", iniDir, err)
+	}
+	abs, err := filepath.Abs(iniDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".ini")
+		t.Run(name, func(t *testing.T) {
+			d := readDirective(t, file)
+			spec := file
+			if d.section != "" {
+				spec += ":" + d.section
+			}
+			got := strings.ReplaceAll(describeLoad(spec, d), abs, "$TESTDATA")
+			golden := strings.TrimSuffix(file, ".ini") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./config -run TestLoadGolden -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("%s changed; got:\n%s\nwant:\n%s", golden, got, want)
+			}
+		})
+	}
+}

@@ -1,0 +1,393 @@
+package config
+
+// This file declares every key gowsgi understands, once. The ini reader
+// (ini.go), the command-line flags (flags.go), Default, Validate's ranges
+// and Describe are all generated from this table, so a key added here is
+// at once an ini key, a --flag and a line of --print-config.
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+)
+
+// kind is the syntax of a key's value and how repeats combine.
+type kind uint8
+
+const (
+	kindString    kind = iota + 1 // one string; a repeat replaces it
+	kindStrings                   // repeatable: every value kept, in order
+	kindInt                       // a whole number
+	kindSize                      // a whole number of bytes
+	kindSeconds                   // whole seconds (or a Go duration) as time.Duration
+	kindBool                      // uWSGI boolean; a bare key is true
+	kindAddrs                     // repeatable listener address
+	kindHTTPS                     // repeatable addr,cert,key
+	kindAddr                      // one address
+	kindMode                      // octal permission; bare is 666
+	kindEnv                       // repeatable KEY=VALUE
+	kindStaticMap                 // repeatable /prefix=/dir
+)
+
+// repeatable reports whether every value of the key is kept.
+func (k kind) repeatable() bool {
+	switch k {
+	case kindStrings, kindAddrs, kindHTTPS, kindEnv, kindStaticMap:
+		return true
+	}
+	return false
+}
+
+// key is one row of the table.
+type key struct {
+	name    string
+	aliases []string
+	kind    kind
+	def     string // the default, in ini syntax; "" is the zero value
+	group   string // the --help category
+	help    string // one line; `WORD` names the flag's argument in --help
+	// min and max bound numeric kinds; max 0 is no upper bound.
+	min, max int64
+	// check is an extra syntax check of a kindString value.
+	check func(string) error
+	// field returns a pointer to the key's Config field.
+	field func(*Config) any
+	// cliAppends makes a repeatable flag add to the ini file's values;
+	// otherwise the flag's values replace them (--http :9000 moves the
+	// listener rather than adding a second one).
+	cliAppends bool
+}
+
+const (
+	groupListeners = "Listeners"
+	groupApp       = "App"
+	groupWorkers   = "Workers"
+	groupControl   = "Process control"
+	groupLimits    = "Limits"
+)
+
+// keys is the table, in the order --help and --print-config show them.
+var keys = []*key{
+	// Listeners.
+	{name: "socket", aliases: []string{"uwsgi-socket", "s"}, kind: kindAddrs, group: groupListeners,
+		help:  "listen for the uwsgi protocol (nginx uwsgi_pass) on `ADDR`: host:port or a unix socket path; repeatable",
+		field: func(c *Config) any { return &c.Socket }},
+	{name: "http", kind: kindAddrs, group: groupListeners,
+		help:  "serve HTTP on `ADDR` (uWSGI's HTTP router; a plain HTTP listener in gowsgi); repeatable",
+		field: func(c *Config) any { return &c.HTTP }},
+	{name: "http-socket", kind: kindAddrs, group: groupListeners,
+		help:  "serve HTTP on `ADDR`; repeatable",
+		field: func(c *Config) any { return &c.HTTPSocket }},
+	{name: "https", kind: kindHTTPS, group: groupListeners,
+		help:  "serve HTTPS as `ADDR,CERT,KEY` (PEM files); repeatable",
+		field: func(c *Config) any { return &c.HTTPS }},
+
+	// The app.
+	{name: "chdir", kind: kindString, group: groupApp,
+		help:  "change to `DIR` before loading the app; it also goes first on sys.path",
+		field: func(c *Config) any { return &c.Chdir }},
+	{name: "wsgi-file", aliases: []string{"file"}, kind: kindString, group: groupApp,
+		help:  "load the WSGI callable from the Python `FILE` (relative to chdir)",
+		field: func(c *Config) any { return &c.WSGIFile }},
+	{name: "module", aliases: []string{"wsgi", "w"}, kind: kindString, group: groupApp, check: checkModule,
+		help:  "load the WSGI callable from `pkg.mod[:callable]`",
+		field: func(c *Config) any { return &c.Module }},
+	{name: "callable", kind: kindString, def: "application", group: groupApp, check: checkCallable,
+		help:  "the `NAME` of the WSGI callable",
+		field: func(c *Config) any { return &c.Callable }},
+	{name: "home", aliases: []string{"virtualenv", "venv", "pyhome", "H"}, kind: kindString, group: groupApp,
+		help:  "the app's virtualenv `DIR`",
+		field: func(c *Config) any { return &c.Home }},
+	{name: "python", kind: kindString, group: groupApp,
+		help:  "the Python interpreter `PATH` (default: home's python, then $VIRTUAL_ENV's, then python3)",
+		field: func(c *Config) any { return &c.Python }},
+	{name: "pythonpath", aliases: []string{"python-path", "pp"}, kind: kindStrings, group: groupApp, cliAppends: true,
+		help:  "add `DIR` to sys.path; repeatable",
+		field: func(c *Config) any { return &c.PythonPath }},
+	{name: "env", kind: kindEnv, group: groupApp, cliAppends: true,
+		help:  "set `KEY=VALUE` in the workers' environment; repeatable",
+		field: func(c *Config) any { return &c.Env }},
+
+	// Workers.
+	{name: "processes", aliases: []string{"workers", "p"}, kind: kindInt, def: "1", min: 1, max: 4096, group: groupWorkers,
+		help:  "run `N` worker processes",
+		field: func(c *Config) any { return &c.Processes }},
+	{name: "threads", kind: kindInt, def: "1", min: 1, max: 4096, group: groupWorkers,
+		help:  "run `N` request threads in each worker",
+		field: func(c *Config) any { return &c.Threads }},
+	{name: "master", aliases: []string{"M"}, kind: kindBool, group: groupWorkers,
+		help:  "uWSGI's master process (gowsgi always has one)",
+		field: func(c *Config) any { return &c.Master }},
+	{name: "lazy-apps", kind: kindBool, group: groupWorkers,
+		help:  "load the app in each worker instead of once before forking",
+		field: func(c *Config) any { return &c.LazyApps }},
+	{name: "enable-threads", aliases: []string{"T"}, kind: kindBool, group: groupWorkers,
+		help:  "let the app start threads (always allowed in gowsgi)",
+		field: func(c *Config) any { return &c.EnableThreads }},
+	{name: "need-app", kind: kindBool, group: groupWorkers,
+		help:  "exit at start if the app fails to import",
+		field: func(c *Config) any { return &c.NeedApp }},
+
+	// Process control.
+	{name: "pidfile", kind: kindString, group: groupControl,
+		help:  "write the master's pid to `FILE`",
+		field: func(c *Config) any { return &c.Pidfile }},
+	{name: "daemonize", aliases: []string{"d"}, kind: kindString, group: groupControl,
+		help:  "detach from the terminal and log to `FILE`",
+		field: func(c *Config) any { return &c.Daemonize }},
+	{name: "logto", kind: kindString, group: groupControl,
+		help:  "log to `FILE`",
+		field: func(c *Config) any { return &c.Logto }},
+	{name: "vacuum", kind: kindBool, group: groupControl,
+		help:  "remove unix sockets and the pidfile on exit",
+		field: func(c *Config) any { return &c.Vacuum }},
+	{name: "die-on-term", kind: kindBool, group: groupControl,
+		help:  "stop on SIGTERM (gowsgi always does)",
+		field: func(c *Config) any { return &c.DieOnTerm }},
+	{name: "disable-logging", aliases: []string{"L"}, kind: kindBool, group: groupControl,
+		help:  "do not log requests",
+		field: func(c *Config) any { return &c.DisableLogging }},
+	{name: "touch-reload", kind: kindStrings, group: groupControl, cliAppends: true,
+		help:  "reload the workers when `FILE` is modified; repeatable",
+		field: func(c *Config) any { return &c.TouchReload }},
+	{name: "py-autoreload", aliases: []string{"python-autoreload"}, kind: kindSeconds, group: groupControl,
+		help:  "check the app's modules every `SECONDS` and reload on a change; 0 is off",
+		field: func(c *Config) any { return &c.PyAutoreload }},
+	{name: "uid", kind: kindString, group: groupControl,
+		help:  "run as `USER` (name or number)",
+		field: func(c *Config) any { return &c.UID }},
+	{name: "gid", kind: kindString, group: groupControl,
+		help:  "run as `GROUP` (name or number)",
+		field: func(c *Config) any { return &c.GID }},
+	{name: "chmod-socket", aliases: []string{"chmod", "C"}, kind: kindMode, group: groupControl,
+		help:  "set unix sockets' permission to `MODE` (octal, e.g. 660; empty is 666)",
+		field: func(c *Config) any { return &c.ChmodSocket }},
+
+	// Limits.
+	{name: "harakiri", aliases: []string{"t"}, kind: kindSeconds, group: groupLimits,
+		help:  "kill a worker stuck on one request for `SECONDS`; 0 is off",
+		field: func(c *Config) any { return &c.Harakiri }},
+	{name: "max-requests", aliases: []string{"R"}, kind: kindInt, group: groupLimits,
+		help:  "retire a worker after `N` requests; 0 is no limit",
+		field: func(c *Config) any { return &c.MaxRequests }},
+	{name: "buffer-size", aliases: []string{"b"}, kind: kindSize, def: "4096", min: 512, max: 1 << 20, group: groupLimits,
+		help:  "accept request headers of up to `BYTES`",
+		field: func(c *Config) any { return &c.BufferSize }},
+	{name: "listen", aliases: []string{"l"}, kind: kindInt, def: "1024", min: 1, max: 65535, group: groupLimits,
+		help:  "set the listen backlog to `N` connections",
+		field: func(c *Config) any { return &c.Listen }},
+	{name: "limit-post", kind: kindSize, group: groupLimits,
+		help:  "refuse request bodies over `BYTES`; 0 is no limit",
+		field: func(c *Config) any { return &c.LimitPost }},
+	{name: "reload-on-rss", kind: kindInt, max: 1 << 30, group: groupLimits,
+		help:  "retire a worker whose resident memory passes `MIB` megabytes; 0 is off",
+		field: func(c *Config) any { return &c.ReloadOnRSS }},
+	{name: "static-map", kind: kindStaticMap, group: groupLimits, cliAppends: true,
+		help:  "serve `/PREFIX=DIR` from files, without the app; repeatable",
+		field: func(c *Config) any { return &c.StaticMap }},
+	{name: "stats", aliases: []string{"stats-server"}, kind: kindAddr, group: groupLimits,
+		help:  "serve status and metrics on `ADDR`",
+		field: func(c *Config) any { return &c.Stats }},
+	{name: "strict", kind: kindBool, group: groupLimits,
+		help:  "make unknown ini keys an error",
+		field: func(c *Config) any { return &c.Strict }},
+}
+
+// keyIndex finds a key by its name or an alias.
+var keyIndex = func() map[string]*key {
+	m := map[string]*key{}
+	for _, k := range keys {
+		for _, n := range append([]string{k.name}, k.aliases...) {
+			if m[n] != nil {
+				panic("config: key " + n + " declared twice")
+			}
+			m[n] = k
+		}
+	}
+	return m
+}()
+
+// set parses v and stores it in c: a repeatable key appends, any other
+// replaces. The error is the cause only; callers add where v came from.
+func (k *key) set(c *Config, v string) error {
+	err := k.setValue(c, v)
+	if err != nil && hasLineComment(v) {
+		err = fmt.Errorf("%w (uWSGI ini files have no end-of-line comments: put the comment on a line of its own)", err)
+	}
+	return err
+}
+
+func (k *key) setValue(c *Config, v string) error {
+	switch p := k.field(c).(type) {
+	case *string:
+		if k.check != nil {
+			if err := k.check(v); err != nil {
+				return err
+			}
+		}
+		*p = v
+	case *[]string:
+		if k.kind == kindEnv {
+			if err := checkEnv(v); err != nil {
+				return err
+			}
+		} else if v == "" {
+			return nil // "pythonpath =" adds nothing
+		}
+		*p = append(*p, v)
+	case *int:
+		n, err := parseNumber(v, k.kind, k.min, k.max)
+		if err != nil {
+			return err
+		}
+		*p = int(n)
+	case *int64:
+		n, err := parseNumber(v, k.kind, k.min, k.max)
+		if err != nil {
+			return err
+		}
+		*p = n
+	case *time.Duration:
+		d, err := parseSeconds(v)
+		if err != nil {
+			return err
+		}
+		*p = d
+	case *bool:
+		b, err := parseBool(v)
+		if err != nil {
+			return err
+		}
+		*p = b
+	case *[]Addr:
+		a, err := ParseAddr(v)
+		if err != nil {
+			return err
+		}
+		*p = append(*p, a)
+	case *Addr:
+		a, err := ParseAddr(v)
+		if err != nil {
+			return err
+		}
+		*p = a
+	case *[]HTTPSAddr:
+		h, err := parseHTTPS(v)
+		if err != nil {
+			return err
+		}
+		*p = append(*p, h)
+	case *[]StaticMap:
+		m, err := parseStaticMap(v)
+		if err != nil {
+			return err
+		}
+		*p = append(*p, m)
+	case *os.FileMode:
+		m, err := parseMode(v)
+		if err != nil {
+			return err
+		}
+		*p = m
+	default:
+		panic(fmt.Sprintf("config: key %s: field of type %T", k.name, p)) // a bug in the table
+	}
+	return nil
+}
+
+// reset sets the key's field back to its zero value.
+func (k *key) reset(c *Config) {
+	switch p := k.field(c).(type) {
+	case *[]string:
+		*p = nil
+	case *[]Addr:
+		*p = nil
+	case *[]HTTPSAddr:
+		*p = nil
+	case *[]StaticMap:
+		*p = nil
+	}
+}
+
+// checkRange applies the table's bounds to a Config built any way.
+func (k *key) checkRange(c *Config) error {
+	var n int64
+	switch p := k.field(c).(type) {
+	case *int:
+		n = int64(*p)
+	case *int64:
+		n = *p
+	case *time.Duration:
+		if *p < 0 {
+			return fmt.Errorf("must not be negative")
+		}
+		return nil
+	default:
+		return nil
+	}
+	return checkBounds(n, k.min, k.max)
+}
+
+// value returns the key's field for Describe: a JSON-friendly value, in
+// the units and syntax the ini file uses, except durations, which are
+// strings such as "30s".
+func (k *key) value(c *Config) any {
+	switch p := k.field(c).(type) {
+	case *string:
+		return *p
+	case *int:
+		return *p
+	case *int64:
+		return *p
+	case *bool:
+		return *p
+	case *[]string:
+		return nonNil(*p)
+	case *time.Duration:
+		return p.String()
+	case *[]Addr:
+		return stringsOf(*p)
+	case *Addr:
+		return p.String()
+	case *[]HTTPSAddr:
+		return stringsOf(*p)
+	case *[]StaticMap:
+		return stringsOf(*p)
+	case *os.FileMode:
+		if *p == 0 {
+			return ""
+		}
+		return fmt.Sprintf("%04o", uint32(*p))
+	}
+	return nil
+}
+
+// format returns the key's value as an ini file would write it (the first
+// value of a repeatable key), for messages.
+func (k *key) format(c *Config) string {
+	switch p := k.field(c).(type) {
+	case *int:
+		return strconv.Itoa(*p)
+	case *int64:
+		return strconv.FormatInt(*p, 10)
+	case *time.Duration:
+		return p.String()
+	}
+	return fmt.Sprint(k.value(c))
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func stringsOf[T fmt.Stringer](xs []T) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = x.String()
+	}
+	return out
+}

@@ -1,0 +1,157 @@
+package config
+
+// This file is what Load tells the user: warnings about keys it read
+// without using, and errors that point at a file and line.
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// WarningKind says why a Warning was raised.
+type WarningKind uint8
+
+const (
+	// UnknownKey: neither gowsgi nor uWSGI knows the key (most often a
+	// typo, which uWSGI ignores silently). With Strict it is an error.
+	UnknownKey WarningKind = iota + 1
+	// NoEffect: a uWSGI key that gowsgi accepts but ignores.
+	NoEffect
+	// Unresolved: a %(key) or $(VAR) placeholder with nothing to expand
+	// to.
+	Unresolved
+)
+
+// A Warning is something in an ini file that gowsgi read but did not use.
+// Its String is one line for the log:
+//
+//	uwsgi.ini:5: unknown key "process" (uWSGI ignores it silently); did you mean "processes"?
+//	uwsgi.ini:2: plugins: accepted but has no effect in gowsgi: gowsgi runs CPython itself; no plugin is needed
+//	uwsgi.ini:7: chdir: %(base) names no key in [uwsgi]; it is left as written
+type Warning struct {
+	Kind WarningKind
+	// File is the ini file as the caller named it; Line counts from 1 (0
+	// when the line could not be found).
+	File string
+	Line int
+	// Key is the key as written in the file.
+	Key string
+	// Suggestion is, for UnknownKey, the nearest known key, or "".
+	Suggestion string
+	// Detail is, for NoEffect, why gowsgi ignores the key; for Unresolved,
+	// what could not be expanded and what was done instead.
+	Detail string
+}
+
+func (w Warning) String() string {
+	at := location(w.File, w.Line)
+	switch w.Kind {
+	case UnknownKey:
+		s := fmt.Sprintf("%s: unknown key %q (uWSGI ignores it silently)", at, w.Key)
+		if w.Suggestion != "" {
+			s += fmt.Sprintf("; did you mean %q?", w.Suggestion)
+		}
+		return s
+	case NoEffect:
+		return fmt.Sprintf("%s: %s: accepted but has no effect in gowsgi: %s", at, w.Key, w.Detail)
+	default:
+		return fmt.Sprintf("%s: %s: %s", at, w.Key, w.Detail)
+	}
+}
+
+// location writes "file:line", or "file" when the line is unknown.
+func location(file string, line int) string {
+	if line > 0 {
+		return file + ":" + strconv.Itoa(line)
+	}
+	return file
+}
+
+// A ValueError is a value gowsgi cannot use, with where it was written:
+//
+//	uwsgi.ini:4: processes = "two": not a whole number
+//	--processes "two": not a whole number
+//
+// Err is the cause alone.
+type ValueError struct {
+	// File and Line locate an ini value; Flag is set instead for a
+	// command-line value ("--processes").
+	File string
+	Line int
+	Flag string
+	// Key is the key as written (an alias stays an alias).
+	Key   string
+	Value string
+	Err   error
+}
+
+func (e *ValueError) Error() string {
+	if e.Flag != "" {
+		return fmt.Sprintf("%s %q: %v", e.Flag, e.Value, e.Err)
+	}
+	return fmt.Sprintf("%s: %s = %q: %v", location(e.File, e.Line), e.Key, e.Value, e.Err)
+}
+
+func (e *ValueError) Unwrap() error { return e.Err }
+
+// suggest returns the known key nearest to name, or "" when none is close
+// enough to be the one meant. One- and two-letter aliases are never
+// suggested: they are close to everything.
+func suggest(name string) string {
+	if len(name) > 64 {
+		return ""
+	}
+	best, bestDist := "", len(name)/3+1 // "process" (7) may be 2 edits from "processes"
+	consider := func(cand string) {
+		if len(cand) <= 2 {
+			return
+		}
+		if d := editDistance(name, cand); d < bestDist {
+			best, bestDist = cand, d
+		}
+	}
+	for _, k := range keys {
+		consider(k.name)
+		for _, a := range k.aliases {
+			consider(a)
+		}
+	}
+	return best
+}
+
+// editDistance is the optimal string alignment distance between a and b:
+// the insertions, deletions, substitutions and swaps of adjacent bytes
+// that turn one into the other ("evn" is one swap from "env").
+func editDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
+}
+
+// joinErrors is errors.Join, except that one error comes back as itself,
+// so callers can still type-assert it.
+func joinErrors(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}
