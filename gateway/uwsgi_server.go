@@ -25,6 +25,32 @@ import (
 // UwsgiServer serves the uwsgi protocol on any number of listeners: one
 // request per connection, as nginx's uwsgi module expects. Set the exported
 // fields, then call Serve for each listener.
+//
+// What the client sees when something fails is what the HTTP listener
+// shows (see the package doc), passed on by nginx; a packet gowsgi refuses
+// is left unanswered, which nginx turns into a 502.
+//
+// Troubleshooting (the gowsgi line, then nginx's error log):
+//
+//	gowsgi: uwsgi 127.0.0.1:35552: invalid request block size: 9430 (max 8192)...skip; the request headers are too large for --buffer-size 8192: raise it (at most 65535), as with uWSGI's buffer-size
+//	[error] recv() failed (104: Connection reset by peer) while reading response header from upstream
+//
+// nginx puts every request header in the packet: big cookies or many
+// headers outgrow the buffer. Raise --buffer-size (nginx's own limit is
+// large_client_header_buffers).
+//
+//	gowsgi: uwsgi 127.0.0.1:35552: unavailable modifier requested: modifier1 30 (gowsgi serves WSGI, modifier1 0; remove uwsgi_modifier1 from the nginx config)
+//
+// Old configs set `uwsgi_modifier1 30` so that uWSGI strips SCRIPT_NAME from
+// PATH_INFO. Remove it; mount the app with uwsgi_param SCRIPT_NAME and a
+// PATH_INFO without the prefix instead.
+//
+//	gowsgi: GET /report/: the response broke after its headers were sent (traceback above)
+//	[error] readv() failed (104: Connection reset by peer) while reading upstream
+//
+// The app failed while streaming its body. gowsgi resets the connection so
+// that nginx cuts the client's response instead of ending it as if it were
+// complete; the traceback is just above in the gowsgi log.
 type UwsgiServer struct {
 	// Backend hands out worker slots; required.
 	Backend Backend

@@ -218,6 +218,30 @@ func readAll(t *testing.T, resp *http.Response) string {
 	return string(b)
 }
 
+// waitOrExit waits until gowsgi's output matches re, and fails at once
+// when gowsgi exits first (a flag it does not know, an app that fails).
+func waitOrExit(t *testing.T, p *proc, re *regexp.Regexp, timeout time.Duration) []string {
+	t.Helper()
+	found := make(chan []string, 1)
+	go func() {
+		m, _ := p.out.waitFor(re, timeout)
+		found <- m
+	}()
+	select {
+	case m := <-found:
+		if m == nil {
+			t.Fatalf("gowsgi did not print %s within %s; output:\n%s", re, timeout, p.out)
+		}
+		return m
+	case <-p.done:
+		if m := re.FindStringSubmatch(p.out.String()); m != nil {
+			return m
+		}
+		t.Fatalf("gowsgi exited (%v) before printing %s; output:\n%s", p.err, re, p.out)
+		return nil
+	}
+}
+
 var uwsgiListeningRE = regexp.MustCompile(`listening on uwsgi://(127\.0\.0\.1:\d+)`)
 
 // TestUwsgiNginx serves the test apps through nginx over both a TCP and a
@@ -230,10 +254,7 @@ func TestUwsgiNginx(t *testing.T) {
 		"serve", "--socket", "127.0.0.1:0", "--socket", sock, "--buffer-size", "8192",
 		"--chdir", "testdata/apps", "--wsgi-file", "all.py",
 		"--processes", "2", "--threads", "2", "--python", testPython(t))
-	m, ok := g.out.waitFor(uwsgiListeningRE, 90*time.Second)
-	if !ok {
-		t.Fatalf("gowsgi did not say where it serves uwsgi; output:\n%s", g.out)
-	}
+	m := waitOrExit(t, g, uwsgiListeningRE, 90*time.Second)
 	if !strings.Contains(g.out.String(), "listening on uwsgi://unix:"+sock) {
 		t.Errorf("the unix socket is not in the ready lines:\n%s", g.out)
 	}
