@@ -34,6 +34,9 @@
 //     reports an overflow; the Watcher then rescans the tree and sends a
 //     KindCode batch with Rescan set, since it cannot know what changed.
 //
+// (On macOS and the BSDs fsnotify uses kqueue instead, which holds an open
+// file descriptor per watched file; there the limit is ulimit -n.)
+//
 // The current values are in /proc/sys/fs/inotify/. To raise them until the
 // next boot:
 //

@@ -88,6 +88,10 @@ func (t *tree) addTree(dir string, rewatch bool, found func(abs string)) error {
 
 	entries, err := os.ReadDir(dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is already in our message
+		}
 		t.warnings = append(t.warnings, fmt.Errorf("watching %s: %w", dir, err))
 	}
 	if dir != t.root && t.filter.isVirtualenv(entries) {
