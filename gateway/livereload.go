@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -18,25 +19,42 @@ const LiveReloadPath = "/__gowsgi__/livereload"
 
 const liveReloadScript = `(function () {
   if (!window.EventSource) return;
-  var es = new EventSource(%q);
+  var me = document.currentScript && document.currentScript.src || "";
+  var since = (me.match(/[?&]v=(\d+)/) || [0, "0"])[1];
+  var es = new EventSource(%q + "?since=" + since);
   es.addEventListener("reload", function () { es.close(); location.reload(); });
 })();
 `
 
 // LiveReload broadcasts reload events to every open page.
+//
+// Every reload bumps a version that the injected script carries (?v=N) and
+// sends back when it connects (?since=N): a page that was between two loads
+// when a change happened (its old stream closed, the new one not open yet)
+// learns of it as soon as it connects.
 type LiveReload struct {
 	mu      sync.Mutex
 	clients map[chan string]struct{}
+	version int
+	done    chan struct{}
+	once    sync.Once
 }
 
 // NewLiveReload returns an empty hub.
-func NewLiveReload() *LiveReload { return &LiveReload{clients: map[chan string]struct{}{}} }
+func NewLiveReload() *LiveReload {
+	return &LiveReload{clients: map[chan string]struct{}{}, done: make(chan struct{})}
+}
+
+// Close ends every open event stream, so a stopping server need not wait
+// for the browsers.
+func (l *LiveReload) Close() { l.once.Do(func() { close(l.done) }) }
 
 // Reload tells every connected page to reload; why is sent along for the
 // browser console.
 func (l *LiveReload) Reload(why string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.version++
 	for c := range l.clients {
 		select {
 		case c <- why:
@@ -66,10 +84,13 @@ func (l *LiveReload) Wrap(next http.Handler) http.Handler {
 			fmt.Fprintf(w, liveReloadScript, LiveReloadPath)
 			return
 		}
+		l.mu.Lock()
+		v := l.version
+		l.mu.Unlock()
 		iw := &injectWriter{ResponseWriter: w, head: r.Method == http.MethodHead}
 		next.ServeHTTP(iw, r)
 		if iw.inject {
-			fmt.Fprintf(w, "\n<script src=%q></script>\n", LiveReloadPath+".js")
+			fmt.Fprintf(w, "\n<script src=\"%s.js?v=%d\"></script>\n", LiveReloadPath, v)
 		}
 	})
 }
@@ -81,8 +102,12 @@ func (l *LiveReload) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := make(chan string, 1)
+	since, _ := strconv.Atoi(r.URL.Query().Get("since"))
 	l.mu.Lock()
 	l.clients[c] = struct{}{}
+	if l.version > since {
+		c <- "changed while the page loaded"
+	}
 	l.mu.Unlock()
 	defer func() {
 		l.mu.Lock()
@@ -107,6 +132,8 @@ func (l *LiveReload) serveEvents(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, ": ping\n\n")
 			f.Flush()
 		case <-r.Context().Done():
+			return
+		case <-l.done:
 			return
 		}
 	}

@@ -267,6 +267,9 @@ func (d *devServer) loop() error {
 			}
 		case sig := <-sigs:
 			fmt.Fprintf(d.cfg.out, "gowsgi: %s: stopping (press CONTROL-C again to stop at once)\n", sigName(sig))
+			if d.live != nil {
+				d.live.Close()
+			}
 			done := make(chan error, 1)
 			go func() { done <- d.shutdown() }()
 			select {
