@@ -39,6 +39,8 @@ func (l listenSpec) network() string {
 // masterConfig is what the master needs, whichever command built it.
 type masterConfig struct {
 	http       []listenSpec
+	uwsgi      []listenSpec // uwsgi protocol listeners (--socket)
+	bufferSize int          // largest uwsgi packet (--buffer-size); 0 is the default
 	workers    pyworker.Options
 	accessLog  bool
 	grace      time.Duration // how long in-flight requests may take on stop
@@ -62,6 +64,10 @@ type master struct {
 	listeners []net.Listener
 	mgr       *pyworker.Manager
 	servers   []*gateway.Server
+	// uwsgiListeners (--socket) share one UwsgiServer: unlike HTTP, its
+	// environ takes each connection's own local address.
+	uwsgiListeners []net.Listener
+	uwsgi          *gateway.UwsgiServer
 
 	// bootErr is the import failure of the newest generation while no
 	// generation of the app is live (dev mode only).
@@ -87,6 +93,13 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 			return nil, err
 		}
 		m.listeners = append(m.listeners, ln)
+	}
+	for _, l := range cfg.uwsgi {
+		ln, err := listen(l)
+		if err != nil {
+			return nil, err
+		}
+		m.uwsgiListeners = append(m.uwsgiListeners, ln)
 	}
 	cfg.workers.Logf = m.logf
 	mgr, err := pyworker.New(cfg.workers)
@@ -123,6 +136,18 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 		srv := gateway.NewServer(h, log.New(cfg.out, "gowsgi: http: ", 0), 0)
 		srv.Serve(ln)
 		m.servers = append(m.servers, srv)
+	}
+	if len(m.uwsgiListeners) > 0 {
+		m.uwsgi = &gateway.UwsgiServer{
+			Backend:    mgr,
+			Environ:    gateway.Environ{Scheme: "http", ScriptName: cfg.scriptName},
+			BufferSize: cfg.bufferSize,
+			Log:        m.alog,
+			Logf:       m.logf,
+		}
+		for _, ln := range m.uwsgiListeners {
+			m.uwsgi.Serve(ln)
+		}
 	}
 	return m, nil
 }
@@ -189,6 +214,15 @@ func (m *master) urls() []string {
 			continue
 		}
 		out = append(out, "http://"+a.String())
+	}
+	// uwsgi://ADDR: ADDR is what nginx's uwsgi_pass takes.
+	for _, ln := range m.uwsgiListeners {
+		a := ln.Addr()
+		if a.Network() == "unix" {
+			out = append(out, "uwsgi://unix:"+a.String())
+			continue
+		}
+		out = append(out, "uwsgi://"+a.String())
 	}
 	return out
 }
@@ -257,6 +291,9 @@ func (m *master) shutdown() error {
 	for _, s := range m.servers {
 		s.Shutdown(ctx)
 	}
+	if m.uwsgi != nil {
+		m.uwsgi.Shutdown(ctx)
+	}
 	err := m.mgr.Stop(ctx)
 	m.closeAll()
 	return err
@@ -265,6 +302,9 @@ func (m *master) shutdown() error {
 func (m *master) kill() {
 	for _, s := range m.servers {
 		s.Close()
+	}
+	if m.uwsgi != nil {
+		m.uwsgi.Close()
 	}
 	m.mgr.Kill()
 	m.closeAll()
@@ -278,7 +318,7 @@ func (m *master) closeAll() {
 }
 
 func (m *master) closeListeners() {
-	for _, ln := range m.listeners {
+	for _, ln := range append(m.listeners[:len(m.listeners):len(m.listeners)], m.uwsgiListeners...) {
 		ln.Close()
 		if ln.Addr().Network() == "unix" {
 			os.Remove(ln.Addr().String())

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/gowsgi/gowsgi/gateway"
 	"github.com/gowsgi/gowsgi/pyworker"
 )
 
@@ -19,6 +20,8 @@ func serveCommand() *cli.Command {
 		UsageText: "gowsgi serve --http 127.0.0.1:8000 --chdir mysite --module mysite.wsgi:application --processes 2 --threads 2",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "http", Usage: "serve HTTP on `ADDR` (host:port or a unix socket path); repeatable", Value: nil},
+			&cli.StringSliceFlag{Name: "socket", Aliases: []string{"s", "uwsgi-socket"}, Usage: "serve the uwsgi protocol (nginx's uwsgi_pass) on `ADDR` (host:port or a unix socket path); repeatable"},
+			&cli.IntFlag{Name: "buffer-size", Aliases: []string{"b"}, Usage: "largest uwsgi request packet in `BYTES` (nginx puts every request header in it; at most 65535)", Value: gateway.DefaultUwsgiBufferSize},
 			&cli.StringFlag{Name: "chdir", Usage: "change to `DIR` before loading the app; it is also put first on sys.path"},
 			&cli.StringFlag{Name: "wsgi-file", Usage: "load the WSGI callable from `FILE`"},
 			&cli.StringFlag{Name: "module", Aliases: []string{"w"}, Usage: "load the WSGI callable from `pkg.mod[:callable]`"},
@@ -93,8 +96,16 @@ func serveConfigFromFlags(c *cli.Context) (masterConfig, error) {
 	for _, a := range c.StringSlice("http") {
 		cfg.http = append(cfg.http, listenSpec{addr: a, flag: "--http"})
 	}
-	if len(cfg.http) == 0 {
+	for _, a := range c.StringSlice("socket") {
+		cfg.uwsgi = append(cfg.uwsgi, listenSpec{addr: a, flag: "--socket"})
+	}
+	if len(cfg.http) == 0 && len(cfg.uwsgi) == 0 {
 		cfg.http = []listenSpec{{addr: "127.0.0.1:8000", flag: "--http"}}
+	}
+	cfg.bufferSize = c.Int("buffer-size")
+	if cfg.bufferSize < 1 || cfg.bufferSize > gateway.MaxUwsgiBufferSize {
+		return cfg, &usageError{msg: fmt.Sprintf("--buffer-size %d is out of range", cfg.bufferSize),
+			hint: fmt.Sprintf("a uwsgi packet's size is 16 bits: use 1 to %d (uWSGI's default is %d).", gateway.MaxUwsgiBufferSize, gateway.DefaultUwsgiBufferSize)}
 	}
 	spawn := pyworker.SpawnZygote
 	if c.Bool("lazy-apps") {
