@@ -122,6 +122,10 @@ func checkHost(h string) error {
 		}
 		return nil
 	}
+	// A name starts with a letter or digit; ".0:80" would read as a path.
+	if c := h[0]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+		return fmt.Errorf("host %q is not an IP address or a host name", h)
+	}
 	for _, r := range h {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.', r == '_':

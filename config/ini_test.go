@@ -123,3 +123,40 @@ func TestLoadGolden(t *testing.T) {
 		})
 	}
 }
+
+// FuzzLoad feeds arbitrary files to Load, which reads files it did not
+// write: it must return a Config or an error, never panic, and whatever
+// it accepts must describe and validate without panicking.
+func FuzzLoad(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join(iniDir, "*.ini"))
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("[uwsgi]\nmaster\nmaster = false\n"))
+	f.Add([]byte("[uwsgi]\nmodule = \"\"\"\nmulti\n\"\"\"\nhttp = :1\n"))
+	f.Add([]byte("[uwsgi]\na = %(b)\nb = %(a)\nchdir = %(a)\n"))
+	f.Add([]byte("\xef\xbb\xbf[uwsgi]\r\nhttp = :8000\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "fuzz.ini")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Count(string(data), "\n") + 1
+		cfg, warnings, err := LoadWith(path, LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }})
+		for _, w := range warnings {
+			if w.Line < 0 || w.Line > lines {
+				t.Errorf("warning on line %d of a %d-line file: %s", w.Line, lines, w)
+			}
+			_ = w.String()
+		}
+		if err != nil {
+			return
+		}
+		_ = cfg.Describe()
+		_ = cfg.Validate()
+	})
+}
