@@ -91,7 +91,8 @@ type Config struct {
 	// Daemonize (daemonize) detaches from the terminal and logs to this
 	// file.
 	Daemonize string
-	// Logto (logto) logs to this file without detaching.
+	// Logto (logto) logs to this file without detaching. uWSGI ignores
+	// it when Daemonize is set, and so should the server; Load warns.
 	Logto string
 	// Vacuum (vacuum) removes unix sockets and the pidfile on exit.
 	Vacuum bool
@@ -288,9 +289,6 @@ func (c Config) ValidateWith(o ValidateOptions) error {
 		if err := checkStaticMap(m); err != nil {
 			add("static-map = %s: %w", m, err)
 		}
-	}
-	if c.Daemonize != "" && c.Logto != "" {
-		add("daemonize = %s and logto = %s are both set: daemonize already logs to its file; drop one", c.Daemonize, c.Logto)
 	}
 	return errors.Join(errs...)
 }

@@ -75,8 +75,7 @@ func TestValidate(t *testing.T) {
 			want: []string{"env = =x: not KEY=VALUE (for example env = DJANGO_SETTINGS_MODULE=mysite.settings)"}},
 		{name: "bad static map", change: func(c *Config) { c.StaticMap = []StaticMap{{Prefix: "static", Dir: "/srv"}} },
 			want: []string{"static-map = static=/srv: not /PREFIX=DIR (for example static-map = /static=/srv/mysite/static)"}},
-		{name: "daemonize and logto", change: func(c *Config) { c.Daemonize, c.Logto = "/a.log", "/b.log" },
-			want: []string{"daemonize = /a.log and logto = /b.log are both set: daemonize already logs to its file; drop one"}},
+		{name: "daemonize and logto", change: func(c *Config) { c.Daemonize, c.Logto = "/a.log", "/b.log" }},
 		{name: "chmod out of range", change: func(c *Config) { c.ChmodSocket = 0o1777 },
 			want: []string{"chmod-socket = 1777: not a permission (000 to 777)"}},
 	}

@@ -459,7 +459,30 @@ func (r *reader) apply() (Config, []error) {
 		}
 		r.warnings = append(r.warnings, Warning{Kind: UnknownKey, File: r.file, Line: e.line, Key: e.key, Suggestion: suggest(e.key)})
 	}
+	if cfg.Daemonize != "" && cfg.Logto != "" {
+		r.shadowedLogto()
+	}
 	return cfg, errs
+}
+
+// shadowedLogto warns that logto is ignored: uWSGI's log setup takes
+// daemonize's file when both are set.
+func (r *reader) shadowedLogto() {
+	var logto, daemonize entry
+	for _, e := range r.entries {
+		switch keyIndex[e.key] {
+		case keyIndex["logto"]:
+			logto = e
+		case keyIndex["daemonize"]:
+			daemonize = e
+		}
+	}
+	where := ""
+	if daemonize.line > 0 {
+		where = fmt.Sprintf(" on line %d", daemonize.line)
+	}
+	r.warn(logto, NoEffect, fmt.Sprintf("%s = %s%s already names the log file; uWSGI ignores logto then too",
+		daemonize.key, daemonize.expanded, where))
 }
 
 // strict turns unknown-key warnings into errors.

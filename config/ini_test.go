@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -156,7 +157,94 @@ func FuzzLoad(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_ = cfg.Describe()
+		if d := cfg.Describe(); !json.Valid([]byte(d)) {
+			t.Fatalf("Describe is not JSON:\n%s", d)
+		}
 		_ = cfg.Validate()
 	})
+}
+
+// TestLoadPath covers FILE:SECTION and how a missing file is reported.
+func TestLoadPath(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	plain := write("app.ini", "[uwsgi]\nprocesses = 2\n[prod]\nprocesses = 8\n")
+	colon := write("my:app.ini", "[uwsgi]\nprocesses = 3\n")
+	tests := []struct {
+		name      string
+		spec      string
+		processes int
+		err       string
+	}{
+		{name: "default section", spec: plain, processes: 2},
+		{name: "named section", spec: plain + ":prod", processes: 8},
+		{name: "empty section name", spec: plain + ":", processes: 2},
+		{name: "file with a colon in its name", spec: colon, processes: 3},
+		{name: "missing file", spec: filepath.Join(dir, "nope.ini"),
+			err: "reading the ini file: open " + filepath.Join(dir, "nope.ini") + ": no such file or directory"},
+		{name: "missing file with section", spec: filepath.Join(dir, "nope.ini") + ":prod",
+			err: "reading the ini file: open " + filepath.Join(dir, "nope.ini") + ": no such file or directory"},
+		{name: "wrong case section", spec: plain + ":Prod",
+			err: plain + ": no [Prod] section; the file has [uwsgi], [prod] (section names are case-sensitive: [prod] is not [Prod]): name one as " + plain + ":uwsgi"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _, err := Load(tc.spec)
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("Load(%q) error = %v, want %q", tc.spec, err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Processes != tc.processes {
+				t.Errorf("processes = %d, want %d", c.Processes, tc.processes)
+			}
+		})
+	}
+}
+
+// TestLoadLines pins the line numbers of errors and warnings where ini.v1
+// and the line scanner could disagree: empty values that ini.v1 drops, a
+// key written bare then with a value, values in quotes, CRLF and a BOM.
+func TestLoadLines(t *testing.T) {
+	text := "\xef\xbb\xbf[uwsgi]\r\n" + // 1
+		"http = :8000\r\n" + // 2
+		"module = mysite.wsgi\r\n" + // 3
+		"env = \"\"\r\n" + // 4: quotes only, which ini.v1 reads as empty
+		"master = false\r\n" + // 5
+		"master =\r\n" + // 6: empty, dropped by ValueWithShadows, still true
+		"procesess = 2\r\n" + // 7
+		"threads = x\r\n" // 8
+	path := filepath.Join(t.TempDir(), "lines.ini")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, warnings, err := Load(path)
+	want := path + `:4: env = "": not KEY=VALUE (for example env = DJANGO_SETTINGS_MODULE=mysite.settings)` + "\n" +
+		path + `:8: threads = "x": not a whole number`
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+	if len(warnings) != 1 || warnings[0].Line != 7 || warnings[0].Suggestion != "processes" {
+		t.Errorf("warnings = %v, want line 7's unknown key", warnings)
+	}
+
+	text = strings.Replace(text, "env = \"\"\r\n", "", 1)
+	text = strings.Replace(text, "threads = x\r\n", "", 1)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := Load(path)
+	if err != nil || !c.Master {
+		t.Errorf("master = %v, %v; want true (the bare line 6 wins over line 5)", c.Master, err)
+	}
 }
