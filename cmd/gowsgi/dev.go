@@ -247,8 +247,7 @@ func (d *devServer) printBanner(addr string) {
 
 // loop reloads on changes until a signal stops the server.
 func (d *devServer) loop() error {
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	sigs := d.sigs
 	defer signal.Stop(sigs)
 	var batches <-chan reload.Batch
 	var werrs <-chan error
@@ -266,6 +265,10 @@ func (d *devServer) loop() error {
 				d.logf("hint: %s", hint)
 			}
 		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				d.onChange(reload.Batch{Paths: []string{"SIGHUP"}, Kind: reload.KindCode})
+				continue
+			}
 			fmt.Fprintf(d.cfg.out, "gowsgi: %s: stopping (press CONTROL-C again to stop at once)\n", sigName(sig))
 			if d.live != nil {
 				d.live.Close()

@@ -149,6 +149,9 @@ func launch(t testing.TB, dir string, env []string, args ...string) *proc {
 	out := newSyncBuffer()
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// After a HUP the new master (not our child) keeps the output pipe
+	// open; Wait must not wait for it.
+	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

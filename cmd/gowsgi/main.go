@@ -4,8 +4,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 )
@@ -22,6 +25,11 @@ const (
 var version = "0.1.0"
 
 func main() {
+	// A server whose log reader went away (a closed terminal, a dead
+	// `| tee`, the test harness after a HUP) must keep serving: with SIGPIPE
+	// caught, a write to a broken stdout/stderr fails instead of killing
+	// the process. (Notify, unlike Ignore, is not inherited by children.)
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	app := &cli.App{
 		Name:    "gowsgi",
 		Usage:   "serve Python WSGI apps (Django) with Go",
@@ -33,7 +41,10 @@ func main() {
 		ExitErrHandler: func(c *cli.Context, err error) {},
 	}
 	if err := app.Run(flagsFirst(app, os.Args)); err != nil {
-		os.Exit(report(os.Stderr, err))
+		var buf strings.Builder
+		code := report(io.MultiWriter(os.Stderr, &buf), err)
+		daemonFailed(buf.String())
+		os.Exit(code)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -54,6 +55,12 @@ type masterConfig struct {
 	// keepBroken keeps the master up when the app fails to import at start
 	// (dev mode serves the error page until the next save fixes it).
 	keepBroken bool
+	pidfile   string // write the master's pid here (serve)
+	daemonize string // detach, logging here (serve)
+
+	// listenFn, when set, creates (or inherits) listeners; the serve
+	// command passes tableflip's, so a HUP hands them to the new process.
+	listenFn func(network, addr string) (net.Listener, error)
 	// accessFormat overrides the access log's line format.
 	accessFormat func(dst []byte, r *http.Request, status int, size int64, d time.Duration, pid, gen int) []byte
 }
@@ -69,6 +76,12 @@ type master struct {
 	uwsgiListeners []net.Listener
 	uwsgi          *gateway.UwsgiServer
 
+	// sigs receives SIGINT, SIGTERM and SIGHUP from the moment the master
+	// starts, so no signal falls to its default action (exit) while the
+	// workers boot. pendingHUP is a SIGHUP that arrived during the boot.
+	sigs       chan os.Signal
+	pendingHUP bool
+
 	// bootErr is the import failure of the newest generation while no
 	// generation of the app is live (dev mode only).
 	bootErr atomic.Pointer[pyworker.BootError]
@@ -81,21 +94,23 @@ func (m *master) logf(format string, a ...any) { m.logger.Printf(format, a...) }
 // startMaster binds every listener, then starts the workers and waits until
 // they are ready. On error everything started is stopped again.
 func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
-	m := &master{cfg: cfg, logger: log.New(cfg.out, "gowsgi: ", 0)}
+	m := &master{cfg: cfg, logger: log.New(cfg.out, "gowsgi: ", 0), sigs: make(chan os.Signal, 4)}
+	signal.Notify(m.sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer func() {
 		if err != nil {
+			signal.Stop(m.sigs)
 			m.closeListeners()
 		}
 	}()
 	for _, l := range cfg.http {
-		ln, err := listen(l)
+		ln, err := listen(l, cfg.listenFn)
 		if err != nil {
 			return nil, err
 		}
 		m.listeners = append(m.listeners, ln)
 	}
 	for _, l := range cfg.uwsgi {
-		ln, err := listen(l)
+		ln, err := listen(l, cfg.listenFn)
 		if err != nil {
 			return nil, err
 		}
@@ -109,7 +124,7 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 	m.mgr = mgr
 	fmt.Fprintf(cfg.out, "gowsgi: starting %d worker(s) x %d thread(s) for %s with %s\n",
 		cfg.workers.Processes, cfg.workers.Threads, cfg.appLabel, cfg.workers.Python)
-	if err := mgr.Start(ctx); err != nil {
+	if err := m.startWorkers(ctx); err != nil {
 		var be *pyworker.BootError
 		if !cfg.keepBroken || !errors.As(err, &be) {
 			mgr.Kill()
@@ -152,6 +167,30 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 	return m, nil
 }
 
+// errInterrupted is returned when a signal stops the master while its
+// workers boot.
+var errInterrupted = errors.New("interrupted while the workers were starting")
+
+// startWorkers starts the first generation; SIGINT or SIGTERM meanwhile
+// gives up at once.
+func (m *master) startWorkers(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() { done <- m.mgr.Start(ctx) }()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case sig := <-m.sigs:
+			if sig == syscall.SIGHUP {
+				m.pendingHUP = true
+				continue
+			}
+			m.mgr.Kill()
+			return fmt.Errorf("%s: %w", sigName(sig), errInterrupted)
+		}
+	}
+}
+
 // setBroken records (or, with nil, clears) an import failure and prints
 // its traceback once.
 func (m *master) setBroken(be *pyworker.BootError) {
@@ -171,26 +210,39 @@ func (m *master) serveBroken(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-func listen(l listenSpec) (net.Listener, error) {
+// listen binds one address, through listenFn when set (it returns an
+// inherited socket after a HUP).
+func listen(l listenSpec, listenFn func(network, addr string) (net.Listener, error)) (net.Listener, error) {
 	addr := strings.TrimPrefix(l.addr, "unix:")
+	if listenFn == nil {
+		listenFn = net.Listen
+	}
 	if l.network() == "unix" {
-		// A socket file left by a crashed run is replaced only when
-		// nothing answers on it.
-		if _, err := os.Stat(addr); err == nil {
-			if c, err := net.DialTimeout("unix", addr, time.Second); err == nil {
-				c.Close()
-				return nil, &listenError{addr: l.addr, flag: l.flag, err: syscall.EADDRINUSE}
-			}
-			os.Remove(addr)
-		}
 		if dir := filepath.Dir(addr); dir != "" {
 			if _, err := os.Stat(dir); err != nil {
 				return nil, &listenError{addr: l.addr, flag: l.flag, err: err}
 			}
 		}
+		// A socket file left by a crashed run is replaced only when
+		// nothing answers on it. (An inherited socket answers: it is ours.)
+		if _, err := os.Stat(addr); err == nil {
+			if c, err := net.DialTimeout("unix", addr, time.Second); err == nil {
+				c.Close()
+				if ln, err := listenFn("unix", addr); err == nil {
+					return ln, nil // inherited from the previous master
+				}
+				return nil, &listenError{addr: l.addr, flag: l.flag, err: syscall.EADDRINUSE}
+			}
+			os.Remove(addr)
+		}
 	}
-	ln, err := net.Listen(l.network(), addr)
+	ln, err := listenFn(l.network(), addr)
 	if err != nil {
+		for _, target := range []error{syscall.EADDRINUSE, syscall.EACCES, syscall.EADDRNOTAVAIL} {
+			if errors.Is(err, target) {
+				err = target
+			}
+		}
 		var op *net.OpError
 		if errors.As(err, &op) {
 			err = op.Err
@@ -248,26 +300,6 @@ func (m *master) printReady() {
 	fmt.Fprintf(m.cfg.out, "gowsgi: quit with CONTROL-C\n")
 }
 
-// waitForSignals blocks until SIGINT/SIGTERM, then stops gracefully; a
-// second signal stops at once.
-func (m *master) waitForSignals() error {
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	sig := <-sigs
-	fmt.Fprintf(m.cfg.out, "gowsgi: %s: finishing in-flight requests (press CONTROL-C again to stop at once)\n", sigName(sig))
-	done := make(chan error, 1)
-	go func() { done <- m.shutdown() }()
-	select {
-	case err := <-done:
-		return err
-	case sig := <-sigs:
-		fmt.Fprintf(m.cfg.out, "gowsgi: %s again: stopping now\n", sigName(sig))
-		m.kill()
-		return nil
-	}
-}
-
 func sigName(s os.Signal) string {
 	switch s {
 	case syscall.SIGINT:
@@ -296,6 +328,40 @@ func (m *master) shutdown() error {
 	}
 	err := m.mgr.Stop(ctx)
 	m.closeAll()
+	return err
+}
+
+// drain is the old master's half of a HUP: the new master serves on the
+// same sockets now, so stop accepting, answer each open connection once
+// more with "Connection: close", finish in-flight requests, then stop the
+// workers.
+func (m *master) drain() error {
+	grace := m.cfg.grace
+	if grace == 0 {
+		grace = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, s := range m.servers {
+		wg.Add(1)
+		go func(s *gateway.Server) {
+			defer wg.Done()
+			s.Drain(ctx, 2*time.Second)
+		}(s)
+	}
+	if m.uwsgi != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.uwsgi.Shutdown(ctx)
+		}()
+	}
+	wg.Wait()
+	err := m.mgr.Stop(ctx)
+	if m.alog != nil {
+		m.alog.Close()
+	}
 	return err
 }
 

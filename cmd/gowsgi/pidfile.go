@@ -68,7 +68,7 @@ func checkPidfileFree(path string) error {
 	}
 	if state == pidfileLive && pid != os.Getpid() {
 		return &usageError{
-			msg:  fmt.Sprintf("gowsgi is already running with pid %d (pidfile %s)", pid, path),
+			msg:  fmt.Sprintf("already running as pid %d (pidfile %s)", pid, path),
 			hint: fmt.Sprintf("stop it with: gowsgi --stop %s, or reload it with: gowsgi --reload %s.", path, path),
 		}
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,6 +34,8 @@ func serveCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-requests", Usage: "retire a worker after `N` requests"},
 			&cli.DurationFlag{Name: "harakiri", Usage: "kill a worker stuck on one request for this long, e.g. 30s"},
 			&cli.BoolFlag{Name: "disable-logging", Usage: "no access log"},
+			&cli.StringFlag{Name: "pidfile", Usage: "write the master's pid to `FILE` (replaced atomically; it names the new master after a HUP)"},
+			&cli.StringFlag{Name: "daemonize", Usage: "detach and log to `FILE`; the command still waits until the workers are ready or failed"},
 		},
 		Action: runServe,
 	}
@@ -45,12 +46,7 @@ func runServe(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	m, err := startMaster(context.Background(), cfg)
-	if err != nil {
-		return err
-	}
-	m.printReady()
-	return m.waitForSignals()
+	return serve(cfg)
 }
 
 func serveConfigFromFlags(c *cli.Context) (masterConfig, error) {
@@ -124,7 +120,19 @@ func serveConfigFromFlags(c *cli.Context) (masterConfig, error) {
 		return cfg, &usageError{msg: "--processes and --threads must be at least 1"}
 	}
 	cfg.accessLog = !c.Bool("disable-logging")
+	cfg.pidfile = absOrEmpty(c.String("pidfile"))
+	cfg.daemonize = absOrEmpty(c.String("daemonize"))
 	cfg.out = os.Stderr
 	cfg.appLabel = label
 	return cfg, nil
+}
+
+func absOrEmpty(p string) string {
+	if p == "" {
+		return ""
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }

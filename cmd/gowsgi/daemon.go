@@ -1,0 +1,99 @@
+package main
+
+// This file implements daemonize: the command re-executes itself detached,
+// logging to a file, and waits on a pipe until the detached master is ready
+// or has failed, so a taken port is reported on the terminal, not only in a
+// log file nobody reads.
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+)
+
+// daemonEnv marks the detached process; its value is the readiness pipe's fd.
+const daemonEnv = "GOWSGI_DAEMON_FD"
+
+// daemonize starts the detached master and waits for its word.
+func daemonize(logfile string) error {
+	log, err := os.OpenFile(logfile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return &usageError{msg: fmt.Sprintf("daemonize: cannot open the log file: %v", err), hint: "check the path and its directory's permissions."}
+	}
+	defer log.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return err
+	}
+	defer devnull.Close()
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Env = append(os.Environ(), daemonEnv+"=3")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, log, log
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("daemonize: starting the detached master: %w", err)
+	}
+	w.Close()
+	// The child writes "ready" or the error report, then closes the pipe.
+	msg, _ := io.ReadAll(bufio.NewReader(r))
+	r.Close()
+	text := string(msg)
+	if strings.HasPrefix(text, "ready\n") {
+		fmt.Fprintf(os.Stderr, "gowsgi: running in the background as pid %d, logging to %s\n", cmd.Process.Pid, logfile)
+		cmd.Process.Release()
+		return nil
+	}
+	state, _ := cmd.Process.Wait()
+	os.Stderr.WriteString(text)
+	code := exitError
+	if state != nil && state.ExitCode() > 0 {
+		code = state.ExitCode()
+	}
+	return exitCodeError(code)
+}
+
+// exitCodeError ends the command with a code whose message was printed.
+type exitCodeError int
+
+func (e exitCodeError) Error() string { return "" }
+func (e exitCodeError) ExitCode() int { return int(e) }
+
+// daemonPipe is the readiness pipe of a detached master, nil otherwise.
+var daemonPipe = func() *os.File {
+	if os.Getenv(daemonEnv) == "" {
+		return nil
+	}
+	os.Unsetenv(daemonEnv) // a HUP's new process is not the daemon's first
+	return os.NewFile(3, "daemon-ready")
+}()
+
+// daemonReady tells the waiting command that the master is ready.
+func daemonReady() {
+	if daemonPipe != nil {
+		daemonPipe.WriteString("ready\n")
+		daemonPipe.Close()
+		daemonPipe = nil
+	}
+}
+
+// daemonFailed sends the error report to the waiting command's terminal.
+func daemonFailed(report string) {
+	if daemonPipe != nil {
+		daemonPipe.WriteString(report)
+		daemonPipe.Close()
+		daemonPipe = nil
+	}
+}
