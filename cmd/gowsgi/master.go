@@ -55,8 +55,8 @@ type masterConfig struct {
 	// keepBroken keeps the master up when the app fails to import at start
 	// (dev mode serves the error page until the next save fixes it).
 	keepBroken bool
-	pidfile   string // write the master's pid here (serve)
-	daemonize string // detach, logging here (serve)
+	pidfile    string // write the master's pid here (serve)
+	daemonize  string // detach, logging here (serve)
 
 	// listenFn, when set, creates (or inherits) listeners; the serve
 	// command passes tableflip's, so a HUP hands them to the new process.
