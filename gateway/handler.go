@@ -38,6 +38,9 @@ type Handler struct {
 	Log *AccessLog
 	// Logf reports server-side problems (an app error, a dead worker).
 	Logf func(format string, a ...any)
+	// LimitPost is the largest request body accepted (uWSGI's
+	// limit-post); a larger one gets 413 before the app runs. 0: no limit.
+	LimitPost int64
 	// QueueTimeout is how long a request waits for a free worker before a
 	// 503; default 60s.
 	QueueTimeout time.Duration
@@ -68,6 +71,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) serve(rw *responder, r *http.Request) (int, error) {
 	req := &pyworker.Request{Path: r.URL.Path}
+	if h.LimitPost > 0 && r.ContentLength != 0 {
+		if r.ContentLength > h.LimitPost {
+			return h.fail(rw, http.StatusRequestEntityTooLarge, nil)
+		}
+		r.Body = http.MaxBytesReader(rw.w, r.Body, h.LimitPost)
+	}
 	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
 		if code, err := h.readBody(req, r); err != nil {
 			if code == 0 {

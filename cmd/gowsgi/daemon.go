@@ -15,8 +15,13 @@ import (
 	"syscall"
 )
 
-// daemonEnv marks the detached process; its value is the readiness pipe's fd.
-const daemonEnv = "GOWSGI_DAEMON_FD"
+// daemonEnv marks the detached process; its value is the readiness pipe's
+// fd. daemonizedEnv stays set for the masters that follow it after a HUP,
+// which must not detach again.
+const (
+	daemonEnv     = "GOWSGI_DAEMON_FD"
+	daemonizedEnv = "GOWSGI_DAEMONIZED"
+)
 
 // daemonize starts the detached master and waits for its word.
 func daemonize(logfile string) error {
@@ -39,7 +44,7 @@ func daemonize(logfile string) error {
 	}
 	defer devnull.Close()
 	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Env = append(os.Environ(), daemonEnv+"=3")
+	cmd.Env = append(os.Environ(), daemonEnv+"=3", daemonizedEnv+"=1")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, log, log
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"fmt"
 	"os"
 	"os/signal"
@@ -17,8 +18,17 @@ import (
 
 // serve runs a production master until it is stopped or replaced.
 func serve(cfg masterConfig) error {
-	if cfg.daemonize != "" && os.Getenv(daemonEnv) == "" {
+	if cfg.daemonize != "" && os.Getenv(daemonizedEnv) == "" {
 		return daemonize(cfg.daemonize)
+	}
+	if cfg.logto != "" && cfg.daemonize == "" {
+		f, err := os.OpenFile(cfg.logto, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return &usageError{msg: fmt.Sprintf("logto %s: %v", cfg.logto, err), hint: "check the path and its directory's permissions."}
+		}
+		defer f.Close()
+		fmt.Fprintf(os.Stderr, "gowsgi: logging to %s\n", cfg.logto)
+		cfg.out, cfg.workers.Stdout, cfg.workers.Stderr = f, f, f
 	}
 	upg, err := tableflip.New(tableflip.Options{UpgradeTimeout: 5 * time.Minute})
 	if err != nil {
@@ -30,7 +40,7 @@ func serve(cfg masterConfig) error {
 			return err
 		}
 	}
-	cfg.listenFn = upg.Listen
+	cfg.listenFn = tableflipListen(upg)
 	m, err := startMaster(context.Background(), cfg)
 	if err != nil {
 		// As a HUP's new process, exiting non-zero tells the old master
@@ -50,6 +60,12 @@ func serve(cfg masterConfig) error {
 	if upg.HasParent() {
 		m.logf("took over the listeners from the previous master; it drains now")
 	}
+	stopWatch, err := m.watchForRestart()
+	if err != nil {
+		m.kill()
+		return err
+	}
+	defer stopWatch()
 	m.printReady()
 	daemonReady()
 	return m.runUntilStopped(upg)
@@ -121,4 +137,23 @@ func upgrade(upg *tableflip.Upgrader) error {
 	// to refuse this restart.
 	upg.WaitForParent(ctx)
 	return upg.Upgrade()
+}
+
+// tableflipListen returns a listen function that inherits a socket from
+// the previous master when there is one. tableflip flattens the bind error
+// into text ("can't create new listener: ..."); the original error is kept
+// so "address already in use" still gets its hint.
+func tableflipListen(upg *tableflip.Upgrader) func(network, addr string) (net.Listener, error) {
+	return func(network, addr string) (net.Listener, error) {
+		var bindErr error
+		ln, err := upg.Fds.ListenWithCallback(network, addr, func(network, addr string) (net.Listener, error) {
+			ln, err := net.Listen(network, addr)
+			bindErr = err
+			return ln, err
+		})
+		if err != nil && bindErr != nil {
+			return nil, bindErr
+		}
+		return ln, err
+	}
 }

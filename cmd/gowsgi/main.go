@@ -38,6 +38,10 @@ func main() {
 			serveCommand(),
 			devCommand(),
 		},
+		Flags:  rootFlags(),
+		Action: runRoot,
+		// Values such as "https = :8443,cert,key" hold commas.
+		DisableSliceFlagSeparator: true,
 		ExitErrHandler: func(c *cli.Context, err error) {},
 	}
 	if err := app.Run(flagsFirst(app, os.Args)); err != nil {

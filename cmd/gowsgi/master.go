@@ -28,6 +28,7 @@ import (
 type listenSpec struct {
 	addr string // host:port, or a path for a unix socket
 	flag string
+	mode os.FileMode // unix sockets: chmod-socket, 0 = leave as created
 }
 
 func (l listenSpec) network() string {
@@ -55,8 +56,13 @@ type masterConfig struct {
 	// keepBroken keeps the master up when the app fails to import at start
 	// (dev mode serves the error page until the next save fixes it).
 	keepBroken bool
-	pidfile    string // write the master's pid here (serve)
-	daemonize  string // detach, logging here (serve)
+	pidfile      string        // write the master's pid here (serve)
+	daemonize    string        // detach, logging here (serve)
+	logto        string        // log to this file instead of stderr
+	touchReload  []string      // a change to one of these restarts with no downtime
+	pyAutoreload time.Duration // watch the app's Python files (uWSGI py-autoreload)
+	staticMaps   []*gateway.Static
+	limitPost    int64 // largest request body; 0 = no limit
 
 	// listenFn, when set, creates (or inherits) listeners; the serve
 	// command passes tableflip's, so a HUP hands them to the new process.
@@ -143,6 +149,10 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 			Log:         m.alog,
 			Logf:        m.logf,
 			Unavailable: m.serveBroken,
+			LimitPost:   cfg.limitPost,
+		}
+		if len(cfg.staticMaps) > 0 {
+			h = staticFirst(cfg.staticMaps, h)
 		}
 		if cfg.wrap != nil {
 			h = cfg.wrap(h)
@@ -165,6 +175,19 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 		}
 	}
 	return m, nil
+}
+
+// staticFirst serves the static mounts (uWSGI's static-map) before the app;
+// a path no directory has goes to the app.
+func staticFirst(mounts []*gateway.Static, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, st := range mounts {
+			if st.Match(r.URL.Path) && st.Serve(w, r) {
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // errInterrupted is returned when a signal stops the master while its
@@ -237,6 +260,12 @@ func listen(l listenSpec, listenFn func(network, addr string) (net.Listener, err
 		}
 	}
 	ln, err := listenFn(l.network(), addr)
+	if err == nil && l.network() == "unix" && l.mode != 0 {
+		if cerr := os.Chmod(addr, l.mode); cerr != nil {
+			ln.Close()
+			return nil, &listenError{addr: l.addr, flag: "chmod-socket", err: cerr}
+		}
+	}
 	if err != nil {
 		for _, target := range []error{syscall.EADDRINUSE, syscall.EACCES, syscall.EADDRNOTAVAIL} {
 			if errors.Is(err, target) {
@@ -292,12 +321,15 @@ func (m *master) printReady() {
 			ready++
 		}
 	}
-	fmt.Fprintf(m.cfg.out, "gowsgi %s: %d of %d worker processes ready, %d thread(s) each (python %s, generation %d)\n",
+	// One write, so a reader never sees half of the block.
+	var b strings.Builder
+	fmt.Fprintf(&b, "gowsgi %s: %d of %d worker processes ready, %d thread(s) each (python %s, generation %d)\n",
 		version, ready, m.cfg.workers.Processes, m.cfg.workers.Threads, py, st.Generation)
 	for _, u := range m.urls() {
-		fmt.Fprintf(m.cfg.out, "gowsgi: listening on %s\n", u)
+		fmt.Fprintf(&b, "gowsgi: listening on %s\n", u)
 	}
-	fmt.Fprintf(m.cfg.out, "gowsgi: quit with CONTROL-C\n")
+	b.WriteString("gowsgi: quit with CONTROL-C\n")
+	io.WriteString(m.cfg.out, b.String())
 }
 
 func sigName(s os.Signal) string {

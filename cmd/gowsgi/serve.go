@@ -1,130 +1,199 @@
 package main
 
+// This file is `gowsgi serve` and uWSGI's command line (`gowsgi --ini
+// uwsgi.ini`, `gowsgi --stop uwsgi.pid`): every ini key is also a flag, and
+// both become one config.Config before the master starts.
+
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/gowsgi/gowsgi/config"
 	"github.com/gowsgi/gowsgi/gateway"
 	"github.com/gowsgi/gowsgi/pyworker"
 )
 
+func serveFlags() []cli.Flag {
+	return append([]cli.Flag{
+		&cli.StringFlag{Name: "ini", Usage: "read uWSGI's ini `FILE[:section]` (section [uwsgi] by default); flags override it"},
+		&cli.BoolFlag{Name: "print-config", Usage: "print the resolved configuration as JSON and exit"},
+	}, config.Flags()...)
+}
+
 func serveCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "serve",
-		Usage:     "serve a WSGI app in production (uWSGI-style flags)",
-		UsageText: "gowsgi serve --http 127.0.0.1:8000 --chdir mysite --module mysite.wsgi:application --processes 2 --threads 2",
-		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "http", Usage: "serve HTTP on `ADDR` (host:port or a unix socket path); repeatable", Value: nil},
-			&cli.StringSliceFlag{Name: "socket", Aliases: []string{"s", "uwsgi-socket"}, Usage: "serve the uwsgi protocol (nginx's uwsgi_pass) on `ADDR` (host:port or a unix socket path); repeatable"},
-			&cli.IntFlag{Name: "buffer-size", Aliases: []string{"b"}, Usage: "largest uwsgi request packet in `BYTES` (nginx puts every request header in it; at most 65535)", Value: gateway.DefaultUwsgiBufferSize},
-			&cli.StringFlag{Name: "chdir", Usage: "change to `DIR` before loading the app; it is also put first on sys.path"},
-			&cli.StringFlag{Name: "wsgi-file", Usage: "load the WSGI callable from `FILE`"},
-			&cli.StringFlag{Name: "module", Aliases: []string{"w"}, Usage: "load the WSGI callable from `pkg.mod[:callable]`"},
-			&cli.StringFlag{Name: "callable", Usage: "name of the WSGI callable", Value: "application"},
-			&cli.IntFlag{Name: "processes", Aliases: []string{"workers", "p"}, Usage: "number of worker processes", Value: 1},
-			&cli.IntFlag{Name: "threads", Usage: "threads per worker process", Value: 1},
-			&cli.StringFlag{Name: "python", Usage: "the Python interpreter `PATH` (default: $VIRTUAL_ENV/bin/python, then python3)"},
-			&cli.StringFlag{Name: "home", Aliases: []string{"virtualenv", "venv"}, Usage: "the app's virtualenv `DIR`"},
-			&cli.StringSliceFlag{Name: "env", Usage: "set `KEY=VALUE` in the workers' environment; repeatable"},
-			&cli.BoolFlag{Name: "lazy-apps", Usage: "load the app in each worker instead of once before forking"},
-			&cli.IntFlag{Name: "max-requests", Usage: "retire a worker after `N` requests"},
-			&cli.DurationFlag{Name: "harakiri", Usage: "kill a worker stuck on one request for this long, e.g. 30s"},
-			&cli.BoolFlag{Name: "disable-logging", Usage: "no access log"},
-			&cli.StringFlag{Name: "pidfile", Usage: "write the master's pid to `FILE` (replaced atomically; it names the new master after a HUP)"},
-			&cli.StringFlag{Name: "daemonize", Usage: "detach and log to `FILE`; the command still waits until the workers are ready or failed"},
-		},
+		Name:  "serve",
+		Usage: "serve a WSGI app in production (uWSGI's ini keys as flags, or --ini)",
+		UsageText: "gowsgi serve --http 127.0.0.1:8000 --chdir mysite --module mysite.wsgi:application --processes 2 --threads 2\n" +
+			"gowsgi serve --ini uwsgi.ini",
+		Flags:  serveFlags(),
 		Action: runServe,
 	}
 }
 
+// rootFlags make `gowsgi --ini uwsgi.ini`, `gowsgi --stop uwsgi.pid` and
+// `gowsgi --reload uwsgi.pid` work as they do with uwsgi.
+func rootFlags() []cli.Flag {
+	return append([]cli.Flag{
+		&cli.StringFlag{Name: "stop", Usage: "stop the gowsgi whose pid is in `PIDFILE` gracefully, and wait until it is gone"},
+		&cli.StringFlag{Name: "reload", Usage: "restart the gowsgi whose pid is in `PIDFILE` with no downtime (SIGHUP)"},
+	}, serveFlags()...)
+}
+
+func runRoot(c *cli.Context) error {
+	switch {
+	case c.IsSet("stop"):
+		return stopByPidfile(c.String("stop"), 60*time.Second)
+	case c.IsSet("reload"):
+		return reloadByPidfile(c.String("reload"))
+	case c.NumFlags() == 0:
+		return cli.ShowAppHelp(c)
+	}
+	return runServe(c)
+}
+
 func runServe(c *cli.Context) error {
-	cfg, err := serveConfigFromFlags(c)
+	cfg, err := loadConfig(c)
 	if err != nil {
 		return err
 	}
-	return serve(cfg)
+	if c.Bool("print-config") {
+		fmt.Println(cfg.Describe())
+		return nil
+	}
+	mc, err := masterFromConfig(cfg)
+	if err != nil {
+		return err
+	}
+	return serve(mc)
 }
 
-func serveConfigFromFlags(c *cli.Context) (masterConfig, error) {
-	var cfg masterConfig
-	dir := c.String("chdir")
+// loadConfig reads --ini (if any), applies the flags over it and validates
+// the result. Warnings (unknown keys, keys with no effect) are printed.
+func loadConfig(c *cli.Context) (config.Config, error) {
+	base := config.Default()
+	if ini := c.String("ini"); ini != "" {
+		var warns []config.Warning
+		var err error
+		base, warns, err = config.LoadWith(ini, config.LoadOptions{Strict: c.Bool("strict")})
+		for _, w := range warns {
+			fmt.Fprintf(os.Stderr, "gowsgi: warning: %s\n", w)
+		}
+		if err != nil {
+			return base, &usageError{msg: err.Error(), hint: "fix the ini file; gowsgi names the line."}
+		}
+	}
+	cfg, err := config.FromCLI(c, base)
+	if err != nil {
+		return cfg, &usageError{msg: err.Error()}
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, &usageError{msg: err.Error()}
+	}
+	return cfg, nil
+}
+
+// masterFromConfig turns the configuration into what the master runs,
+// checking what can be checked before anything starts.
+func masterFromConfig(cfg config.Config) (masterConfig, error) {
+	var mc masterConfig
+	dir := cfg.Chdir
 	if dir == "" {
 		dir = "."
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return cfg, err
+		return mc, err
 	}
 	if st, err := os.Stat(abs); err != nil || !st.IsDir() {
-		return cfg, &usageError{msg: fmt.Sprintf("--chdir %s: no such directory", dir), hint: "point --chdir at the directory that holds your project (where manage.py is)."}
+		return mc, &usageError{msg: fmt.Sprintf("chdir %s: no such directory", dir), hint: "point chdir (--chdir) at the directory that holds your project (where manage.py is)."}
 	}
-	module, file := c.String("module"), c.String("wsgi-file")
-	callable := c.String("callable")
-	switch {
-	case module == "" && file == "":
-		return cfg, &usageError{msg: "no app to serve", hint: "name it with --module mysite.wsgi:application or --wsgi-file mysite/wsgi.py."}
-	case module != "" && file != "":
-		return cfg, &usageError{msg: "both --module and --wsgi-file are set", hint: "keep one of them."}
-	case file != "":
+	file := cfg.WSGIFile
+	if file != "" {
 		if !filepath.IsAbs(file) {
 			file = filepath.Join(abs, file)
 		}
 		if _, err := os.Stat(file); err != nil {
-			return cfg, &usageError{msg: fmt.Sprintf("--wsgi-file %s: no such file (looked in %s)", c.String("wsgi-file"), abs), hint: "a relative --wsgi-file is taken from --chdir; check both."}
+			return mc, &usageError{msg: fmt.Sprintf("wsgi-file %s: no such file (looked in %s)", cfg.WSGIFile, abs), hint: "a relative wsgi-file (--wsgi-file) is taken from chdir; check both."}
 		}
 	}
-	if i := strings.IndexByte(module, ':'); i >= 0 {
-		module, callable = module[:i], module[i+1:]
+	home := cfg.Home
+	if home != "" && !filepath.IsAbs(home) {
+		home, _ = filepath.Abs(home)
 	}
-	python, err := pyworker.FindPython(c.String("python"), c.String("home"))
+	python, err := pyworker.FindPython(cfg.Python, home)
 	if err != nil {
-		return cfg, err
+		return mc, err
 	}
-	for _, e := range c.StringSlice("env") {
-		if !strings.Contains(e, "=") {
-			return cfg, &usageError{msg: fmt.Sprintf("--env %q is not KEY=VALUE", e)}
-		}
+	for _, a := range append(append([]config.Addr(nil), cfg.HTTP...), cfg.HTTPSocket...) {
+		mc.http = append(mc.http, listenSpec{addr: listenAddr(a), flag: "--http", mode: cfg.ChmodSocket})
 	}
-	for _, a := range c.StringSlice("http") {
-		cfg.http = append(cfg.http, listenSpec{addr: a, flag: "--http"})
+	for _, a := range cfg.Socket {
+		mc.uwsgi = append(mc.uwsgi, listenSpec{addr: listenAddr(a), flag: "--socket", mode: cfg.ChmodSocket})
 	}
-	for _, a := range c.StringSlice("socket") {
-		cfg.uwsgi = append(cfg.uwsgi, listenSpec{addr: a, flag: "--socket"})
+	if len(cfg.HTTPS) > 0 {
+		return mc, &usageError{msg: "https listeners are not supported yet", hint: "terminate TLS in nginx in front of gowsgi for now."}
 	}
-	if len(cfg.http) == 0 && len(cfg.uwsgi) == 0 {
-		cfg.http = []listenSpec{{addr: "127.0.0.1:8000", flag: "--http"}}
-	}
-	cfg.bufferSize = c.Int("buffer-size")
-	if cfg.bufferSize < 1 || cfg.bufferSize > gateway.MaxUwsgiBufferSize {
-		return cfg, &usageError{msg: fmt.Sprintf("--buffer-size %d is out of range", cfg.bufferSize),
-			hint: fmt.Sprintf("a uwsgi packet's size is 16 bits: use 1 to %d (uWSGI's default is %d).", gateway.MaxUwsgiBufferSize, gateway.DefaultUwsgiBufferSize)}
+	mc.bufferSize = cfg.BufferSize
+	if mc.bufferSize > gateway.MaxUwsgiBufferSize {
+		mc.bufferSize = gateway.MaxUwsgiBufferSize
 	}
 	spawn := pyworker.SpawnZygote
-	if c.Bool("lazy-apps") {
+	if cfg.LazyApps {
 		spawn = pyworker.SpawnExec
 	}
-	label := module + ":" + callable
-	if file != "" {
-		label = c.String("wsgi-file")
+	label := cfg.Module + ":" + cfg.Callable
+	if cfg.WSGIFile != "" {
+		label = cfg.WSGIFile
 	}
-	cfg.workers = pyworker.Options{
-		Python: python, Dir: abs, Module: module, WSGIFile: file, Callable: callable,
-		Env: c.StringSlice("env"), Processes: c.Int("processes"), Threads: c.Int("threads"),
-		Spawn: spawn, Preload: "app", MaxRequests: c.Int("max-requests"), Harakiri: c.Duration("harakiri"),
+	pythonPath := make([]string, 0, len(cfg.PythonPath))
+	for _, p := range cfg.PythonPath {
+		if a, err := filepath.Abs(p); err == nil {
+			p = a
+		}
+		pythonPath = append(pythonPath, p)
 	}
-	if cfg.workers.Processes < 1 || cfg.workers.Threads < 1 {
-		return cfg, &usageError{msg: "--processes and --threads must be at least 1"}
+	mc.workers = pyworker.Options{
+		Python: python, Dir: abs, Module: cfg.Module, WSGIFile: file, Callable: cfg.Callable,
+		PythonPath: pythonPath, Env: cfg.Env, Processes: cfg.Processes, Threads: cfg.Threads,
+		Spawn: spawn, Preload: "app", MaxRequests: cfg.MaxRequests, Harakiri: cfg.Harakiri,
 	}
-	cfg.accessLog = !c.Bool("disable-logging")
-	cfg.pidfile = absOrEmpty(c.String("pidfile"))
-	cfg.daemonize = absOrEmpty(c.String("daemonize"))
-	cfg.out = os.Stderr
-	cfg.appLabel = label
-	return cfg, nil
+	for _, sm := range cfg.StaticMap {
+		root := sm.Dir
+		if !filepath.IsAbs(root) {
+			root, _ = filepath.Abs(root)
+		}
+		st := &gateway.Static{URL: strings.TrimSuffix(sm.Prefix, "/") + "/", Dirs: []gateway.StaticDir{{Root: root}}}
+		if err := st.CheckDirs(); err != nil {
+			return mc, &usageError{msg: fmt.Sprintf("static-map %s: %v", sm, errors.Unwrap(err)), hint: "the directory after = must exist."}
+		}
+		mc.staticMaps = append(mc.staticMaps, st)
+	}
+	mc.limitPost = cfg.LimitPost
+	mc.accessLog = !cfg.DisableLogging
+	mc.pidfile = absOrEmpty(cfg.Pidfile)
+	mc.daemonize = absOrEmpty(cfg.Daemonize)
+	mc.logto = absOrEmpty(cfg.Logto)
+	mc.touchReload = cfg.TouchReload
+	mc.pyAutoreload = cfg.PyAutoreload
+	mc.out = os.Stderr
+	mc.appLabel = label
+	return mc, nil
+}
+
+// listenAddr is the address as net.Listen takes it; unix paths keep a
+// "unix:" prefix so listenSpec knows the network.
+func listenAddr(a config.Addr) string {
+	if a.Network == "unix" {
+		return "unix:" + a.Path
+	}
+	return a.ListenAddress()
 }
 
 func absOrEmpty(p string) string {
