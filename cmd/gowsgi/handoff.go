@@ -6,8 +6,8 @@ package main
 
 import (
 	"context"
-	"net"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"

@@ -42,7 +42,7 @@ func main() {
 		Action: runRoot,
 		// Values such as "https = :8443,cert,key" hold commas.
 		DisableSliceFlagSeparator: true,
-		ExitErrHandler: func(c *cli.Context, err error) {},
+		ExitErrHandler:            func(c *cli.Context, err error) {},
 	}
 	if err := app.Run(flagsFirst(app, os.Args)); err != nil {
 		var buf strings.Builder

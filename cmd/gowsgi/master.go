@@ -55,7 +55,7 @@ type masterConfig struct {
 	wrap func(http.Handler) http.Handler
 	// keepBroken keeps the master up when the app fails to import at start
 	// (dev mode serves the error page until the next save fixes it).
-	keepBroken bool
+	keepBroken   bool
 	pidfile      string        // write the master's pid here (serve)
 	daemonize    string        // detach, logging here (serve)
 	logto        string        // log to this file instead of stderr
