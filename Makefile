@@ -29,3 +29,10 @@ test: venv
 
 clean:
 	rm -rf bin $(VENV)
+
+# bench: gowsgi side by side with uWSGI, gunicorn, granian and runserver
+# (about 20 minutes; not part of `make test`). Writes bench/results/latest.*;
+# BENCH_ARGS=--quick is a one-minute-per-phase smoke run. See BENCHMARKS.md.
+bench:
+	bench/setup.sh
+	.bench-venv/bin/python bench/run.py $(BENCH_ARGS)

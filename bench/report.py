@@ -1,0 +1,361 @@
+"""Turn a benchmark result (bench/results/latest.json) into markdown tables,
+a bar chart of throughput ratios and the ARCHITECTURE.md targets.
+
+    .bench-venv/bin/python bench/report.py bench/results/latest.json   # rewrite .md and .png
+
+Every ratio is gowsgi's value divided by the other server's, measured in the
+same run: rps above 1 and latency or memory below 1 favour gowsgi.
+"""
+
+import json
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import servers  # noqa: E402
+
+MiB = 1024.0
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def spread(xs):
+    """Half the min-max range as a percentage of the median."""
+    xs = [x for x in xs if x is not None]
+    if len(xs) < 2 or not statistics.median(xs):
+        return None
+    return 50.0 * (max(xs) - min(xs)) / statistics.median(xs)
+
+
+def ratio(g, x):
+    return g / x if g is not None and x else None
+
+
+def fr(r):
+    return "" if r is None else f" ({r:.2f})"
+
+
+def fnum(x, digits=0):
+    if x is None:
+        return "-"
+    return f"{x:,.{digits}f}"
+
+
+def order_of(res):
+    """Server names in the order of servers.throughput_servers()."""
+    known = [s.name for s in servers.throughput_servers()]
+    return [n for n in known if n in res["servers"]]
+
+
+def server_obj(name):
+    return next(s for s in servers.throughput_servers() if s.name == name)
+
+
+def runs_ok(runs):
+    return [r for r in runs if "rps" in r]
+
+
+def summary(res, key, name):
+    """Medians of one server in one scenario, or None."""
+    runs = res["throughput"].get(key, {}).get(name, [])
+    ok = runs_ok(runs)
+    if not ok:
+        return None
+    return {
+        "rps": med([r["rps"] for r in ok]),
+        "rps_spread": spread([r["rps"] for r in ok]),
+        "p50": med([r["p50_ms"] for r in ok]),
+        "p99": med([r["p99_ms"] for r in ok]),
+        "errors": sum(r["errors"] for r in ok),
+        "failed_runs": len(runs) - len(ok),
+        "probe_max": med([r.get("probe_max_ms") for r in ok]),
+        "probe_failed": sum(r.get("probe_failed", 0) for r in ok),
+        "reps": len(ok),
+    }
+
+
+def mem_summary(res, app, name):
+    m = res["memory"].get(app, {}).get(name)
+    if not m:
+        return None
+    return {
+        "cold_ms": None if not m["cold_start_s"] else 1000 * med(m["cold_start_s"]),
+        "idle": None if not m["idle_kib"] else med(m["idle_kib"]) / MiB,
+        "after": None if not m["after_kib"] else med(m["after_kib"]) / MiB,
+        "nginx": None if not m["nginx_idle_kib"] else med(m["nginx_idle_kib"]) / MiB,
+        "failures": m.get("failures", []),
+    }
+
+
+def scenario_keys(res):
+    keys = list(res["throughput"].keys())
+    apps = {"hello": 0, "mysite": 1}
+    return sorted(keys, key=lambda k: (apps.get(k.split()[0], 9), keys.index(k)))
+
+
+def throughput_tables(res):
+    names = order_of(res)
+    out = []
+    for key in scenario_keys(res):
+        app = key.split()[0]
+        out.append(f"\n### {key}\n")
+        out.append("| server | procs x threads | rps ±spread (gowsgi ÷) | p50 ms (gowsgi ÷) | p99 ms (gowsgi ÷) | errors | 33rd client: longest wait ms | PSS after load MiB (gowsgi ÷) |")
+        out.append("|---|---|---|---|---|---|---|---|")
+        for n in names:
+            info = res["servers"][n]
+            if info.get("unavailable"):
+                if key.endswith("keep-alive") or info["threads"] == 1:
+                    out.append(f"| {n} | {info['variant']} | {info['unavailable']} | | | | | |")
+                continue
+            s = summary(res, key, n)
+            if s is None:
+                runs = res["throughput"].get(key, {}).get(n)
+                if runs:
+                    out.append(f"| {n} | {info['variant']} | failed: {runs[0].get('failed', '?')} | | | | | |")
+                continue
+            ref = servers.reference_for(server_obj(n), names)
+            g = summary(res, key, ref)
+            m, gm = mem_summary(res, app, n), mem_summary(res, app, ref)
+            sp = "" if s["rps_spread"] is None else f" ±{s['rps_spread']:.0f}%"
+            errs = f"**{s['errors']}**" if s["errors"] else "0"
+            if s["failed_runs"]:
+                errs += f" ({s['failed_runs']} run(s) failed)"
+            probe = fnum(s["probe_max"])
+            if s["probe_max"] is not None and s["probe_max"] > 1000:
+                probe = f"**{probe}**"
+            if s["probe_failed"]:
+                probe += f" ({s['probe_failed']} failed)"
+            out.append(
+                f"| {n} | {info['variant']} | {fnum(s['rps'])}{sp}{fr(ratio(g and g['rps'], s['rps']))} "
+                f"| {fnum(s['p50'], 2)}{fr(ratio(g and g['p50'], s['p50']))} "
+                f"| {fnum(s['p99'], 2)}{fr(ratio(g and g['p99'], s['p99']))} | {errs} | {probe} "
+                f"| {fnum(m and m['after'], 1)}{fr(ratio(gm and gm['after'], m and m['after']))} |"
+            )
+    return out
+
+
+def memory_tables(res):
+    names = order_of(res)
+    out = []
+    for app in ("hello", "mysite"):
+        if app not in res["memory"]:
+            continue
+        out.append(f"\n### {app}: cold start and memory (total PSS of the server's process tree)\n")
+        out.append("| server | procs x threads | cold start ms (gowsgi ÷) | PSS idle MiB (gowsgi ÷) | PSS after load MiB (gowsgi ÷) | nginx PSS MiB |")
+        out.append("|---|---|---|---|---|---|")
+        for n in names:
+            m = mem_summary(res, app, n)
+            if m is None:
+                continue
+            info = res["servers"][n]
+            ref = servers.reference_for(server_obj(n), names)
+            g = mem_summary(res, app, ref) or {}
+            if m["cold_ms"] is None and m["failures"]:
+                out.append(f"| {n} | {info['variant']} | did not start: {m['failures'][0].splitlines()[0][:120]} | | | |")
+                continue
+            out.append(
+                f"| {n} | {info['variant']} | {fnum(m['cold_ms'])}{fr(ratio(g.get('cold_ms'), m['cold_ms']))} "
+                f"| {fnum(m['idle'], 1)}{fr(ratio(g.get('idle'), m['idle']))} "
+                f"| {fnum(m['after'], 1)}{fr(ratio(g.get('after'), m['after']))} | {fnum(m['nginx'], 1)} |"
+            )
+    return out
+
+
+def reload_table(res):
+    if not res.get("reload"):
+        return []
+    out = ["\n### dev reload under load (8 new-connection clients, 25 ms pacing, GET /version/)\n",
+           "| server | rewrites | new code after ms: median / max | failed requests (by kind) | longest request ms: median / max | longest before any rewrite ms |",
+           "|---|---|---|---|---|---|"]
+    for name, r in res["reload"].items():
+        if r.get("error") and not r["rewrites"]:
+            out.append(f"| {name} | failed: {r['error'].splitlines()[0][:150]} | | | | |")
+            continue
+        rw = r["rewrites"]
+        times = [w["reload_ms"] for w in rw]
+        never = sum(1 for t in times if t is None)
+        t_txt = f"{fnum(med(times))} / {fnum(max([t for t in times if t is not None], default=None))}" + (f" ({never} never)" if never else "")
+        failed = sum(w["failed"] for w in rw)
+        kinds = {}
+        for w in rw:
+            for k, v in w["failures"].items():
+                kinds[k] = kinds.get(k, 0) + v
+        kinds_txt = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
+        out.append(
+            f"| {name} | {len(rw)} | {t_txt} | {failed}{' (' + kinds_txt + ')' if kinds_txt else ''} "
+            f"| {fnum(med([w['max_ms'] for w in rw]))} / {fnum(max((w['max_ms'] for w in rw), default=None))} "
+            f"| {fnum(r.get('baseline', {}).get('max_ms'))} |"
+        )
+    return out
+
+
+def hup_table(res):
+    if not res.get("hup"):
+        return []
+    out = ["\n### SIGHUP to the master under load (8 keep-alive + 8 new-connection clients, 10 ms pacing, POST /form/)\n",
+           "| server | HUPs | failed requests (by kind) | longest request ms: median / max | longest before HUP ms | still serving after | notes |",
+           "|---|---|---|---|---|---|---|"]
+    for name, r in res["hup"].items():
+        hs = r["hups"]
+        if r.get("error") and not hs:
+            out.append(f"| {name} | failed: {r['error'].splitlines()[0][:150]} | | | | | |")
+            continue
+        kinds = {}
+        for w in hs:
+            for k, v in w["failures"].items():
+                kinds[k] = kinds.get(k, 0) + v
+        kinds_txt = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
+        failed = sum(w["failed"] for w in hs)
+        out.append(
+            f"| {name} | {len(hs)} | {failed}{' (' + kinds_txt + ')' if kinds_txt else ''} "
+            f"| {fnum(med([w['max_ms'] for w in hs]))} / {fnum(max((w['max_ms'] for w in hs), default=None))} "
+            f"| {fnum(r.get('baseline', {}).get('max_ms'))} | {'yes' if r.get('serving_after') else '**no**'} | {r.get('died', '')} |"
+        )
+    return out
+
+
+def targets(res):
+    """The ARCHITECTURE.md targets: (what, target, measured, met)."""
+    rows = []
+
+    def rps(key, name):
+        s = summary(res, key, name)
+        return s and s["rps"]
+
+    def ratio_row(what, key, peer, want):
+        g, p = rps(key, "gowsgi"), rps(key, peer)
+        if g is None or p is None:
+            rows.append((what, f">= {want}x {peer}", "not measured", None))
+            return
+        r = g / p
+        rows.append((what, f">= {want}x {peer}", f"{r:.2f}x ({g:,.0f} vs {p:,.0f} rps)", r >= want))
+
+    ka = "keep-alive"
+    ratio_row("hello world, keep-alive", f"hello GET / {ka}", "uwsgi-http11-socket", 1.0)
+    ratio_row("hello world, keep-alive", f"hello GET / {ka}", "gunicorn-sync", 2.0)
+    for path in ("/", "/items/"):
+        key = f"mysite GET {path} {ka}"
+        ratio_row(f"Django view {path}, keep-alive", key, "uwsgi-http11-socket", 1.0)
+        ratio_row(f"Django view {path}, keep-alive", key, "gunicorn-sync", 1.5)
+        ratio_row(f"Django view {path}, keep-alive", key, "runserver", 10.0)
+
+    dev = res.get("reload", {}).get("gowsgi dev")
+    if dev and dev["rewrites"]:
+        rw = dev["rewrites"]
+        times = [w["reload_ms"] for w in rw]
+        worst = None if any(t is None for t in times) else max(times)
+        rows.append(("dev reload: save to new code", "<= 300 ms",
+                     f"median {fnum(med(times))} ms, max {fnum(worst) if worst is not None else 'never'}",
+                     worst is not None and worst <= 300))
+        failed = sum(w["failed"] for w in rw)
+        rows.append(("dev reload: failed requests", "0", str(failed), failed == 0))
+        mx = max(w["max_ms"] for w in rw)
+        rows.append(("dev reload: longest request", "<= 50 ms", f"{mx:.0f} ms", mx <= 50))
+    elif dev:
+        rows.append(("dev reload", "<= 300 ms, 0 failed, <= 50 ms", "failed: " + dev.get("error", "?").splitlines()[0][:100], False))
+
+    h = res.get("hup", {}).get("gowsgi serve")
+    if h and h["hups"]:
+        failed = sum(w["failed"] for w in h["hups"])
+        mx = max(w["max_ms"] for w in h["hups"])
+        note = f" ({h['died']})" if h.get("died") else ""
+        rows.append(("kill -HUP under load: failed", "0", f"{failed}{note}", failed == 0 and not h.get("died")))
+        rows.append(("kill -HUP under load: longest request", "<= 50 ms", f"{mx:.0f} ms", mx <= 50 and not h.get("died")))
+    elif h:
+        rows.append(("kill -HUP under load", "0 failed, <= 50 ms", "failed: " + h.get("error", "?").splitlines()[0][:100], False))
+
+    for app in ("hello", "mysite"):
+        g, u = mem_summary(res, app, "gowsgi"), mem_summary(res, app, "uwsgi-http11-socket")
+        if g and u and g["idle"] and u["idle"]:
+            rows.append((f"memory, 2 workers idle ({app})", "PSS <= uWSGI", f"{g['idle']:.1f} vs {u['idle']:.1f} MiB ({g['idle'] / u['idle']:.2f}x)", g["idle"] <= u["idle"]))
+    return rows
+
+
+def targets_table(res):
+    out = ["\n### targets (ARCHITECTURE.md)\n", "| what | target | measured | met |", "|---|---|---|---|"]
+    for what, want, got, ok in targets(res):
+        out.append(f"| {what} | {want} | {got} | {'-' if ok is None else ('met' if ok else '**not met**')} |")
+    return out
+
+
+def markdown(res):
+    m = res["meta"]
+    c = res["config"]
+    head = [
+        f"# gowsgi benchmark ({m['date']})",
+        "",
+        f"{m['nproc']} x {m['cpu']}, Linux {m['kernel']}; Python {m['python']}, Django {m['Django']}, "
+        f"uWSGI {m['uWSGI']}, gunicorn {m['gunicorn']}, granian {m['granian']}, {m['nginx']}, {m['wrk']}; "
+        f"gowsgi {m['gowsgi_commit']} ({m['go']}).",
+        "",
+        f"wrk -t2 -c32 -d{c['duration']}s, {c['reps']} interleaved repetitions: medians, ±spread = half the min-max range. "
+        "rps counts only 2xx answers with the expected body; errors = wrong answers + socket errors over all repetitions. "
+        "Ratios in parentheses are gowsgi ÷ that server (same procs x threads; nginx rows against gowsgi behind nginx when it ran): "
+        "rps above 1 and latency or PSS below 1 favour gowsgi.",
+    ]
+    body = targets_table(res) + throughput_tables(res) + memory_tables(res) + reload_table(res) + hup_table(res)
+    return "\n".join(head + body) + "\n"
+
+
+def chart(res, path):
+    """Bars of gowsgi rps ÷ peer rps per scenario, one panel per variant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = order_of(res)
+    panels = []
+    for threads in (1, 2):
+        peers = [n for n in names if res["servers"][n]["threads"] == threads and not n.startswith("gowsgi") and not res["servers"][n].get("unavailable")]
+        keys = [k for k in scenario_keys(res) if any(summary(res, k, p) for p in peers)]
+        if peers and keys:
+            panels.append((threads, peers, keys))
+    if not panels:
+        return
+    fig, axes = plt.subplots(len(panels), 1, figsize=(13, 5 * len(panels)), squeeze=False)
+    for ax, (threads, peers, keys) in zip(axes[:, 0], panels):
+        width = 0.8 / len(peers)
+        for i, p in enumerate(peers):
+            ref = servers.reference_for(server_obj(p), names)
+            vals = []
+            for k in keys:
+                g, s = summary(res, k, ref), summary(res, k, p)
+                vals.append(g["rps"] / s["rps"] if g and s and s["rps"] else 0)
+            xs = [j + (i - (len(peers) - 1) / 2) * width for j in range(len(keys))]
+            bars = ax.bar(xs, vals, width, label=f"{p} (vs {ref})")
+            for b, v in zip(bars, vals):
+                if v:
+                    ax.annotate(f"{v:.2f}", (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom", fontsize=7)
+        ax.axhline(1.0, color="black", linewidth=0.8)
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(keys)))
+        ax.set_xticklabels([k.replace(" keep-alive", "\nkeep-alive").replace(" new-conn", "\nnew-conn") for k in keys], fontsize=8)
+        ax.set_ylabel("gowsgi rps ÷ server rps (log)")
+        ax.set_title(f"2 processes x {threads} thread(s): above 1 = gowsgi faster")
+        ax.legend(fontsize=8, ncol=3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write(res, out):
+    """Write out.md and out.png from res; return the markdown."""
+    md = markdown(res)
+    with open(out + ".md", "w") as f:
+        f.write(md)
+    chart(res, out + ".png")
+    return md
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: report.py RESULT.json")
+    with open(sys.argv[1]) as f:
+        result = json.load(f)
+    print(write(result, sys.argv[1][: -len(".json")] if sys.argv[1].endswith(".json") else sys.argv[1]))

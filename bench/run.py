@@ -1,0 +1,596 @@
+"""gowsgi's side-by-side benchmark: gowsgi, uWSGI, gunicorn, granian and
+runserver serve the same apps on the same machine in one run.
+
+    .bench-venv/bin/python bench/run.py            # the full run (make bench)
+    .bench-venv/bin/python bench/run.py --quick    # smoke run: 1 rep, 3 s
+    .bench-venv/bin/python bench/run.py --only gowsgi,uwsgi-http11 --phases throughput
+    .bench-venv/bin/python bench/run.py --profile  # where gowsgi's time goes (hello, keep-alive)
+
+bench/setup.sh prepares everything it uses. The machine is shared and noisy,
+so only ratios measured in the same run mean anything: repetitions are
+interleaved (rep 1 of every server, then rep 2, ... with the server order
+rotated each rep) and the tables show medians with the min-max spread.
+
+Phases:
+  throughput  wrk against hello.py and mysite (/, /items/, POST /form/),
+              keep-alive and new-connection clients; cold start and PSS too
+  reload      dev reload under load: rewrite version.py, time to new code
+  hup         SIGHUP to the master under load: failed requests, longest stall
+
+Writes bench/results/latest.{json,md,png} (--quick: bench/results/tmp/quick.*)
+and keeps every server's log under bench/results/tmp/run-*/.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import measure  # noqa: E402
+import procs  # noqa: E402
+import report  # noqa: E402
+import servers  # noqa: E402
+from servers import APPS, ROOT  # noqa: E402
+
+RESULTS = os.path.join(ROOT, "bench", "results")
+LOADGEN = os.path.join(ROOT, "bin", "bench-loadgen")
+
+
+class Workload:
+    def __init__(self, app, method, path, expect, body=None):
+        self.app, self.method, self.path, self.expect, self.body = app, method, path, expect, body
+
+    def key(self, client):
+        return f"{self.app} {self.method} {self.path} {client}"
+
+
+FORM_BODY = "name=gowsgi&n=1"
+FORM_EXPECT = '"name": "gowsgi"'
+WORKLOADS = [
+    Workload("hello", "GET", "/", "Hello, World!"),
+    Workload("mysite", "GET", "/", "Hello from mysite"),
+    Workload("mysite", "GET", "/items/", "<p>3 items</p>"),
+    Workload("mysite", "POST", "/form/", FORM_EXPECT, body=FORM_BODY),
+]
+CLIENTS = ["keep-alive", "new-conn"]
+
+
+def clients_for(server, w):
+    """The clients a server meets on a workload. Connection setup costs the
+    same whatever the view does, so /items/ (template and query: the view's
+    cost dominates) gets the keep-alive client only, and the 2x2 variants
+    get keep-alive on GET paths only: the full matrix twice would not fit in
+    the half hour on 2 cores."""
+    if server.threads > 1:
+        return [] if w.method != "GET" else CLIENTS[:1]
+    return CLIENTS[:1] if w.path == "/items/" else CLIENTS
+
+
+WARM_LUA = r"""
+local body = {body}
+function init(args)
+  reqs = {{}}
+  for _, p in ipairs({{{paths}}}) do table.insert(reqs, wrk.format("GET", p)) end
+  if body then
+    table.insert(reqs, wrk.format("POST", "/form/", {{["Content-Type"] = "application/x-www-form-urlencoded"}}, body))
+  end
+  i = 0
+end
+function request() i = i + 1; return reqs[(i % #reqs) + 1] end
+"""
+
+
+def warm_script(workdir, app_name):
+    """A wrk script that cycles through every workload of an app, so one
+    second warms them all (lazy imports, template and URL caches)."""
+    loads = [w for w in WORKLOADS if w.app == app_name]
+    paths = ", ".join(measure.lua_str(w.path) for w in loads if w.method == "GET")
+    body = next((w.body for w in loads if w.method == "POST"), None)
+    path = os.path.join(workdir, f"warm-{app_name}.lua")
+    with open(path, "w") as f:
+        f.write(WARM_LUA.format(paths=paths, body=measure.lua_str(body)))
+    return path
+
+
+def wrk_with_probe(url, script, duration, w, workdir):
+    """wrk, plus two probe clients of bench/loadgen (one keep-alive, one
+    new-connection, a request each per 100 ms) that record how long a 33rd
+    client waits. wrk only reports the requests that completed, so a server
+    that serves a few connections and leaves the others queued (uWSGI's
+    --http11-socket holds a worker per keep-alive connection) looks fast and
+    fair to wrk; the probe's longest wait shows it."""
+    wrk = measure.start_wrk(url, script, duration)
+    lg = None
+    try:
+        # The probe arrives after wrk's 32 connections, like a new visitor.
+        time.sleep(0.5)
+        lg = measure.Loadgen(LOADGEN, url, os.path.join(workdir, "probe.csv"), keepalive=1, close=1, pace="100ms",
+                             method=w.method, body=w.body, expect=w.expect)
+        time.sleep(max(0.5, duration - 1.0))
+    finally:
+        recs = lg.stop() if lg else []
+        r = measure.finish_wrk(wrk, duration)
+    r["probe_requests"] = len(recs)
+    r["probe_failed"] = sum(1 for x in recs if x["error"])
+    r["probe_max_ms"] = max((x["ms"] for x in recs), default=None)
+    return r
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# ---------------------------------------------------------------- starting
+
+
+def start(server, app, workdir, extra_env=None, ready_path="/", ready_expect=""):
+    """Start server (and its nginx) for app; return (procs, client port,
+    cold start seconds)."""
+    env = servers.base_env({**app.env, **(extra_env or {})})
+    tag = f"{server.name}-{app.name}"
+    started = []
+    try:
+        if server.front == "nginx":
+            front, back = servers.free_port(), servers.free_port()
+            ngdir = os.path.join(workdir, f"nginx-{tag}")
+            ng = procs.Proc(f"nginx for {server.name}", servers.nginx_argv(ngdir, f"127.0.0.1:{front}", f"127.0.0.1:{back}"),
+                            ngdir, env, os.path.join(workdir, f"{tag}.nginx.log"))
+            started.append(ng)
+            measure.wait_port(front)
+            listen = f"127.0.0.1:{back}"
+        else:
+            front = servers.free_port()
+            listen = f"127.0.0.1:{front}"
+        p = procs.Proc(server.name, server.argv(app, listen), app.dir, env, os.path.join(workdir, f"{tag}.log"))
+        started.append(p)
+        cold = measure.wait_ready(p, front, ready_path, ready_expect)
+        return started, front, cold
+    except BaseException:
+        for q in reversed(started):
+            q.stop()
+        raise
+
+
+def stop(started):
+    for q in reversed(started):
+        q.stop()
+
+
+# ---------------------------------------------------------------- throughput
+
+
+def throughput(args, workdir, res):
+    all_servers = [s for s in servers.throughput_servers() if selected(args, s.name)]
+    for s in all_servers:
+        res["servers"][s.name] = {
+            "family": s.family, "threads": s.threads, "front": s.front, "variant": s.variant,
+            "unavailable": s.available(),
+            "argv_hello": " ".join(os.path.relpath(a, ROOT) if a.startswith(ROOT) else a for a in s.argv(APPS["mysite"] if s.django_only else APPS["hello"], "127.0.0.1:PORT")),
+        }
+    runnable = [s for s in all_servers if not s.available()]
+    for s in all_servers:
+        if s.available():
+            log(f"{s.name}: {s.available()}")
+
+    scripts = {}
+    for w in WORKLOADS:
+        for c in CLIENTS:
+            scripts[w.key(c)] = measure.write_lua(
+                os.path.join(workdir, f"wrk-{len(scripts)}.lua"), w.method, w.body,
+                "application/x-www-form-urlencoded" if w.body else None, c == "new-conn", w.expect)
+    warm = {a: warm_script(workdir, a) for a in APPS}
+
+    n_runs = sum(len(clients_for(s, w)) for s in runnable for w in WORKLOADS if not s.django_only or w.app == "mysite")
+    est = args.reps * (n_runs * (args.duration + 0.4) + (2 * len(runnable) - 1) * 3)
+    log(f"throughput: {len(runnable)} servers, {n_runs} wrk runs of {args.duration}s per rep, {args.reps} reps: about {est / 60:.0f} min")
+
+    for rep in range(args.reps):
+        order = runnable[rep % len(runnable):] + runnable[: rep % len(runnable)]
+        for app_name in ("hello", "mysite"):
+            app = APPS[app_name]
+            for s in order:
+                if s.django_only and not app.django:
+                    continue
+                loads = [w for w in WORKLOADS if w.app == app_name]
+                mem = res["memory"].setdefault(app_name, {}).setdefault(s.name, {"cold_start_s": [], "idle_kib": [], "after_kib": [], "nginx_idle_kib": [], "failures": []})
+                try:
+                    started, port, cold = start(s, app, workdir, ready_path=loads[0].path, ready_expect=loads[0].expect)
+                except Exception as e:
+                    log(f"rep {rep + 1} {s.name} {app_name}: did not start: {e}")
+                    mem["failures"].append(str(e)[:2000])
+                    continue
+                try:
+                    backend = started[-1]
+                    time.sleep(0.5)
+                    mem["cold_start_s"].append(cold)
+                    mem["idle_kib"].append(backend.tree_pss_kib())
+                    if len(started) == 2:
+                        mem["nginx_idle_kib"].append(started[0].tree_pss_kib())
+                    measure.run_wrk(f"http://127.0.0.1:{port}/", warm[app_name], args.warmup)
+                    for w in loads:
+                        for c in clients_for(s, w):
+                            r = wrk_with_probe(f"http://127.0.0.1:{port}{w.path}", scripts[w.key(c)], args.duration, w, workdir)
+                            if backend.exited() is not None:
+                                r["failed"] = f"server exited with status {backend.exited()}"
+                            res["throughput"].setdefault(w.key(c), {}).setdefault(s.name, []).append(r)
+                            log(f"rep {rep + 1} {s.name:24} {w.key(c):32} " + (
+                                f"{r['rps']:8.0f} rps  p99 {r['p99_ms']:6.1f} ms  errors {r['errors']}  probe max {r['probe_max_ms'] or 0:6.0f} ms" if "rps" in r else r["failed"]))
+                    mem["after_kib"].append(backend.tree_pss_kib())
+                finally:
+                    stop(started)
+                save(args, res)
+
+
+# ---------------------------------------------------------------- dev reload
+
+
+def reload_servers():
+    """(name, argv for (copy dir, addr)) of the dev servers with reload."""
+    def gowsgi_dev(d, addr):
+        return [servers.GOWSGI, "dev", "--python", servers.PYTHON, d, addr]
+
+    def runserver(d, addr):
+        return [servers.PYTHON, os.path.join(d, "manage.py"), "runserver", addr]
+
+    def gunicorn_reload(d, addr):
+        return [os.path.join(servers.VENV_BIN, "gunicorn"), "--reload", "--bind", addr, "--workers", "1",
+                "--worker-class", "gthread", "--threads", "4", "--chdir", d, "mysite.wsgi:application"]
+
+    return [("gowsgi dev", gowsgi_dev), ("runserver", runserver), ("gunicorn --reload", gunicorn_reload)]
+
+
+VERSION_PY = '''# Served verbatim by /version/. The hot-reload benchmark rewrites this file and
+# polls /version/ until the new value shows up, so keep it a single
+# assignment of a plain string literal.
+VERSION = "{}"
+'''
+
+
+def dev_reload(args, workdir, res):
+    for name, argv in reload_servers():
+        if not selected(args, name):
+            continue
+        log(f"reload: {name}")
+        copy = os.path.join(workdir, "reload-" + name.split()[0] + "-" + name.split()[-1].strip("-"))
+        shutil.copytree(APPS["mysite"].dir, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "staticfiles"))
+        vfile = os.path.join(copy, "mysite", "version.py")
+        with open(vfile, "w") as f:
+            f.write(VERSION_PY.format("1"))
+        port = servers.free_port()
+        env = servers.base_env({"DJANGO_DEBUG": "1"})
+        out = {"argv": " ".join(argv("COPY", "127.0.0.1:PORT")).replace(ROOT + "/", ""), "rewrites": []}
+        res["reload"][name] = out
+        p = procs.Proc(name, argv(copy, f"127.0.0.1:{port}"), copy, env, os.path.join(workdir, f"reload-{name.replace(' ', '_')}.log"))
+        lg = None
+        try:
+            out["cold_start_s"] = measure.wait_ready(p, port, "/version/", "1")
+            lg = measure.Loadgen(LOADGEN, f"http://127.0.0.1:{port}/version/", os.path.join(workdir, f"reload-{name.replace(' ', '_')}.csv"),
+                                 close=8, pace="25ms", report=True)
+            time.sleep(1.5)
+            writes = []
+            for i in range(args.rewrites):
+                new = str(i + 2)
+                t_w = time.time_ns()
+                with open(vfile, "w") as f:
+                    f.write(VERSION_PY.format(new))
+                writes.append((t_w, new))
+                seen = lg.wait_body(new, t_w, timeout=20)
+                time.sleep(1.5 if seen else 0)
+                if p.exited() is not None:
+                    break
+            t_end = time.time_ns()
+            recs = lg.stop()
+            lg = None
+            out["baseline"] = measure.window_stats(recs, 0, writes[0][0]) if writes else {}
+            for i, (t_w, new) in enumerate(writes):
+                t_next = writes[i + 1][0] if i + 1 < len(writes) else t_end
+                firsts = [r["end"] for r in recs if r["end"] >= t_w and not r["error"] and r["body"].strip() == new]
+                w = measure.window_stats(recs, t_w, t_next)
+                w["reload_ms"] = (min(firsts) - t_w) / 1e6 if firsts else None
+                out["rewrites"].append(w)
+                log(f"reload {name}: rewrite {i + 1}: new code after " + (f"{w['reload_ms']:.0f} ms" if w["reload_ms"] is not None else "never (20 s)")
+                    + f", {w['failed']} failed {w['failures'] or ''}, longest request {w['max_ms']:.0f} ms")
+        except Exception as e:
+            log(f"reload {name}: {e}")
+            out["error"] = str(e)[:2000]
+        finally:
+            if lg:
+                lg.stop()
+            p.stop()
+        save(args, res)
+
+
+# ---------------------------------------------------------------- HUP
+
+
+def hup_servers():
+    """(name, argv for (addr, pidfile), how to find the pid to signal)."""
+    app = APPS["mysite"]
+
+    def gowsgi(addr, pidfile):
+        a = servers._gowsgi("--http", 1)(app, addr)
+        if servers.gowsgi_serve_has("--pidfile"):
+            a += ["--pidfile", pidfile]
+        return a
+
+    # --http-socket, not --http11-socket: with 8 keep-alive clients the
+    # latter gives each worker to one client for good and the others wait
+    # seconds with no HUP at all, which would hide what the HUP does.
+    def uwsgi(addr, pidfile):
+        return servers._uwsgi("--http-socket", 1)(app, addr) + ["--pidfile", pidfile]
+
+    def gunicorn(addr, pidfile):
+        a = servers._gunicorn("sync", 1)(app, addr)
+        return a[:-1] + ["--pid", pidfile, a[-1]]
+
+    return [("gowsgi serve", gowsgi), ("uwsgi --http-socket", uwsgi), ("gunicorn sync", gunicorn)]
+
+
+def master_pid(p, pidfile):
+    """The pid to send SIGHUP to: the pidfile's when it names a live
+    process of p's session, else the process p started."""
+    try:
+        with open(pidfile) as f:
+            pid = int(f.read().strip())
+        if pid in procs.session_members(p.pid):
+            return pid
+    except (OSError, ValueError):
+        pass
+    return p.pid
+
+
+def hup(args, workdir, res):
+    app = APPS["mysite"]
+    for name, argv in hup_servers():
+        if not selected(args, name):
+            continue
+        log(f"hup: {name}")
+        slug = name.replace(" ", "_").replace("-", "")
+        port = servers.free_port()
+        pidfile = os.path.join(workdir, f"hup-{slug}.pid")
+        out = {"argv": " ".join(argv("127.0.0.1:PORT", "PIDFILE")).replace(ROOT + "/", ""), "hups": []}
+        res["hup"][name] = out
+        p = procs.Proc(name, argv(f"127.0.0.1:{port}", pidfile), app.dir, servers.base_env(app.env), os.path.join(workdir, f"hup-{slug}.log"))
+        lg = None
+        try:
+            measure.wait_ready(p, port, "/", "Hello from mysite")
+            lg = measure.Loadgen(LOADGEN, f"http://127.0.0.1:{port}/form/", os.path.join(workdir, f"hup-{slug}.csv"),
+                                 keepalive=8, close=8, pace="10ms", method="POST", body=FORM_BODY, expect=FORM_EXPECT)
+            time.sleep(2.0)
+            hups = []
+            for i in range(args.hups):
+                pid = master_pid(p, pidfile)
+                t = time.time_ns()
+                os.kill(pid, signal.SIGHUP)
+                hups.append((t, pid))
+                time.sleep(args.hup_window)
+                if not p.alive():
+                    out["died"] = f"every process of the server exited after SIGHUP {i + 1} (master exit status {p.exited()})"
+                    break
+            t_end = time.time_ns()
+            recs = lg.stop()
+            lg = None
+            out["baseline"] = measure.window_stats(recs, 0, hups[0][0])
+            for i, (t, pid) in enumerate(hups):
+                t_next = hups[i + 1][0] if i + 1 < len(hups) else t_end
+                w = measure.window_stats(recs, t, t_next)
+                w["pid"] = pid
+                out["hups"].append(w)
+                log(f"hup {name}: HUP {i + 1} to pid {pid}: {w['requests']} requests, {w['failed']} failed {w['failures'] or ''}, longest {w['max_ms']:.0f} ms")
+            status, body = measure.get("127.0.0.1", port, "/")
+            out["serving_after"] = status == 200 and "Hello from mysite" in body
+            if out.get("died"):
+                out["log_tail"] = p.log_tail(8)
+                log(f"hup {name}: {out['died']}")
+        except Exception as e:
+            log(f"hup {name}: {e}")
+            out["error"] = str(e)[:2000]
+        finally:
+            if lg:
+                lg.stop()
+            p.stop()
+        save(args, res)
+
+
+# ---------------------------------------------------------------- profile
+
+
+def profile(args, workdir):
+    """gowsgi 2x1 on hello.py under wrk keep-alive: CPU split between the Go
+    master, the workers and wrk; perf of the master; py-spy of a worker."""
+    s = [x for x in servers.throughput_servers() if x.name == "gowsgi"][0]
+    app = APPS["hello"]
+    script = measure.write_lua(os.path.join(workdir, "prof.lua"), expect="Hello, World!")
+    started, port, _ = start(s, app, workdir, ready_expect="Hello, World!")
+    lines = []
+    try:
+        master = started[-1].pid
+        tree = procs.descendants(master)
+        measure.run_wrk(f"http://127.0.0.1:{port}/", script, 2)
+        dur = 10
+        wrk = subprocess.Popen(["wrk", "-t2", "-c32", f"-d{dur}s", "-s", script, f"http://127.0.0.1:{port}/"], stdout=subprocess.PIPE, text=True)
+        time.sleep(1)
+        c0 = measure.tree_cpu(tree + [wrk.pid])
+        t0 = time.monotonic()
+        time.sleep(5)
+        c1 = measure.tree_cpu(tree + [wrk.pid])
+        el = time.monotonic() - t0
+        workers = [pid for pid in tree if pid != master and "_gowsgi" in procs.cmdline(pid)]
+        lines.append(f"CPU over {el:.1f}s of wrk -t2 -c32 keep-alive on hello.py, gowsgi --processes 2 --threads 1 (2 cores = 200%):")
+        for pid in [master] + workers + [wrk.pid]:
+            role = "go master" if pid == master else ("wrk" if pid == wrk.pid else "python " + ("zygote" if procs.proc_stat(pid)[1] == master and len(procs.descendants(pid)) > 1 else "worker"))
+            lines.append(f"  {role:14} pid {pid:7}  {100 * (c1.get(pid, 0) - c0.get(pid, 0)) / el:6.1f}% of one core")
+        wrk_out = wrk.communicate()[0]
+        lines += [l for l in wrk_out.splitlines() if l.startswith("Requests/sec")]
+
+        # perf of the master, py-spy of one worker, under a second wrk run.
+        wrk = subprocess.Popen(["wrk", "-t2", "-c32", f"-d{dur}s", "-s", script, f"http://127.0.0.1:{port}/"], stdout=subprocess.DEVNULL)
+        time.sleep(1)
+        perf_data = os.path.join(workdir, "perf.data")
+        busy = max(workers, key=lambda pid: c1.get(pid, 0) - c0.get(pid, 0)) if workers else None
+        spy_out = os.path.join(workdir, "worker.pyspy")
+        spy = subprocess.Popen([os.path.join(servers.VENV_BIN, "py-spy"), "record", "-p", str(busy), "-d", "5", "-r", "250", "-f", "raw", "-o", spy_out, "--nonblocking"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if busy else None
+        subprocess.run(["perf", "record", "-F", "999", "-g", "-p", str(master), "-o", perf_data, "--", "sleep", "5"], capture_output=True)
+        if spy:
+            spy.wait()
+        wrk.wait()
+        rep = subprocess.run(["perf", "report", "-i", perf_data, "--stdio", "--no-children", "--sort", "symbol", "-g", "none", "--percent-limit", "1"],
+                             capture_output=True, text=True).stdout
+        lines.append("\nperf record -g of the Go master (self time by symbol, >= 1%):")
+        lines += ["  " + l for l in rep.splitlines() if l.strip() and not l.startswith("#")][:40]
+        lines.append("\npy-spy of the busiest worker (self samples by function, top 20; then inclusive):")
+        lines += pyspy_summary(spy_out)
+    finally:
+        stop(started)
+    text = "\n".join(lines) + "\n"
+    path = os.path.join(args.out_dir, "profile.txt")
+    with open(path, "w") as f:
+        f.write(text)
+    print(text)
+    log(f"wrote {os.path.relpath(path, ROOT)}")
+
+
+def pyspy_summary(path):
+    selfc, incl, total = {}, {}, 0
+    try:
+        with open(path) as f:
+            for line in f:
+                stack, _, n = line.rstrip().rpartition(" ")
+                n = int(n)
+                total += n
+                frames = stack.split(";")
+                selfc[frames[-1]] = selfc.get(frames[-1], 0) + n
+                for fr in set(frames):
+                    incl[fr] = incl.get(fr, 0) + n
+    except (OSError, ValueError):
+        return ["  (no py-spy data)"]
+    out = [f"  {total} samples"]
+    for fr, n in sorted(selfc.items(), key=lambda x: -x[1])[:20]:
+        out.append(f"  self {100 * n / total:5.1f}%  {fr}")
+    for fr, n in sorted(incl.items(), key=lambda x: -x[1])[:25]:
+        out.append(f"  incl {100 * n / total:5.1f}%  {fr}")
+    return out
+
+
+# ---------------------------------------------------------------- plumbing
+
+
+def selected(args, name):
+    return not args.only or any(o in name for o in args.only)
+
+
+def versions():
+    from importlib import metadata
+
+    def cmd(argv):
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+            return (r.stdout + r.stderr).strip().splitlines()[0]
+        except (OSError, subprocess.TimeoutExpired, IndexError):
+            return "?"
+
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    v = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "go": cmd(["go", "version"]),
+        "gowsgi_commit": cmd(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]),
+        "nginx": cmd(["nginx", "-v"]),
+        "wrk": cmd(["wrk", "-v"]),
+    }
+    for pkg in ("Django", "gunicorn", "uWSGI", "granian"):
+        try:
+            v[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            v[pkg] = "?"
+    return v
+
+
+def save(args, res):
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    with open(args.out + ".json", "w") as f:
+        json.dump(res, f, indent=1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="smoke run: 1 rep, 3 s runs, 2 rewrites, 1 HUP")
+    ap.add_argument("--reps", type=int, default=3, help="repetitions of every throughput run (default 3)")
+    ap.add_argument("--duration", type=int, default=4, help="seconds per wrk run (default 4)")
+    ap.add_argument("--warmup", type=int, default=1, help="seconds of wrk warm-up per server start (default 1)")
+    ap.add_argument("--rewrites", type=int, default=5, help="version.py rewrites per dev server (default 5)")
+    ap.add_argument("--hups", type=int, default=3, help="SIGHUPs per server (default 3)")
+    ap.add_argument("--hup-window", type=float, default=5.0, help="seconds observed after each SIGHUP (default 5)")
+    ap.add_argument("--phases", default="throughput,reload,hup", help="comma-separated phases to run")
+    ap.add_argument("--only", default="", help="comma-separated substrings: run only servers whose name has one")
+    ap.add_argument("--profile", action="store_true", help="profile gowsgi on hello.py keep-alive instead of benchmarking")
+    ap.add_argument("--out", default="", help="output path without extension (default bench/results/latest)")
+    args = ap.parse_args()
+    if args.quick:
+        args.reps, args.duration, args.rewrites, args.hups, args.hup_window = 1, 3, 2, 1, 3.0
+    args.only = [o for o in args.only.split(",") if o]
+    if not args.out:
+        args.out = os.path.join(RESULTS, "tmp", "quick") if args.quick else os.path.join(RESULTS, "latest")
+    args.out_dir = os.path.dirname(args.out)
+    phases = [p for p in args.phases.split(",") if p]
+
+    for need in (servers.GOWSGI, LOADGEN, servers.PYTHON):
+        if not os.path.exists(need):
+            sys.exit(f"bench: {need} is missing; run bench/setup.sh first (make bench does)")
+    if not shutil.which("wrk"):
+        sys.exit("bench: wrk not found; run bench/setup.sh first (it runs scripts/setup-system.sh)")
+
+    tmp = os.path.join(RESULTS, "tmp")
+    for old in sorted(d for d in os.listdir(tmp) if d.startswith("run-"))[:-2] if os.path.isdir(tmp) else []:
+        shutil.rmtree(os.path.join(tmp, old), ignore_errors=True)
+    workdir = os.path.join(tmp, "run-" + time.strftime("%Y%m%d-%H%M%S"))
+    os.makedirs(workdir)
+
+    # SIGTERM ends the run like ^C does: every server is stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    t0 = time.monotonic()
+    try:
+        if args.profile:
+            profile(args, workdir)
+            return
+        res = {"meta": versions(), "config": {k: v for k, v in vars(args).items() if k not in ("only",)},
+               "servers": {}, "throughput": {}, "memory": {}, "reload": {}, "hup": {}}
+        res["config"]["only"] = args.only
+        log(f"logs and scratch files: {os.path.relpath(workdir, ROOT)}")
+        if "throughput" in phases:
+            throughput(args, workdir, res)
+        if "reload" in phases:
+            dev_reload(args, workdir, res)
+        if "hup" in phases:
+            hup(args, workdir, res)
+        res["meta"]["wall_s"] = round(time.monotonic() - t0)
+        save(args, res)
+        md = report.write(res, args.out)
+        print(md)
+        log(f"wrote {os.path.relpath(args.out, ROOT)}.json, .md, .png in {res['meta']['wall_s'] / 60:.1f} min")
+    except KeyboardInterrupt:
+        log("interrupted: stopping every server")
+        sys.exit(130)
+    finally:
+        procs.stop_all()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Prepare everything bench/run.py uses (`make bench` runs this first).
+#
+#   bench/setup.sh
+#   PYTHON=python3.12 bench/setup.sh
+#
+# - wrk and nginx, through scripts/setup-system.sh;
+# - .bench-venv at the repository root with the pins of bench/requirements.txt
+#   (gunicorn, uWSGI, granian, Django, matplotlib, py-spy). uWSGI has no wheel:
+#   pip builds it, which needs gcc and the interpreter's C headers (a pyenv
+#   CPython has them; a Debian python3 needs python3-dev);
+# - testdata/mysite's sqlite database (manage.py migrate);
+# - bin/gowsgi and bin/bench-loadgen (the paced client of the reload and HUP
+#   measures).
+#
+# Idempotent like scripts/setup-venv.sh: the venv is reinstalled only when
+# bench/requirements.txt or the interpreter changed. One line per step.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.bench-venv"
+REQ="$ROOT/bench/requirements.txt"
+PYTHON="${PYTHON:-python3}"
+GO="${GO:-go}"
+
+say() { echo "bench-setup: $*"; }
+die() { echo "bench-setup: error: $*" >&2; exit 1; }
+
+"$ROOT/scripts/setup-system.sh" || die "scripts/setup-system.sh failed: wrk and nginx are needed"
+
+command -v "$PYTHON" >/dev/null 2>&1 || die "'$PYTHON' not found; set PYTHON=/path/to/python3 (3.10 or newer)"
+command -v gcc >/dev/null 2>&1 || die "gcc not found: pip builds uWSGI from source (Debian: apt-get install gcc)"
+inc="$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
+[ -f "$inc/Python.h" ] ||
+	die "$inc/Python.h missing: uWSGI builds against the interpreter's headers (Debian: apt-get install python3-dev)"
+
+venv_ok() { [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -m pip --version >/dev/null 2>&1; }
+if venv_ok; then
+	say "using existing $VENV ($("$VENV/bin/python" -V 2>&1))"
+else
+	rm -rf -- "$VENV"
+	say "creating $VENV with $PYTHON ($("$PYTHON" -V 2>&1))"
+	"$PYTHON" -m venv "$VENV" || die "'$PYTHON -m venv' failed (Debian: apt-get install python3-venv)"
+fi
+
+STAMP="$VENV/.requirements.sha256"
+want="$( { cat "$REQ"; "$VENV/bin/python" -VV; } | sha256sum | cut -d' ' -f1)"
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
+	say "requirements up to date (stamp ${want:0:12})"
+else
+	say "installing bench/requirements.txt (uWSGI compiles: a minute or two)"
+	PIP_NO_INPUT=1 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQ" ||
+		die "pip install -r bench/requirements.txt failed (see above)"
+	echo "$want" >"$STAMP"
+fi
+"$VENV/bin/uwsgi" --version >/dev/null || die "uwsgi was installed but does not run"
+
+say "migrating testdata/mysite (sqlite: testdata/mysite/db.sqlite3)"
+"$VENV/bin/python" "$ROOT/testdata/mysite/manage.py" migrate --noinput -v 0 || die "manage.py migrate failed"
+
+say "building bin/gowsgi and bin/bench-loadgen"
+(cd "$ROOT" && "$GO" build -o bin/gowsgi ./cmd/gowsgi && "$GO" build -o bin/bench-loadgen ./bench/loadgen) ||
+	die "go build failed"
+say "done: run .bench-venv/bin/python bench/run.py [--quick]"
