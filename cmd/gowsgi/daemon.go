@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strings"
 	"syscall"
 )
 
@@ -53,16 +52,18 @@ func daemonize(logfile string) error {
 	}
 	w.Close()
 	// The child writes "ready" or the error report, then closes the pipe.
-	msg, _ := io.ReadAll(bufio.NewReader(r))
-	r.Close()
-	text := string(msg)
-	if strings.HasPrefix(text, "ready\n") {
+	br := bufio.NewReader(r)
+	first, _ := br.ReadString('\n')
+	if first == "ready\n" {
+		r.Close()
 		fmt.Fprintf(os.Stderr, "gowsgi: running in the background as pid %d, logging to %s\n", cmd.Process.Pid, logfile)
 		cmd.Process.Release()
 		return nil
 	}
+	rest, _ := io.ReadAll(br)
+	r.Close()
 	state, _ := cmd.Process.Wait()
-	os.Stderr.WriteString(text)
+	os.Stderr.WriteString(first + string(rest))
 	code := exitError
 	if state != nil && state.ExitCode() > 0 {
 		code = state.ExitCode()
@@ -82,6 +83,9 @@ var daemonPipe = func() *os.File {
 		return nil
 	}
 	os.Unsetenv(daemonEnv) // a HUP's new process is not the daemon's first
+	// Keep the pipe out of the workers and of later masters: the waiting
+	// command reads until it closes.
+	syscall.CloseOnExec(3)
 	return os.NewFile(3, "daemon-ready")
 }()
 

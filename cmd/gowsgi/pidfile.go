@@ -44,15 +44,19 @@ func readPidfile(path string) (int, pidfileState, error) {
 	return pid, pidfileLive, nil
 }
 
-// isGowsgi reports whether pid is a running gowsgi master: its command
-// line starts with a program named gowsgi (or this very executable).
+// isGowsgi reports whether pid is a running gowsgi master: its program is
+// named gowsgi, or is this very executable. (A pid reused by another
+// program, even one named like "gowsgi.test", is not.)
 func isGowsgi(pid int) bool {
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if err != nil || len(cmdline) == 0 {
 		return false
 	}
-	argv0 := string(cmdline[:max(0, bytes.IndexByte(cmdline, 0))])
-	if strings.Contains(filepath.Base(argv0), "gowsgi") {
+	argv0 := string(cmdline)
+	if i := bytes.IndexByte(cmdline, 0); i >= 0 {
+		argv0 = string(cmdline[:i])
+	}
+	if filepath.Base(argv0) == "gowsgi" {
 		return true
 	}
 	exe, err1 := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))

@@ -70,3 +70,13 @@ def _pid_slow_app(environ, start_response):
 
 APPS["errors"] = validator(_errors_app)
 APPS["pid_slow"] = validator(_pid_slow_app)
+
+
+def _pid_app(environ, start_response):
+    """Answers the worker's pid (max-requests and restart tests)."""
+    body = str(os.getpid()).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+APPS["pid"] = validator(_pid_app)
