@@ -7,7 +7,7 @@ PY      := $(VENV)/bin/python
 BIN     := bin/gowsgi
 ADDR    ?= 127.0.0.1:8000
 
-.PHONY: demo test build venv test-go test-python fuzz bench clean
+.PHONY: demo test build venv system fuzz bench clean
 
 # demo: serve testdata/mysite (a real Django project) on http://$(ADDR)
 demo: build venv
@@ -20,12 +20,22 @@ build:
 venv:
 	scripts/setup-venv.sh
 
+# system: Debian packages the tests drive for real (nginx, chromium, wrk).
+system:
+	scripts/setup-system.sh
+
 # test: every test: Go (race detector, real python workers and real Django),
 # the Python runtime's own tests on each CPython 3.9-3.13 found, bounded fuzzing.
-test: venv
+test: venv system
 	$(GO) vet ./...
-	GOWSGI_TEST_PYTHON=$(abspath $(PY)) $(GO) test -race -count=1 ./...
+	GOWSGI_TEST_PYTHON=$(abspath $(PY)) $(GO) test -race -count=1 -timeout 15m ./...
 	scripts/test-python.sh $(PY)
+	scripts/fuzz.sh 5s
+
+# fuzz: a longer run of every fuzzer (FUZZTIME per fuzzer).
+FUZZTIME ?= 60s
+fuzz:
+	scripts/fuzz.sh $(FUZZTIME)
 
 clean:
 	rm -rf bin $(VENV)
