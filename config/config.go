@@ -142,6 +142,12 @@ type Config struct {
 	// Stats (stats, stats-server) is where the status and metrics endpoint
 	// listens; the zero Addr is off.
 	Stats Addr
+	// TrustedProxies (trusted-proxies) are the addresses (IPs or CIDR
+	// prefixes) whose X-Forwarded-For/-Proto/-Host and Forwarded headers
+	// are believed: they set REMOTE_ADDR, wsgi.url_scheme and HTTP_HOST.
+	// From anyone else those headers never reach the app. Empty means
+	// loopback only; "none" trusts nobody. Repeatable.
+	TrustedProxies []string
 	// Strict (strict) turns unknown ini keys from warnings into an error.
 	Strict bool
 }

@@ -180,7 +180,7 @@ var flagSamples = map[string]string{
 	"pidfile": "/tmp/p", "daemonize": "/tmp/log", "logto": "/tmp/log2", "vacuum": "", "die-on-term": "",
 	"disable-logging": "", "touch-reload": "/tmp/t", "py-autoreload": "3", "uid": "www-data", "gid": "33",
 	"chmod-socket": "660", "harakiri": "60", "max-requests": "1000", "buffer-size": "65535", "listen": "128",
-	"limit-post": "1048576", "reload-on-rss": "256", "static-map": "/static=/srv/static", "stats": ":9191",
+	"limit-post": "1048576", "reload-on-rss": "256", "static-map": "/static=/srv/static", "stats": ":9191", "trusted-proxies": "10.0.0.0/8",
 	"strict": "",
 }
 
