@@ -59,6 +59,9 @@ type Environ struct {
 	// LocalAddr is the listener's address, for SERVER_NAME/SERVER_PORT when
 	// the request has no Host.
 	LocalAddr net.Addr
+	// Proxies says whose X-Forwarded-* and Forwarded headers count; nil is
+	// DefaultProxies (loopback).
+	Proxies *Proxies
 }
 
 // AppendEnviron encodes the PEP 3333 environ of r (the CGI keys and
@@ -85,25 +88,43 @@ func (e *Environ) AppendEnviron(dst []byte, r *http.Request) ([]byte, error) {
 	dst = pyworker.AppendEnviron(dst, "QUERY_STRING", r.URL.RawQuery)
 	dst = pyworker.AppendEnviron(dst, "REQUEST_URI", r.RequestURI)
 	dst = pyworker.AppendEnviron(dst, "SERVER_PROTOCOL", r.Proto)
-	dst = pyworker.AppendEnviron(dst, "wsgi.url_scheme", e.Scheme)
+	proxies := e.Proxies
+	if proxies == nil {
+		proxies = &DefaultProxies
+	}
+	raddr, rport := splitHostPort(r.RemoteAddr)
+	unixPeer := e.LocalAddr != nil && e.LocalAddr.Network() == "unix"
+	fwd, trusted := proxies.resolve(r, raddr, unixPeer)
+	scheme, hostHeader := e.Scheme, r.Host
+	if trusted {
+		if fwd.addr != "" {
+			raddr = fwd.addr
+		}
+		if fwd.scheme == "http" || fwd.scheme == "https" {
+			scheme = fwd.scheme
+		}
+		if fwd.host != "" && !strings.ContainsAny(fwd.host, " /\x00") {
+			hostHeader = fwd.host
+		}
+	}
+	dst = pyworker.AppendEnviron(dst, "wsgi.url_scheme", scheme)
 
-	host, port := splitHostPort(r.Host)
+	host, port := splitHostPort(hostHeader)
 	if host == "" && e.LocalAddr != nil {
 		host, port = splitHostPort(e.LocalAddr.String())
 	}
 	if port == "" {
 		port = "80"
-		if e.Scheme == "https" {
+		if scheme == "https" {
 			port = "443"
 		}
 	}
 	dst = pyworker.AppendEnviron(dst, "SERVER_NAME", host)
 	dst = pyworker.AppendEnviron(dst, "SERVER_PORT", port)
-	raddr, rport := splitHostPort(r.RemoteAddr)
 	dst = pyworker.AppendEnviron(dst, "REMOTE_ADDR", raddr)
 	dst = pyworker.AppendEnviron(dst, "REMOTE_PORT", rport)
-	if r.Host != "" {
-		dst = pyworker.AppendEnviron(dst, "HTTP_HOST", r.Host)
+	if hostHeader != "" {
+		dst = pyworker.AppendEnviron(dst, "HTTP_HOST", hostHeader)
 	}
 	if r.ContentLength > 0 || (r.ContentLength == 0 && len(r.Header["Content-Length"]) > 0) {
 		dst = pyworker.AppendEnviron(dst, "CONTENT_LENGTH", strconv.FormatInt(r.ContentLength, 10))
@@ -123,6 +144,9 @@ func (e *Environ) AppendEnviron(dst []byte, r *http.Request) ([]byte, error) {
 			// shadow the real X-Forwarded-For: drop it, as nginx does.
 			continue
 		case len(connTokens) > 0 && namedIn(connTokens, name):
+			continue
+		case !trusted && forwardingHeaders[name]:
+			// Only a trusted proxy may say who the client is.
 			continue
 		}
 		key, ok := cgiNames[name]

@@ -63,6 +63,7 @@ type masterConfig struct {
 	pyAutoreload time.Duration // watch the app's Python files (uWSGI py-autoreload)
 	staticMaps   []*gateway.Static
 	limitPost    int64 // largest request body; 0 = no limit
+	proxies      *gateway.Proxies
 
 	// listenFn, when set, creates (or inherits) listeners; the serve
 	// command passes tableflip's, so a HUP hands them to the new process.
@@ -145,7 +146,7 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 	for _, ln := range m.listeners {
 		var h http.Handler = &gateway.Handler{
 			Backend:     mgr,
-			Environ:     gateway.Environ{Scheme: "http", LocalAddr: ln.Addr(), ScriptName: cfg.scriptName},
+			Environ:     gateway.Environ{Scheme: "http", LocalAddr: ln.Addr(), ScriptName: cfg.scriptName, Proxies: cfg.proxies},
 			Log:         m.alog,
 			Logf:        m.logf,
 			Unavailable: m.serveBroken,

@@ -176,6 +176,11 @@ func masterFromConfig(cfg config.Config) (masterConfig, error) {
 		mc.staticMaps = append(mc.staticMaps, st)
 	}
 	mc.limitPost = cfg.LimitPost
+	proxies, err := gateway.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return mc, &usageError{msg: fmt.Sprintf("trusted-proxies: %v", err), hint: "give IP addresses or CIDR prefixes (10.0.0.0/8), or none."}
+	}
+	mc.proxies = &proxies
 	mc.accessLog = !cfg.DisableLogging
 	mc.pidfile = absOrEmpty(cfg.Pidfile)
 	mc.daemonize = absOrEmpty(cfg.Daemonize)
