@@ -400,87 +400,6 @@ def hup(args, workdir, res):
         save(args, res)
 
 
-# ---------------------------------------------------------------- profile
-
-
-def profile(args, workdir):
-    """gowsgi 2x1 on hello.py under wrk keep-alive: CPU split between the Go
-    master, the workers and wrk; perf of the master; py-spy of a worker."""
-    s = [x for x in servers.throughput_servers() if x.name == "gowsgi"][0]
-    app = APPS["hello"]
-    script = measure.write_lua(os.path.join(workdir, "prof.lua"), expect="Hello, World!")
-    started, port, _ = start(s, app, workdir, ready_expect="Hello, World!")
-    lines = []
-    try:
-        master = started[-1].pid
-        tree = procs.descendants(master)
-        measure.run_wrk(f"http://127.0.0.1:{port}/", script, 2)
-        dur = 10
-        wrk = subprocess.Popen(["wrk", "-t2", "-c32", f"-d{dur}s", "-s", script, f"http://127.0.0.1:{port}/"], stdout=subprocess.PIPE, text=True)
-        time.sleep(1)
-        c0 = measure.tree_cpu(tree + [wrk.pid])
-        t0 = time.monotonic()
-        time.sleep(5)
-        c1 = measure.tree_cpu(tree + [wrk.pid])
-        el = time.monotonic() - t0
-        workers = [pid for pid in tree if pid != master and "_gowsgi" in procs.cmdline(pid)]
-        lines.append(f"CPU over {el:.1f}s of wrk -t2 -c32 keep-alive on hello.py, gowsgi --processes 2 --threads 1 (2 cores = 200%):")
-        for pid in [master] + workers + [wrk.pid]:
-            role = "go master" if pid == master else ("wrk" if pid == wrk.pid else "python " + ("zygote" if procs.proc_stat(pid)[1] == master and len(procs.descendants(pid)) > 1 else "worker"))
-            lines.append(f"  {role:14} pid {pid:7}  {100 * (c1.get(pid, 0) - c0.get(pid, 0)) / el:6.1f}% of one core")
-        wrk_out = wrk.communicate()[0]
-        lines += [l for l in wrk_out.splitlines() if l.startswith("Requests/sec")]
-
-        # perf of the master, py-spy of one worker, under a second wrk run.
-        wrk = subprocess.Popen(["wrk", "-t2", "-c32", f"-d{dur}s", "-s", script, f"http://127.0.0.1:{port}/"], stdout=subprocess.DEVNULL)
-        time.sleep(1)
-        perf_data = os.path.join(workdir, "perf.data")
-        busy = max(workers, key=lambda pid: c1.get(pid, 0) - c0.get(pid, 0)) if workers else None
-        spy_out = os.path.join(workdir, "worker.pyspy")
-        spy = subprocess.Popen([os.path.join(servers.VENV_BIN, "py-spy"), "record", "-p", str(busy), "-d", "5", "-r", "250", "-f", "raw", "-o", spy_out, "--nonblocking"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if busy else None
-        subprocess.run(["perf", "record", "-F", "999", "-g", "-p", str(master), "-o", perf_data, "--", "sleep", "5"], capture_output=True)
-        if spy:
-            spy.wait()
-        wrk.wait()
-        rep = subprocess.run(["perf", "report", "-i", perf_data, "--stdio", "--no-children", "--sort", "symbol", "-g", "none", "--percent-limit", "1"],
-                             capture_output=True, text=True).stdout
-        lines.append("\nperf record -g of the Go master (self time by symbol, >= 1%):")
-        lines += ["  " + l for l in rep.splitlines() if l.strip() and not l.startswith("#")][:40]
-        lines.append("\npy-spy of the busiest worker (self samples by function, top 20; then inclusive):")
-        lines += pyspy_summary(spy_out)
-    finally:
-        stop(started)
-    text = "\n".join(lines) + "\n"
-    path = os.path.join(args.out_dir, "profile.txt")
-    with open(path, "w") as f:
-        f.write(text)
-    print(text)
-    log(f"wrote {os.path.relpath(path, ROOT)}")
-
-
-def pyspy_summary(path):
-    selfc, incl, total = {}, {}, 0
-    try:
-        with open(path) as f:
-            for line in f:
-                stack, _, n = line.rstrip().rpartition(" ")
-                n = int(n)
-                total += n
-                frames = stack.split(";")
-                selfc[frames[-1]] = selfc.get(frames[-1], 0) + n
-                for fr in set(frames):
-                    incl[fr] = incl.get(fr, 0) + n
-    except (OSError, ValueError):
-        return ["  (no py-spy data)"]
-    out = [f"  {total} samples"]
-    for fr, n in sorted(selfc.items(), key=lambda x: -x[1])[:20]:
-        out.append(f"  self {100 * n / total:5.1f}%  {fr}")
-    for fr, n in sorted(incl.items(), key=lambda x: -x[1])[:25]:
-        out.append(f"  incl {100 * n / total:5.1f}%  {fr}")
-    return out
-
-
 # ---------------------------------------------------------------- plumbing
 
 
@@ -568,7 +487,9 @@ def main():
     t0 = time.monotonic()
     try:
         if args.profile:
-            profile(args, workdir)
+            import profile_gowsgi
+
+            profile_gowsgi.run(args, workdir)
             return
         res = {"meta": versions(), "config": {k: v for k, v in vars(args).items() if k not in ("only",)},
                "servers": {}, "throughput": {}, "memory": {}, "reload": {}, "hup": {}}
