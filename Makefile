@@ -42,7 +42,7 @@ clean:
 
 # bench: gowsgi side by side with uWSGI, gunicorn, granian and runserver
 # (about 20 minutes; not part of `make test`). Writes bench/results/latest.*;
-# BENCH_ARGS=--quick is a one-minute-per-phase smoke run. See BENCHMARKS.md.
+# BENCH_ARGS=--quick is a 6-minute smoke run (1 rep of 3 s). See BENCHMARKS.md.
 bench:
 	bench/setup.sh
 	.bench-venv/bin/python bench/run.py $(BENCH_ARGS)

@@ -122,6 +122,18 @@ class Proc:
     def tree_pss_kib(self):
         return pss_kib(descendants(self.pid))
 
+    def tree_pss_breakdown(self):
+        """[(command name, Pss KiB)] of every process of the tree, master first."""
+        out = []
+        for pid in descendants(self.pid):
+            try:
+                with open(f"/proc/{pid}/comm") as f:
+                    comm = f.read().strip()
+            except OSError:
+                continue
+            out.append((comm, pss_kib([pid])))
+        return out
+
     def log_tail(self, n=15):
         try:
             with open(self.log_path, "rb") as f:

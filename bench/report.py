@@ -89,7 +89,18 @@ def mem_summary(res, app, name):
         "after": None if not m["after_kib"] else med(m["after_kib"]) / MiB,
         "nginx": None if not m["nginx_idle_kib"] else med(m["nginx_idle_kib"]) / MiB,
         "failures": m.get("failures", []),
+        "breakdown": m.get("idle_breakdown", []),
     }
+
+
+def fbreakdown(items):
+    """"gowsgi 9.0 + python 6.1, 6.3, 6.2": each process's idle PSS in MiB."""
+    if not items:
+        return "-"
+    groups = {}
+    for comm, kib in items:
+        groups.setdefault(comm, []).append(f"{kib / MiB:.1f}")
+    return " + ".join(f"{c} {', '.join(v)}" for c, v in groups.items())
 
 
 def scenario_keys(res):
@@ -146,8 +157,8 @@ def memory_tables(res):
         if app not in res["memory"]:
             continue
         out.append(f"\n### {app}: cold start and memory (total PSS of the server's process tree)\n")
-        out.append("| server | procs x threads | cold start ms (gowsgi ÷) | PSS idle MiB (gowsgi ÷) | PSS after load MiB (gowsgi ÷) | nginx PSS MiB |")
-        out.append("|---|---|---|---|---|---|")
+        out.append("| server | procs x threads | cold start ms (gowsgi ÷) | PSS idle MiB (gowsgi ÷) | PSS after load MiB (gowsgi ÷) | nginx PSS MiB | idle PSS by process, MiB (rep 1) |")
+        out.append("|---|---|---|---|---|---|---|")
         for n in names:
             m = mem_summary(res, app, n)
             if m is None:
@@ -156,12 +167,12 @@ def memory_tables(res):
             ref = servers.reference_for(server_obj(n), names)
             g = mem_summary(res, app, ref) or {}
             if m["cold_ms"] is None and m["failures"]:
-                out.append(f"| {n} | {info['variant']} | did not start: {m['failures'][0].splitlines()[0][:120]} | | | |")
+                out.append(f"| {n} | {info['variant']} | did not start: {m['failures'][0].splitlines()[0][:120]} | | | | |")
                 continue
             out.append(
                 f"| {n} | {info['variant']} | {fnum(m['cold_ms'])}{fr(ratio(g.get('cold_ms'), m['cold_ms']))} "
                 f"| {fnum(m['idle'], 1)}{fr(ratio(g.get('idle'), m['idle']))} "
-                f"| {fnum(m['after'], 1)}{fr(ratio(g.get('after'), m['after']))} | {fnum(m['nginx'], 1)} |"
+                f"| {fnum(m['after'], 1)}{fr(ratio(g.get('after'), m['after']))} | {fnum(m['nginx'], 1)} | {fbreakdown(m['breakdown'])} |"
             )
     return out
 
@@ -227,20 +238,30 @@ def targets(res):
         s = summary(res, key, name)
         return s and s["rps"]
 
-    def ratio_row(what, key, peer, want):
-        g, p = rps(key, "gowsgi"), rps(key, peer)
+    def ratio_row(what, key, peer, want, mine="gowsgi"):
+        g, p = rps(key, mine), rps(key, peer)
+        label = f">= {want}x {peer}" + ("" if mine == "gowsgi" else f" ({mine})")
         if g is None or p is None:
-            rows.append((what, f">= {want}x {peer}", "not measured", None))
+            rows.append((what, label, "not measured", None))
             return
         r = g / p
-        rows.append((what, f">= {want}x {peer}", f"{r:.2f}x ({g:,.0f} vs {p:,.0f} rps)", r >= want))
+        rows.append((what, label, f"{r:.2f}x ({g:,.0f} vs {p:,.0f} rps)", r >= want))
+
+    # uWSGI's --http11-socket gives a worker to one keep-alive connection
+    # until it closes, so its wrk numbers come from 2 of the 32 connections
+    # (see the 33rd-client column); the rows against --http-socket and
+    # against uWSGI behind nginx compare servers that serve every client.
+    def uwsgi_rows(what, key):
+        ratio_row(what, key, "uwsgi-http11-socket", 1.0)
+        ratio_row(what, key, "uwsgi-http-socket", 1.0)
+        ratio_row(what, key, "uwsgi-nginx", 1.0, mine="gowsgi-nginx")
 
     ka = "keep-alive"
-    ratio_row("hello world, keep-alive", f"hello GET / {ka}", "uwsgi-http11-socket", 1.0)
+    uwsgi_rows("hello world, keep-alive", f"hello GET / {ka}")
     ratio_row("hello world, keep-alive", f"hello GET / {ka}", "gunicorn-sync", 2.0)
     for path in ("/", "/items/"):
         key = f"mysite GET {path} {ka}"
-        ratio_row(f"Django view {path}, keep-alive", key, "uwsgi-http11-socket", 1.0)
+        uwsgi_rows(f"Django view {path}, keep-alive", key)
         ratio_row(f"Django view {path}, keep-alive", key, "gunicorn-sync", 1.5)
         ratio_row(f"Django view {path}, keep-alive", key, "runserver", 10.0)
 

@@ -212,6 +212,7 @@ def throughput(args, workdir, res):
                     time.sleep(0.5)
                     mem["cold_start_s"].append(cold)
                     mem["idle_kib"].append(backend.tree_pss_kib())
+                    mem.setdefault("idle_breakdown", backend.tree_pss_breakdown())
                     if len(started) == 2:
                         mem["nginx_idle_kib"].append(started[0].tree_pss_kib())
                     measure.run_wrk(f"http://127.0.0.1:{port}/", warm[app_name], args.warmup)
