@@ -94,17 +94,19 @@ type Manager struct {
 }
 
 type generation struct {
-	n        int
-	idle     chan *Slot
-	retired  chan struct{} // closed when it stops taking new requests
-	isOld    atomic.Bool
-	workers  map[int]*worker
-	zygote   *worker // its own zygote (Preload "app")
-	waiters  []chan error
-	live     bool // has been current
-	warming  bool // a warm-up is running
-	failed   error
-	deadline time.Time
+	n       int
+	idle    chan *Slot
+	retired chan struct{} // closed when it stops taking new requests
+	isOld   atomic.Bool
+	workers map[int]*worker
+	zygote  *worker // its own zygote (Preload "app")
+	waiters []chan error
+	live    bool // has been current
+	warming bool // a warm-up is running
+	// bootCrashes counts workers that died before the generation went live.
+	bootCrashes int
+	failed      error
+	deadline    time.Time
 }
 
 // generation returns the current generation number, or 0 before the first is live.
@@ -334,10 +336,16 @@ func (m *Manager) handle(ev any) bool {
 		}
 		if m.zygote == ev.z {
 			m.zygote = m.spawnZygote(nil)
+			if m.zygote != nil {
+				m.zygote.crashes = ev.crashes
+			}
 		}
 		for _, g := range m.gens {
 			if g.zygote == ev.z && !g.isOld.Load() {
 				g.zygote = m.spawnZygote(g)
+				if g.zygote != nil {
+					g.zygote.crashes = ev.crashes
+				}
 			}
 		}
 	case notifyEvent:
@@ -784,8 +792,23 @@ func (m *Manager) onExit(w *worker, e Exit) {
 		m.failGeneration(g, fmt.Errorf("worker %s: %s", e.Describe(), "the python runtime could not start (see its message above)"))
 		return
 	}
+	if !g.live {
+		// A generation whose workers keep dying before they are ready
+		// (a segfault while importing the app) will not get better by
+		// waiting for the start timeout.
+		g.bootCrashes++
+		if g.bootCrashes >= maxBootCrashes {
+			m.failGeneration(g, &BootError{Type: "WorkerCrash",
+				Message: fmt.Sprintf("workers died %d times before they were ready; the last was %s (%s)", g.bootCrashes, e.Describe(), e.Hint())})
+			return
+		}
+	}
 	m.scheduleRespawn(w, e)
 }
+
+// maxBootCrashes is how many times workers of a new generation may die
+// before they are ready before the generation is given up.
+const maxBootCrashes = 3
 
 // scheduleRespawn replaces a dead worker, backing off when it keeps dying
 // young so a crash loop never spins the CPU.
@@ -809,43 +832,89 @@ func (m *Manager) scheduleRespawn(w *worker, e Exit) {
 }
 
 func (m *Manager) onZygoteExit(z *worker, e Exit) {
-	g := z.gen
-	// Its children die with it (PDEATHSIG); account for them now.
-	for _, gg := range m.gens {
-		for _, w := range gg.workers {
-			if w.forkedBy == z && w.state != stateDead {
-				if w.pid > 0 {
-					syscall.Kill(w.pid, syscall.SIGKILL)
-				}
-				m.onExit(w, Exit{Signal: syscall.SIGKILL})
+	// Its children die with it (PDEATHSIG). They did nothing wrong: put
+	// fresh ones in their place, to be forked by the next zygote.
+	for _, g := range m.gens {
+		for _, w := range g.workers {
+			if w.forkedBy != z || w.state == stateDead {
+				continue
+			}
+			if w.pid > 0 {
+				syscall.Kill(w.pid, syscall.SIGKILL)
+			}
+			w.state = stateDead
+			w.dead.Store(true)
+			delete(m.pending, w.token)
+			for _, s := range w.slots {
+				s.conn.Close()
+			}
+			m.drainIdle(g)
+			delete(g.workers, w.id)
+			if !m.stopping && !g.isOld.Load() {
+				m.spawnWorker(g, 0)
 			}
 		}
 	}
 	if m.stopping || z.state == stateStopping && e.Cause() == ExitClean {
 		return
 	}
+	// The generations that were waiting for this zygote.
+	var waiting []*generation
+	for _, g := range m.gens {
+		if !g.live && g.failed == nil && (g.zygote == z || g.zygote == nil && m.zygote == z) {
+			waiting = append(waiting, g)
+		}
+	}
 	if z.bootErr != nil || e.Cause() == ExitAppLoad {
 		be := z.bootErr
 		if be == nil {
 			be = &BootError{Type: "Error", Message: "the app failed to import (no details were sent)"}
 		}
-		if g != nil && g.n != 0 && !g.live {
-			m.failGeneration(g, be)
-		} else {
+		if len(waiting) == 0 {
 			m.logf("zygote (pid %d): %s\n%s", z.pid, be.Error(), be.Traceback)
+		}
+		for _, g := range waiting {
+			m.failGeneration(g, be)
 		}
 		return
 	}
-	m.logf("zygote (pid %d) %s", z.pid, e.Describe())
-	if g != nil && g.n != 0 && !g.live && e.Cause() == ExitCouldNotStart {
-		m.failGeneration(g, errors.New("the python runtime could not start (see its message above)"))
+	hint := e.Hint()
+	if hint != "" {
+		hint = "; " + hint
+	}
+	m.logf("zygote (pid %d) %s%s", z.pid, e.Describe(), hint)
+	if e.Cause() == ExitCouldNotStart {
+		for _, g := range waiting {
+			m.failGeneration(g, errors.New("the python runtime could not start (see its message above)"))
+		}
 		return
 	}
+	crashes := 0
+	if time.Since(z.started) < 10*time.Second {
+		crashes = z.crashes + 1
+	}
+	if crashes >= maxBootCrashes && len(waiting) > 0 {
+		for _, g := range waiting {
+			m.failGeneration(g, &BootError{Type: "WorkerCrash",
+				Message: fmt.Sprintf("the zygote died %d times while importing the app; the last time it was %s%s", crashes, e.Describe(), hint)})
+		}
+		return
+	}
+	delay := 100 * time.Millisecond << min(max(crashes-1, 0), 7)
+	if delay > 10*time.Second {
+		delay = 10 * time.Second
+	}
+	if crashes > 1 {
+		m.logf("zygote died %d times in a row; next start in %s", crashes, delay)
+	}
 	// Start a new zygote; its Ready forks the workers still missing.
-	time.AfterFunc(time.Second, func() { m.send(respawnZygoteEvent{z: z}) })
+	time.AfterFunc(delay, func() { m.send(respawnZygoteEvent{z: z, crashes: crashes}) })
 }
 
-type respawnZygoteEvent struct{ z *worker }
+type respawnZygoteEvent struct {
+	z       *worker
+	crashes int
+}
 
 // failGeneration gives up on a generation that never went live.
 func (m *Manager) failGeneration(g *generation, err error) {

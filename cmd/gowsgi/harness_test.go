@@ -143,7 +143,19 @@ func startGowsgi(t testing.TB, dir string, env []string, args ...string) *proc {
 
 func launch(t testing.TB, dir string, env []string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(gowsgiBin, args...)
+	return launchCmd(t, dir, env, exec.Command(gowsgiBin, args...))
+}
+
+// launchWrapped runs gowsgi through a wrapper command (wrapper..., gowsgi,
+// args...), e.g. a shell that sets a limit first.
+func launchWrapped(t testing.TB, dir string, wrapper []string, args ...string) *proc {
+	t.Helper()
+	all := append(append(append([]string(nil), wrapper[1:]...), gowsgiBin), args...)
+	return launchCmd(t, dir, nil, exec.Command(wrapper[0], all...))
+}
+
+func launchCmd(t testing.TB, dir string, env []string, cmd *exec.Cmd) *proc {
+	t.Helper()
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	out := newSyncBuffer()

@@ -80,3 +80,22 @@ def _pid_app(environ, start_response):
 
 
 APPS["pid"] = validator(_pid_app)
+
+
+def _record_app(environ, start_response):
+    """Appends the request body, one line, to $GOWSGI_RECORD_LOG (one
+    O_APPEND write), so a test can prove no body is delivered twice."""
+    n = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(n)
+    path = os.environ.get("GOWSGI_RECORD_LOG", "")
+    if path:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, body + b"\n")
+        finally:
+            os.close(fd)
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+APPS["record"] = validator(_record_app)
