@@ -92,7 +92,7 @@ func (b *syncBuffer) String() string {
 }
 
 // waitFor waits until the output matches re, or the timeout passes.
-func (b *syncBuffer) waitFor(re *regexp.Regexp, timeout time.Duration) ([]string, bool) {
+func (b *syncBuffer) waitFor(re *regexp.Regexp, timeout time.Duration, stop ...chan struct{}) ([]string, bool) {
 	deadline := time.Now().Add(timeout)
 	timer := time.AfterFunc(timeout, func() {
 		b.mu.Lock()
@@ -108,6 +108,13 @@ func (b *syncBuffer) waitFor(re *regexp.Regexp, timeout time.Duration) ([]string
 		}
 		if time.Now().After(deadline) {
 			return nil, false
+		}
+		for _, c := range stop {
+			select {
+			case <-c:
+				return nil, false
+			default:
+			}
 		}
 		b.cond.Wait()
 	}
@@ -131,7 +138,12 @@ var listeningRE = regexp.MustCompile(`listening on http://(\S+)`)
 func startGowsgi(t testing.TB, dir string, env []string, args ...string) *proc {
 	t.Helper()
 	p := launch(t, dir, env, args...)
-	m, ok := p.out.waitFor(listeningRE, 90*time.Second)
+	// Stop waiting as soon as the process exits.
+	go func() {
+		<-p.done
+		p.out.Write(nil)
+	}()
+	m, ok := p.out.waitFor(listeningRE, 90*time.Second, p.done)
 	if !ok {
 		p.stop()
 		t.Fatalf("gowsgi %s did not become ready; output:\n%s", strings.Join(args, " "), p.out)

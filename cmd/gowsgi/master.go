@@ -62,7 +62,8 @@ type masterConfig struct {
 	touchReload  []string      // a change to one of these restarts with no downtime
 	pyAutoreload time.Duration // watch the app's Python files (uWSGI py-autoreload)
 	staticMaps   []*gateway.Static
-	limitPost    int64 // largest request body; 0 = no limit
+	limitPost    int64    // largest request body; 0 = no limit
+	identity     identity // uid/gid to switch to after binding
 	proxies      *gateway.Proxies
 
 	// listenFn, when set, creates (or inherits) listeners; the serve
@@ -122,6 +123,11 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 			return nil, err
 		}
 		m.uwsgiListeners = append(m.uwsgiListeners, ln)
+	}
+	// Ports are bound: from here on nothing needs root, and the app must
+	// not have it.
+	if err := cfg.identity.drop(); err != nil {
+		return nil, err
 	}
 	cfg.workers.Logf = m.logf
 	mgr, err := pyworker.New(cfg.workers)

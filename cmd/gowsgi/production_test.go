@@ -204,3 +204,34 @@ func TestUnixSocketPermissions(t *testing.T) {
 		t.Fatalf("socket mode %v, want 0660", st.Mode().Perm())
 	}
 }
+
+// TestStaleUnixSocket: a socket file left by a crashed run is replaced;
+// one that something still answers on is not.
+func TestStaleUnixSocket(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "app.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("live socket refused", func(t *testing.T) {
+		code, out := runGowsgi(t, repoRoot(t), 60*time.Second, "serve", "--socket", sock, "--chdir", "testdata/apps",
+			"--wsgi-file", "hello.py", "--python", testPython(t))
+		if code != exitError || !strings.Contains(out, "address already in use") {
+			t.Fatalf("exit %d: %s", code, out)
+		}
+	})
+	// A crash leaves the file behind: close without unlinking it.
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
+	if _, err := os.Stat(sock); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("stale socket replaced", func(t *testing.T) {
+		p := launch(t, repoRoot(t), nil, "serve", "--socket", sock, "--chdir", "testdata/apps",
+			"--wsgi-file", "hello.py", "--python", testPython(t))
+		if _, ok := p.out.waitFor(regexp.MustCompile(`listening on uwsgi://unix:`), 60*time.Second, p.done); !ok {
+			t.Fatalf("did not start over a stale socket:\n%s", p.out)
+		}
+	})
+}

@@ -176,6 +176,9 @@ func masterFromConfig(cfg config.Config) (masterConfig, error) {
 		mc.staticMaps = append(mc.staticMaps, st)
 	}
 	mc.limitPost = cfg.LimitPost
+	if mc.identity, err = resolveIdentity(cfg.UID, cfg.GID); err != nil {
+		return mc, err
+	}
 	proxies, err := gateway.ParseProxies(cfg.TrustedProxies)
 	if err != nil {
 		return mc, &usageError{msg: fmt.Sprintf("trusted-proxies: %v", err), hint: "give IP addresses or CIDR prefixes (10.0.0.0/8), or none."}

@@ -99,3 +99,13 @@ def _record_app(environ, start_response):
 
 
 APPS["record"] = validator(_record_app)
+
+
+def _ids_app(environ, start_response):
+    """Answers "uid gid" of the worker (privilege-dropping tests)."""
+    body = ("%d %d" % (os.getuid(), os.getgid())).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+APPS["ids"] = validator(_ids_app)
