@@ -54,6 +54,9 @@ type Options struct {
 	// EagerURLConf imports a Django project's URLconf (and its views) at
 	// boot, so their import errors are boot errors (dev mode).
 	EagerURLConf bool
+	// ReportFiles makes each worker list the project files it imported
+	// (see ImportedFiles).
+	ReportFiles bool
 
 	// WarmUp, when set, is sent to every worker of a new generation before
 	// it goes live (its answer is discarded), so the first real request
@@ -91,6 +94,16 @@ type Manager struct {
 	stopWait   []chan error
 
 	pythonVersion string
+	files         atomic.Pointer[[]string] // the newest worker's imported files
+}
+
+// ImportedFiles returns the project files the newest ready worker had
+// imported (Options.ReportFiles), or nil.
+func (m *Manager) ImportedFiles() []string {
+	if p := m.files.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 type generation struct {
@@ -420,6 +433,7 @@ func (m *Manager) baseConfig(mode string) workerConfig {
 		Mode: mode, Socket: m.ln.Addr().String(), Chdir: m.opts.Dir, PythonPath: m.opts.PythonPath,
 		App: app, Threads: m.opts.Threads, Processes: m.opts.Processes,
 		Preload: m.opts.Preload, DjangoSettings: m.opts.DjangoSettings, EagerURLConf: m.opts.EagerURLConf,
+		ReportFiles: m.opts.ReportFiles,
 	}
 }
 
@@ -532,6 +546,9 @@ func (m *Manager) onReady(w *worker, info readyInfo) {
 	w.ready = true
 	if info.Python != "" {
 		m.pythonVersion = info.Python
+	}
+	if info.Files != nil {
+		m.files.Store(&info.Files)
 	}
 	m.maybeReady(w)
 }

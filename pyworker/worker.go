@@ -127,6 +127,9 @@ type readyInfo struct {
 	Python  string `json:"python"`
 	Threads int    `json:"threads"`
 	App     string `json:"app"`
+	// Files are the imported source files outside the standard library
+	// and site-packages (with Options.ReportFiles).
+	Files []string `json:"files"`
 }
 
 // workerConfig is what the Python runtime reads from GOWSGI_CONFIG.
@@ -144,6 +147,7 @@ type workerConfig struct {
 	Preload        string            `json:"preload,omitempty"`
 	DjangoSettings string            `json:"django_settings,omitempty"`
 	EagerURLConf   bool              `json:"eager_urlconf,omitempty"`
+	ReportFiles    bool              `json:"report_files,omitempty"`
 }
 
 // procAttr is the one place process attributes of Python children are set:

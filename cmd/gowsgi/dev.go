@@ -119,7 +119,7 @@ func runDev(c *cli.Context) error {
 	opts := pyworker.Options{
 		Python: python, Dir: abs, Processes: c.Int("processes"), Threads: c.Int("threads"),
 		Spawn: pyworker.SpawnZygote, Preload: "site", StartTimeout: 5 * time.Minute,
-		WarmUp: warmUpRequest,
+		WarmUp: warmUpRequest, ReportFiles: true,
 	}
 	var env []string
 	if file, module := c.String("wsgi-file"), c.String("module"); file != "" || module != "" {
@@ -174,6 +174,7 @@ func runDev(c *cli.Context) error {
 			return err
 		}
 		d.watcher = w
+		d.watchImported()
 	}
 	d.printBanner(addr)
 	return d.loop()
@@ -312,6 +313,7 @@ func (d *devServer) onChange(b reload.Batch) {
 		}
 		d.bootErr.Store(nil)
 		d.logf("generation %d live in %d ms", d.mgr.Generation(), time.Since(start).Milliseconds())
+		d.watchImported()
 	case errors.As(err, &be):
 		d.setBroken(be)
 		d.logf("showing the error in the browser until the next save fixes it")
@@ -320,6 +322,30 @@ func (d *devServer) onChange(b reload.Batch) {
 	}
 	if d.live != nil {
 		d.live.Reload(what + " changed")
+	}
+}
+
+// watchImported tells the watcher which files the app imported: inside the
+// project they count as code whatever their name; outside it (a package
+// installed in editable mode) they are watched one by one.
+func (d *devServer) watchImported() {
+	files := d.mgr.ImportedFiles()
+	if d.watcher == nil || files == nil {
+		return
+	}
+	var inside, outside []string
+	for _, f := range files {
+		if rel, err := filepath.Rel(d.dir, f); err == nil && !strings.HasPrefix(rel, "..") {
+			inside = append(inside, filepath.ToSlash(rel))
+		} else {
+			outside = append(outside, f)
+		}
+	}
+	d.watcher.SetImported(inside)
+	if len(outside) > 0 {
+		if err := d.watcher.WatchFiles(outside); err != nil {
+			d.logf("watching imported files outside %s: %v", d.dir, err)
+		}
 	}
 }
 

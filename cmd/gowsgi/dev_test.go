@@ -275,3 +275,17 @@ func TestDevErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestDevImportedOutsideProject: a module the app imports from outside the
+// project (a package installed in editable mode, a PYTHONPATH entry) is
+// watched too, because the workers report what they imported.
+func TestDevImportedOutsideProject(t *testing.T) {
+	dir := copyMysite(t)
+	ext := t.TempDir()
+	os.WriteFile(filepath.Join(ext, "extmod.py"), []byte("VALUE = \"from outside 1\"\n"), 0o644)
+	saveFile(t, filepath.Join(dir, "mysite", "version.py"), "from extmod import VALUE as VERSION\n")
+	p := startGowsgi(t, dir, []string{"PYTHONPATH=" + ext}, "dev", ".", "127.0.0.1:0", "--python", testPython(t), "--no-livereload")
+	waitBody(t, p.url+"/version/", func(code int, body string) bool { return body == "from outside 1" })
+	saveFile(t, filepath.Join(ext, "extmod.py"), "VALUE = \"from outside 2\"\n")
+	waitBody(t, p.url+"/version/", func(code int, body string) bool { return body == "from outside 2" })
+}

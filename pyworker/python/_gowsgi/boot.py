@@ -75,7 +75,7 @@ class Config:
 
     __slots__ = ("mode", "socket", "token", "worker", "generation", "chdir",
                  "pythonpath", "module", "wsgi_file", "callable", "threads",
-                 "processes", "preload", "django_settings", "eager_urlconf")
+                 "processes", "preload", "django_settings", "eager_urlconf", "report_files")
 
     @classmethod
     def from_json(cls, raw):
@@ -110,6 +110,7 @@ class Config:
             raise ConfigError('"preload" is %r, want "none", "site" or "app"' % c.preload)
         c.django_settings = _get(d, "django_settings", str, "")
         c.eager_urlconf = _get(d, "eager_urlconf", bool, False)
+        c.report_files = _get(d, "report_files", bool, False)
         app = _get(d, "app", dict)
         c.module = _get(app, "module", str, "", where="app.")
         c.wsgi_file = _get(app, "wsgi_file", str, "", where="app.")
@@ -349,6 +350,24 @@ def is_under(path, dirs):
         if d and (path == d or path.startswith(d.rstrip(os.sep) + os.sep)):
             return True
     return False
+
+
+def imported_files():
+    """imported_files lists the source files of the imported modules that
+    are neither the standard library, nor site-packages, nor the runtime:
+    the project's own code and anything installed in editable mode. gowsgi
+    dev watches them (Ready's "files") so a change to any of them reloads.
+    """
+    skip = site_dirs() + [sysconfig.get_path("stdlib"), sysconfig.get_path("platstdlib"), RUNTIME_DIR]
+    out = set()
+    for mod in list(sys.modules.values()):
+        fn = getattr(mod, "__file__", None)
+        if not fn or not isinstance(fn, str):
+            continue
+        fn = os.path.abspath(fn)
+        if not is_under(fn, skip):
+            out.add(fn)
+    return sorted(out)
 
 
 def site_dirs():

@@ -158,8 +158,11 @@ def run(config, app=None, parent_pid=None):
         except BaseException as exc:
             boot.fail_boot(control, exc, config)
     w.open_threads(app)
-    control.send_json(READY, {"pid": os.getpid(), "python": sys.version,
-                              "threads": config.threads, "app": config.app_spec})
+    ready = {"pid": os.getpid(), "python": sys.version,
+             "threads": config.threads, "app": config.app_spec}
+    if config.report_files:
+        ready["files"] = boot.imported_files()
+    control.send_json(READY, ready)
     threading.Thread(target=w.read_control, name="gowsgi-control", daemon=True).start()
     for i in range(1, config.threads):
         threading.Thread(target=w.serve, args=(i,), name="gowsgi-thread-%d" % i,
