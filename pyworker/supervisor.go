@@ -89,7 +89,8 @@ type Manager struct {
 	pending    map[string]*worker // by token, until the Hello arrives
 	byPid      map[int]*worker    // forked workers, by pid
 	gens       []*generation
-	zygote     *worker // shared zygote (Preload "site"/"none")
+	zygote     *worker   // shared zygote (Preload "site"/"none")
+	oldZygotes []*worker // replaced shared zygotes, stopped once their workers are gone
 	stopping   bool
 	stopWait   []chan error
 
@@ -238,6 +239,15 @@ type (
 	notifyEvent struct{ paths []string }
 )
 
+// ResetZygote stops the shared zygote (Preload "site"), so the next Reload
+// starts a fresh one that imports the installed packages again: after a
+// package upgrade, the old zygote's modules are stale.
+func (m *Manager) ResetZygote() {
+	m.send(resetZygoteEvent{})
+}
+
+type resetZygoteEvent struct{}
+
 // Notify tells every live worker that files changed (templates, static
 // files): the runtime passes them to Django's autoreload file_changed
 // signal, which resets the template loaders' caches.
@@ -360,6 +370,14 @@ func (m *Manager) handle(ev any) bool {
 					g.zygote.crashes = ev.crashes
 				}
 			}
+		}
+	case resetZygoteEvent:
+		if z := m.zygote; z != nil {
+			// Its workers die with it (PDEATHSIG): it is stopped only once
+			// none of them is left (see tick), after the next generation,
+			// forked by a new zygote, has replaced them.
+			m.zygote = nil
+			m.oldZygotes = append(m.oldZygotes, z)
 		}
 	case notifyEvent:
 		payload, _ := json.Marshal(map[string][]string{"changed": ev.paths})
@@ -767,7 +785,7 @@ func (m *Manager) onExit(w *worker, e Exit) {
 	}
 	g := w.gen
 	if w.isZygote {
-		m.onZygoteExit(w, e)
+		m.onZygoteExit(w, e, prev)
 		return
 	}
 	m.drainIdle(g)
@@ -848,7 +866,7 @@ func (m *Manager) scheduleRespawn(w *worker, e Exit) {
 	time.AfterFunc(delay, func() { m.send(respawnEvent{g: g, crash: crashes}) })
 }
 
-func (m *Manager) onZygoteExit(z *worker, e Exit) {
+func (m *Manager) onZygoteExit(z *worker, e Exit, prev workerState) {
 	// Its children die with it (PDEATHSIG). They did nothing wrong: put
 	// fresh ones in their place, to be forked by the next zygote.
 	for _, g := range m.gens {
@@ -872,7 +890,7 @@ func (m *Manager) onZygoteExit(z *worker, e Exit) {
 			}
 		}
 	}
-	if m.stopping || z.state == stateStopping && e.Cause() == ExitClean {
+	if m.stopping || prev == stateStopping && e.Cause() == ExitClean {
 		return
 	}
 	// The generations that were waiting for this zygote.
@@ -973,6 +991,18 @@ func (m *Manager) tick() {
 			}
 		}
 	}
+	// Stop replaced zygotes whose workers are all gone.
+	keepZ := m.oldZygotes[:0]
+	for _, z := range m.oldZygotes {
+		if z.state == stateDead {
+			continue
+		}
+		if !m.hasChildren(z) {
+			m.stopProcess(z)
+		}
+		keepZ = append(keepZ, z)
+	}
+	m.oldZygotes = keepZ
 	// Forget generations that are over.
 	keep := m.gens[:0]
 	for _, g := range m.gens {
@@ -1061,8 +1091,25 @@ func (m *Manager) onStop(ev stopEvent) {
 	}
 }
 
+// hasChildren reports whether a worker forked by z is still alive.
+func (m *Manager) hasChildren(z *worker) bool {
+	for _, g := range m.gens {
+		for _, w := range g.workers {
+			if w.forkedBy == z && w.state != stateDead {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (m *Manager) zygotes() []*worker {
 	var zs []*worker
+	for _, z := range m.oldZygotes {
+		if z.state != stateDead {
+			zs = append(zs, z)
+		}
+	}
 	if m.zygote != nil && m.zygote.state != stateDead {
 		zs = append(zs, m.zygote)
 	}

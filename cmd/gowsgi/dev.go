@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fsnotify/fsnotify"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
@@ -252,6 +253,7 @@ func (d *devServer) loop() error {
 	defer signal.Stop(sigs)
 	var batches <-chan reload.Batch
 	var werrs <-chan error
+	pkgs := d.watchPackages()
 	if d.watcher != nil {
 		batches, werrs = d.watcher.Batches(), d.watcher.Errors()
 		defer d.watcher.Close()
@@ -260,6 +262,10 @@ func (d *devServer) loop() error {
 		select {
 		case b := <-batches:
 			d.onChange(b)
+		case <-pkgs:
+			d.logf("installed packages changed; restarting the zygote with them")
+			d.mgr.ResetZygote()
+			d.onChange(reload.Batch{Paths: []string{"site-packages"}, Kind: reload.KindCode})
 		case err := <-werrs:
 			d.logf("watching files: %v", err)
 			if hint := reload.Hint(err); hint != "" {
@@ -267,6 +273,8 @@ func (d *devServer) loop() error {
 			}
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
+				// A full restart: fresh preloaded modules too.
+				d.mgr.ResetZygote()
 				d.onChange(reload.Batch{Paths: []string{"SIGHUP"}, Kind: reload.KindCode})
 				continue
 			}
@@ -403,5 +411,57 @@ func runserverLogFormat(color bool) func([]byte, *http.Request, int, int64, time
 			b = append(b, "\x1b[0m"...)
 		}
 		return b
+	}
+}
+
+// watchPackages watches the interpreter's site-packages directories (their
+// top level, where pip adds and removes *.dist-info): an installed,
+// upgraded or removed package means the zygote's preloaded modules are
+// stale. It returns a channel that receives once per burst of changes.
+func (d *devServer) watchPackages() <-chan struct{} {
+	out := make(chan struct{}, 1)
+	if d.watcher == nil || d.info == nil || len(d.info.SiteDirs) == 0 {
+		return out
+	}
+	fw, err := fsnotify.NewWatcher()
+	if err != nil {
+		d.logf("watching site-packages: %v", err)
+		return out
+	}
+	for _, dir := range d.info.SiteDirs {
+		if err := fw.Add(dir); err != nil {
+			d.logf("watching %s: %v", dir, err)
+		}
+	}
+	go packagesLoop(fw, out)
+	return out
+}
+
+// packagesLoop debounces site-packages events with one resetting timer:
+// pip touches many entries per install.
+func packagesLoop(fw *fsnotify.Watcher, out chan<- struct{}) {
+	var timer <-chan time.Time
+	for {
+		select {
+		case ev, ok := <-fw.Events:
+			if !ok {
+				return
+			}
+			name := filepath.Base(ev.Name)
+			if strings.HasSuffix(name, ".dist-info") || strings.HasSuffix(name, ".egg-info") ||
+				strings.HasSuffix(name, ".pth") || strings.HasSuffix(name, ".egg-link") {
+				timer = time.After(500 * time.Millisecond)
+			}
+		case _, ok := <-fw.Errors:
+			if !ok {
+				return
+			}
+		case <-timer:
+			timer = nil
+			select {
+			case out <- struct{}{}:
+			default:
+			}
+		}
 	}
 }

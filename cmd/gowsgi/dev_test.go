@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -288,4 +289,51 @@ func TestDevImportedOutsideProject(t *testing.T) {
 	waitBody(t, p.url+"/version/", func(code int, body string) bool { return body == "from outside 1" })
 	saveFile(t, filepath.Join(ext, "extmod.py"), "VALUE = \"from outside 2\"\n")
 	waitBody(t, p.url+"/version/", func(code int, body string) bool { return body == "from outside 2" })
+}
+
+// TestDevPackageChange: an installed or upgraded package (a new
+// *.dist-info in site-packages) restarts the zygote, so new workers import
+// the new code, while requests keep being answered.
+func TestDevPackageChange(t *testing.T) {
+	dir := copyMysite(t)
+	p := startGowsgi(t, dir, nil, "dev", ".", "127.0.0.1:0", "--python", testPython(t), "--no-livereload")
+	out, err := exec.Command(testPython(t), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := filepath.Join(strings.TrimSpace(string(out)), "gowsgi_test_fake_pkg-1.0.dist-info")
+	os.RemoveAll(fake)
+	t.Cleanup(func() { os.RemoveAll(fake) })
+	var failures atomic.Int64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if resp, err := http.Get(p.url + "/"); err != nil || resp.StatusCode != 200 {
+				failures.Add(1)
+			} else {
+				resp.Body.Close()
+			}
+		}
+	}()
+	if err := os.Mkdir(fake, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p.out.waitFor(regexp.MustCompile(`installed packages changed; restarting the zygote`), 15*time.Second); !ok {
+		t.Fatalf("no zygote restart:\n%s", p.out)
+	}
+	if _, ok := p.out.waitFor(regexp.MustCompile(`site-packages changed; starting new workers(?s:.*)generation 2 live`), 60*time.Second); !ok {
+		t.Fatalf("no new generation:\n%s", p.out)
+	}
+	close(stop)
+	<-done
+	if failures.Load() != 0 {
+		t.Fatalf("%d requests failed across the zygote restart", failures.Load())
+	}
 }

@@ -28,6 +28,7 @@ type djangoInfo struct {
 	MediaURL        string      `json:"media_url"`
 	MediaRoot       string      `json:"media_root"`
 	TemplateDirs    []string    `json:"template_dirs"`
+	SiteDirs        []string    `json:"site_dirs"`
 	Error           string      `json:"error"`
 	Traceback       string      `json:"traceback"`
 }

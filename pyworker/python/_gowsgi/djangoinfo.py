@@ -38,6 +38,19 @@ def _static_dirs():
     return out
 
 
+def _site_dirs():
+    # Where pip installs: a change here (an upgraded package) means the
+    # zygote's preloaded modules are stale.
+    import site
+    import sysconfig
+    dirs = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
+    try:
+        dirs.update(site.getsitepackages())
+    except AttributeError:  # some virtualenv versions
+        pass
+    return sorted(d for d in dirs if d and os.path.isdir(d))
+
+
 def _template_dirs():
     from django.template import engines
     dirs = []
@@ -63,6 +76,7 @@ def main():
             "media_url": settings.MEDIA_URL or "",
             "media_root": os.path.abspath(str(settings.MEDIA_ROOT)) if settings.MEDIA_ROOT else "",
             "template_dirs": [],
+            "site_dirs": _site_dirs(),
         }
         if info["staticfiles"]:
             info["static_dirs"] = _static_dirs()
