@@ -37,6 +37,7 @@ func main() {
 		Commands: []*cli.Command{
 			serveCommand(),
 			devCommand(),
+			checkCommand(),
 		},
 		Flags:  rootFlags(),
 		Action: runRoot,
