@@ -300,6 +300,7 @@ func (m *Manager) Kill() {
 	m.send(stopEvent{reply: reply, kill: true})
 	select {
 	case <-reply:
+	case <-m.done:
 	case <-time.After(5 * time.Second):
 	}
 }
@@ -335,7 +336,11 @@ func (m *Manager) handle(ev any) bool {
 	case bootErrorEvent:
 		m.onBootError(ev.w, ev.err)
 	case controlClosedEvent:
-		// The exit event says why; nothing to do until then.
+		// The exit event says why; if it came first and was put off until
+		// the BootError could be read (see onExit), handle it now.
+		if w := ev.w; w.exitDeferred && w.state != stateDead {
+			m.onExit(w, w.deferredExit)
+		}
 	case forkedEvent:
 		m.onForked(ev.worker, ev.pid)
 	case zygoteExitEvent:
@@ -768,6 +773,15 @@ func (m *Manager) onBootError(w *worker, be *BootError) {
 
 func (m *Manager) onExit(w *worker, e Exit) {
 	if w.state == stateDead {
+		return
+	}
+	if e.Cause() == ExitAppLoad && w.bootErr == nil && !w.exitDeferred {
+		// The process said "app failed to import" and exited, but its
+		// BootError frame (with the traceback) may not have been read yet:
+		// the exit can overtake its Hello or its control frames. Wait for
+		// the control connection to close, or a second at most.
+		w.exitDeferred, w.deferredExit = true, e
+		time.AfterFunc(time.Second, func() { m.send(exitEvent{w: w, exit: e}) })
 		return
 	}
 	prev := w.state

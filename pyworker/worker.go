@@ -55,6 +55,9 @@ type worker struct {
 	bootErr  *BootError // the import failure it reported
 	harakiri bool       // killed by harakiri
 
+	exitDeferred bool // its exit waits for its BootError (see onExit)
+	deferredExit Exit
+
 	retiring atomic.Bool  // no new requests; read by Acquire/Release
 	dead     atomic.Bool  // the process is gone
 	requests atomic.Int64 // requests started, for max-requests
