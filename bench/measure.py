@@ -224,10 +224,15 @@ def read_records(path):
     return recs
 
 
-def window_stats(recs, t_from, t_to):
-    """Requests started in [t_from, t_to): count, failures by class, the
-    longest latency."""
-    inside = [r for r in recs if t_from <= r["start"] < t_to]
+def window_stats(recs, t_from, t_to, before=False):
+    """Requests in flight at any time in [t_from, t_to): ended at or after
+    t_from and started before t_to, so a request that was waiting when a
+    reload or a HUP began belongs to that event's window. With before=True:
+    the requests that ended before t_to (a baseline with no event in it)."""
+    if before:
+        inside = [r for r in recs if r["end"] < t_to]
+    else:
+        inside = [r for r in recs if r["end"] >= t_from and r["start"] < t_to]
     failures = {}
     for r in inside:
         if r["error"]:

@@ -290,7 +290,7 @@ def dev_reload(args, workdir, res):
             t_end = time.time_ns()
             recs = lg.stop()
             lg = None
-            out["baseline"] = measure.window_stats(recs, 0, writes[0][0]) if writes else {}
+            out["baseline"] = measure.window_stats(recs, 0, writes[0][0], before=True) if writes else {}
             for i, (t_w, new) in enumerate(writes):
                 t_next = writes[i + 1][0] if i + 1 < len(writes) else t_end
                 firsts = [r["end"] for r in recs if r["end"] >= t_w and not r["error"] and r["body"].strip() == new]
@@ -379,7 +379,7 @@ def hup(args, workdir, res):
             t_end = time.time_ns()
             recs = lg.stop()
             lg = None
-            out["baseline"] = measure.window_stats(recs, 0, hups[0][0])
+            out["baseline"] = measure.window_stats(recs, 0, hups[0][0], before=True)
             for i, (t, pid) in enumerate(hups):
                 t_next = hups[i + 1][0] if i + 1 < len(hups) else t_end
                 w = measure.window_stats(recs, t, t_next)
