@@ -304,6 +304,22 @@ def targets_table(res):
     return out
 
 
+def commands(res):
+    out = ["\n### commands (hello.py shown; mysite: --chdir testdata/mysite, mysite.wsgi:application, env DJANGO_DEBUG=0)\n",
+           "Every server runs with .bench-venv/bin first on PATH; ports are free ones picked per start.\n", "```"]
+    for n in order_of(res):
+        info = res["servers"][n]
+        cmd = info["argv_hello"]
+        out.append(f"{n:24} {cmd}")
+        if info["front"] == "nginx":
+            out.append(f"{'':24} + nginx (2 workers, access_log off): uwsgi_pass 127.0.0.1:PORT")
+    for kind in ("reload", "hup"):
+        for n, r in res.get(kind, {}).items():
+            out.append(f"{kind + ': ' + n:24} {r.get('argv', '')}")
+    out.append("```")
+    return out
+
+
 def markdown(res):
     m = res["meta"]
     c = res["config"]
@@ -319,7 +335,7 @@ def markdown(res):
         "Ratios in parentheses are gowsgi ÷ that server (same procs x threads; nginx rows against gowsgi behind nginx when it ran): "
         "rps above 1 and latency or PSS below 1 favour gowsgi.",
     ]
-    body = targets_table(res) + throughput_tables(res) + memory_tables(res) + reload_table(res) + hup_table(res)
+    body = targets_table(res) + throughput_tables(res) + memory_tables(res) + reload_table(res) + hup_table(res) + commands(res)
     return "\n".join(head + body) + "\n"
 
 
@@ -339,9 +355,12 @@ def chart(res, path):
             panels.append((threads, peers, keys))
     if not panels:
         return
-    fig, axes = plt.subplots(len(panels), 1, figsize=(13, 5 * len(panels)), squeeze=False)
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    fig, axes = plt.subplots(len(panels), 1, figsize=(13, 5.5 * len(panels)), squeeze=False)
     for ax, (threads, peers, keys) in zip(axes[:, 0], panels):
         width = 0.8 / len(peers)
+        shown = []
         for i, p in enumerate(peers):
             ref = servers.reference_for(server_obj(p), names)
             vals = []
@@ -349,17 +368,24 @@ def chart(res, path):
                 g, s = summary(res, k, ref), summary(res, k, p)
                 vals.append(g["rps"] / s["rps"] if g and s and s["rps"] else 0)
             xs = [j + (i - (len(peers) - 1) / 2) * width for j in range(len(keys))]
+            shown += [v for v in vals if v]
             bars = ax.bar(xs, vals, width, label=f"{p} (vs {ref})")
             for b, v in zip(bars, vals):
                 if v:
                     ax.annotate(f"{v:.2f}", (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom", fontsize=7)
         ax.axhline(1.0, color="black", linewidth=0.8)
         ax.set_yscale("log")
+        lo, hi = min(shown + [1.0]) / 1.5, max(shown + [1.0]) * 1.5
+        ax.set_ylim(lo, hi)
+        ticks = [t for t in (0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 7, 10, 20) if lo <= t <= hi]
+        ax.yaxis.set_major_locator(FixedLocator(ticks))
+        ax.yaxis.set_minor_locator(NullLocator())
+        ax.set_yticklabels([f"{t:g}" for t in ticks])
         ax.set_xticks(range(len(keys)))
         ax.set_xticklabels([k.replace(" keep-alive", "\nkeep-alive").replace(" new-conn", "\nnew-conn") for k in keys], fontsize=8)
         ax.set_ylabel("gowsgi rps ÷ server rps (log)")
         ax.set_title(f"2 processes x {threads} thread(s): above 1 = gowsgi faster")
-        ax.legend(fontsize=8, ncol=3)
+        ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
