@@ -429,6 +429,7 @@ def versions():
         "nproc": os.cpu_count(),
         "cpu": cpu,
         "kernel": platform.release(),
+        "loadavg_start": os.getloadavg()[1],
         "python": platform.python_version(),
         "go": cmd(["go", "version"]),
         "gowsgi_commit": cmd(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]),
@@ -503,6 +504,7 @@ def main():
         if "hup" in phases:
             hup(args, workdir, res)
         res["meta"]["wall_s"] = round(time.monotonic() - t0)
+        res["meta"]["loadavg_end"] = os.getloadavg()[1]
         save(args, res)
         md = report.write(res, args.out)
         print(md)
