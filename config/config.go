@@ -136,6 +136,17 @@ type Config struct {
 	// ReloadOnRSS (reload-on-rss) retires a worker whose resident memory
 	// passes this many MiB; 0 is off.
 	ReloadOnRSS int
+	// EvilReloadOnRSS (evil-reload-on-rss) kills a worker at once, even
+	// mid-request, when its resident memory passes this many MiB; 0 is off.
+	EvilReloadOnRSS int
+	// LogFormat (log-format, logformat) is the access log's format:
+	// "uwsgi" (the default), "combined" (Apache's) or "json" (one object a
+	// line). A uWSGI %(var) template is accepted and logged in the default
+	// format.
+	LogFormat string
+	// LogMaxSize (log-maxsize) rotates the logto/daemonize file when it
+	// passes this many bytes; 0 never rotates.
+	LogMaxSize int64
 	// StaticMap (static-map = /prefix=/dir) serves files under dir for URL
 	// paths under prefix, without the app. Repeatable.
 	StaticMap []StaticMap

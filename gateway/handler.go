@@ -48,6 +48,8 @@ type Handler struct {
 	// is live (dev mode shows the import error there). Return false to fall
 	// back to waiting.
 	Unavailable func(w http.ResponseWriter, r *http.Request) bool
+	// Metrics, when set, observes every request (metrics.go).
+	Metrics *Metrics
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
@@ -55,8 +57,10 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	h.Metrics.begin()
 	rw := &responder{w: w, head: r.Method == http.MethodHead}
 	status, err := h.serve(rw, r)
+	h.Metrics.done(status, time.Since(start))
 	if h.Log != nil {
 		h.Log.Request(r, status, rw.written, time.Since(start), rw.pid, rw.gen)
 	}

@@ -66,6 +66,8 @@ type UwsgiServer struct {
 	BufferSize int
 	// Log receives one line per request; nil turns the access log off.
 	Log *AccessLog
+	// Metrics, when set, observes every request (metrics.go).
+	Metrics *Metrics
 	// Logf reports server-side problems (an app error, a dead worker, a
 	// refused packet); nil discards them.
 	Logf func(format string, a ...any)
@@ -262,7 +264,9 @@ func (s *UwsgiServer) serveConn(ctx context.Context, c net.Conn) {
 
 	rw := &uwsgiResponder{conn: uc}
 	var req uwsgiRequest
+	s.Metrics.begin()
 	status, err := s.serve(ctx, uc, rw, pkt, &req, bp)
+	s.Metrics.done(status, time.Since(start))
 	if s.Log != nil {
 		s.Log.Request(req.httpRequest(), status, rw.written, time.Since(start), rw.pid, rw.gen)
 	}

@@ -49,6 +49,7 @@ func (m *Manager) Acquire(ctx context.Context) (*Slot, error) {
 
 // Release gives a slot back after Do.
 func (m *Manager) Release(s *Slot) {
+	m.checkRSS(s)
 	if s.broken || s.w.retiring.Load() || s.w.dead.Load() || s.w.gen.isOld.Load() {
 		m.send(slotBackEvent{s: s})
 		return

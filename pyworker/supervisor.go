@@ -67,6 +67,10 @@ type Options struct {
 	Harakiri     time.Duration // kill a worker stuck on one request this long; 0 = never
 	StartTimeout time.Duration // how long a generation may take to be ready; default 60s
 
+	// ReloadOnRSS retires a worker whose RSS passes this many bytes after
+	// its request (see rss.go); EvilReloadOnRSS kills it at once. 0 = never.
+	ReloadOnRSS, EvilReloadOnRSS int64
+
 	Stdout, Stderr io.Writer                     // the workers' stdout/stderr; default os.Stdout/os.Stderr
 	Logf           func(format string, a ...any) // log lines; default: stderr
 }
@@ -96,6 +100,7 @@ type Manager struct {
 
 	pythonVersion string
 	files         atomic.Pointer[[]string] // the newest worker's imported files
+	stats         metrics                  // counters for the stats endpoint (metrics.go)
 }
 
 // ImportedFiles returns the project files the newest ready worker had
@@ -182,6 +187,9 @@ func New(opts Options) (*Manager, error) {
 	m.swapped.Store(&ch)
 	go m.acceptLoop(ln)
 	go m.run()
+	if opts.EvilReloadOnRSS > 0 {
+		go m.evilRSSLoop()
+	}
 	return m, nil
 }
 
@@ -266,7 +274,10 @@ func (m *Manager) Start(ctx context.Context) error {
 // requests go to it and the old one drains and exits. If the new generation
 // fails, the old one keeps serving and Reload returns why.
 func (m *Manager) Reload(ctx context.Context) error {
-	return m.newGeneration(ctx)
+	start := time.Now()
+	err := m.newGeneration(ctx)
+	m.noteReload(start, err)
+	return err
 }
 
 func (m *Manager) newGeneration(ctx context.Context) error {
@@ -399,6 +410,8 @@ func (m *Manager) handle(ev any) bool {
 		}
 	case statusEvent:
 		ev.reply <- m.status()
+	case callEvent:
+		ev.f()
 	case stopEvent:
 		m.onStop(ev)
 	}
@@ -707,6 +720,7 @@ func (m *Manager) retire(w *worker, why string) {
 	}
 	w.state = stateRetiring
 	w.retiring.Store(true)
+	m.noteRetire(why)
 	if why != "its generation was replaced" {
 		m.logf("retiring %s: %s", w, why)
 		if !w.gen.isOld.Load() && !m.stopping {
@@ -785,6 +799,7 @@ func (m *Manager) onExit(w *worker, e Exit) {
 		return
 	}
 	prev := w.state
+	m.noteExit(w, e)
 	w.state = stateDead
 	w.dead.Store(true)
 	delete(m.pending, w.token)
@@ -1040,6 +1055,7 @@ func (m *Manager) checkHarakiri(w *worker, now time.Time) {
 		}
 		m.logf("harakiri: %s thread %d stuck on %s for more than %s; killing it", w, s.thread, path, m.opts.Harakiri)
 		w.harakiri = true
+		m.stats.harakiri.Add(1)
 		for _, s2 := range w.slots {
 			if s2.busySince.Load() != 0 {
 				s2.harakiri.Store(true)
@@ -1172,6 +1188,8 @@ type WorkerStatus struct {
 	ID, Pid, Generation int
 	State               string
 	Requests            int64
+	Started             time.Time      // when the process was spawned
+	Threads             []ThreadStatus // what each thread runs (metrics.go)
 }
 
 // Status returns a snapshot of the workers.
@@ -1190,7 +1208,7 @@ func (m *Manager) status() Status {
 	st := Status{Generation: m.Generation(), Python: m.pythonVersion}
 	for _, g := range m.gens {
 		for _, w := range g.workers {
-			st.Workers = append(st.Workers, WorkerStatus{ID: w.id, Pid: w.pid, Generation: g.n, State: w.state.String(), Requests: w.requests.Load()})
+			st.Workers = append(st.Workers, workerStatus(w, g))
 		}
 	}
 	sort.Slice(st.Workers, func(i, j int) bool { return st.Workers[i].ID < st.Workers[j].ID })

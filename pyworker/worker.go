@@ -61,6 +61,7 @@ type worker struct {
 	retiring atomic.Bool  // no new requests; read by Acquire/Release
 	dead     atomic.Bool  // the process is gone
 	requests atomic.Int64 // requests started, for max-requests
+	mem      memWatch     // last RSS reading, for reload-on-rss (rss.go)
 }
 
 func (w *worker) String() string {

@@ -21,6 +21,11 @@ func serve(cfg masterConfig) error {
 	if cfg.daemonize != "" && os.Getenv(daemonizedEnv) == "" {
 		return daemonize(cfg.daemonize)
 	}
+	closeLog, err := rotatingLog(&cfg) // log-maxsize (logfile.go)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
 	if cfg.logto != "" && cfg.daemonize == "" {
 		f, err := os.OpenFile(cfg.logto, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
@@ -91,6 +96,7 @@ func (m *master) runUntilStopped(upg *tableflip.Upgrader) error {
 				}
 				upgrading = true
 				m.logf("SIGHUP: starting a new master; this one serves until it is ready")
+				m.hupStarting()
 				go func() { upgraded <- upgrade(upg) }()
 				continue
 			}
@@ -109,6 +115,7 @@ func (m *master) runUntilStopped(upg *tableflip.Upgrader) error {
 			}
 		case err := <-upgraded:
 			upgrading = false
+			m.hupDone(err)
 			if err != nil {
 				m.logf("restart failed, this master keeps serving: %v", err)
 			}

@@ -71,6 +71,7 @@ type masterConfig struct {
 	listenFn func(network, addr string) (net.Listener, error)
 	// accessFormat overrides the access log's line format.
 	accessFormat func(dst []byte, r *http.Request, status int, size int64, d time.Duration, pid, gen int) []byte
+	ops          opsConfig // stats endpoint, log format and rotation (stats.go)
 }
 
 // master is a running gowsgi.
@@ -95,6 +96,7 @@ type master struct {
 	bootErr atomic.Pointer[pyworker.BootError]
 	alog    *gateway.AccessLog
 	logger  *log.Logger
+	ops     *opsState // stats endpoint (stats.go)
 }
 
 func (m *master) logf(format string, a ...any) { m.logger.Printf(format, a...) }
@@ -124,6 +126,9 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 		}
 		m.uwsgiListeners = append(m.uwsgiListeners, ln)
 	}
+	if err := m.listenStats(); err != nil {
+		return nil, err
+	}
 	// Ports are bound: from here on nothing needs root, and the app must
 	// not have it.
 	if err := cfg.identity.drop(); err != nil {
@@ -151,7 +156,8 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 	}
 	for _, ln := range m.listeners {
 		var h http.Handler = &gateway.Handler{
-			Backend:     mgr,
+			Backend:     m.ops.metrics.Backend(mgr),
+			Metrics:     m.ops.metrics,
 			Environ:     gateway.Environ{Scheme: "http", LocalAddr: ln.Addr(), ScriptName: cfg.scriptName, Proxies: cfg.proxies},
 			Log:         m.alog,
 			Logf:        m.logf,
@@ -171,7 +177,8 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 	}
 	if len(m.uwsgiListeners) > 0 {
 		m.uwsgi = &gateway.UwsgiServer{
-			Backend:    mgr,
+			Backend:    m.ops.metrics.Backend(mgr),
+			Metrics:    m.ops.metrics,
 			Environ:    gateway.Environ{Scheme: "http", ScriptName: cfg.scriptName},
 			BufferSize: cfg.bufferSize,
 			Log:        m.alog,
@@ -181,6 +188,7 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 			m.uwsgi.Serve(ln)
 		}
 	}
+	m.serveStats()
 	return m, nil
 }
 
@@ -397,6 +405,7 @@ func (m *master) drain() error {
 		}()
 	}
 	wg.Wait()
+	m.stopStats()
 	err := m.mgr.Stop(ctx)
 	if m.alog != nil {
 		m.alog.Close()
@@ -423,6 +432,7 @@ func (m *master) closeAll() {
 }
 
 func (m *master) closeListeners() {
+	m.stopStats()
 	for _, ln := range append(m.listeners[:len(m.listeners):len(m.listeners)], m.uwsgiListeners...) {
 		ln.Close()
 		if ln.Addr().Network() == "unix" {

@@ -71,6 +71,7 @@ func runServe(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	mc.ops.stats = cfg.Stats // serve only: check and dev never bind it
 	return serve(mc)
 }
 
@@ -192,6 +193,7 @@ func masterFromConfig(cfg config.Config) (masterConfig, error) {
 	mc.pyAutoreload = cfg.PyAutoreload
 	mc.out = os.Stderr
 	mc.appLabel = label
+	applyOps(&mc, cfg)
 	return mc, nil
 }
 

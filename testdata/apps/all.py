@@ -109,3 +109,4 @@ def _ids_app(environ, start_response):
 
 
 APPS["ids"] = validator(_ids_app)
+APPS["rss"] = validator(_load("rss"))

@@ -1,0 +1,362 @@
+package main
+
+// This file is the stats endpoint (uWSGI's stats key): a status page at /
+// (and /status.json) and Prometheus metrics at /metrics, on an address of
+// its own that is off unless configured. Request counters live in the
+// gateway (atomics); worker states and RSS are read when a page is asked
+// for, so nothing here runs per request.
+//
+// The address rule: there is no default, so every stats address is one the
+// user named. A loopback address or a unix socket is used as is; any other
+// (0.0.0.0, :9191, a public IP) is used too, but logged with a warning at
+// every start, because the page shows request paths, pids and memory to
+// whoever can connect.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gowsgi/gowsgi/config"
+	"github.com/gowsgi/gowsgi/gateway"
+	"github.com/gowsgi/gowsgi/pyworker"
+)
+
+// opsConfig is the operations part of masterConfig.
+type opsConfig struct {
+	stats      config.Addr // zero: no stats endpoint
+	logFormat  string      // access log format name, see gateway.AccessFormat
+	logMaxSize int64       // rotate logto/daemonize past this size; 0: never
+}
+
+// Environment a master passes to the one a HUP starts, so the new master's
+// status page and counters carry on: how many handovers came before it and
+// when this one was asked for.
+const (
+	handoversEnv  = "GOWSGI_HUP_HANDOVERS"
+	hupStartedEnv = "GOWSGI_HUP_STARTED"
+)
+
+// opsState is the master's stats endpoint and what only the master knows:
+// the HUP handovers.
+type opsState struct {
+	m       *master
+	started time.Time
+	ln      net.Listener
+	srv     *http.Server
+	reg     *prometheus.Registry
+	metrics *gateway.Metrics // nil without a stats endpoint
+
+	handovers, handoverFails atomic.Int64
+	hupAt                    time.Time // when this master was asked for, zero if not by a HUP
+
+	mu      sync.Mutex
+	lastHUP *pyworker.ReloadInfo // the last handover seen from this master
+}
+
+// listenStats binds the stats address (through listenFn, so a HUP's new
+// master inherits it) and prepares the metrics. Called with the other
+// listeners, before privileges are dropped.
+func (m *master) listenStats() error {
+	o := &opsState{m: m, started: time.Now()}
+	m.ops = o
+	if n, err := strconv.ParseInt(os.Getenv(handoversEnv), 10, 64); err == nil {
+		o.handovers.Store(n)
+	}
+	if ns, err := strconv.ParseInt(os.Getenv(hupStartedEnv), 10, 64); err == nil {
+		o.hupAt = time.Unix(0, ns)
+	}
+	os.Unsetenv(handoversEnv)
+	os.Unsetenv(hupStartedEnv)
+	a := m.cfg.ops.stats
+	if a.IsZero() {
+		return nil
+	}
+	ln, err := listen(listenSpec{addr: listenAddr(a), flag: "--stats"}, m.cfg.listenFn)
+	if err != nil {
+		return err
+	}
+	o.ln = ln
+	if a.Network == "tcp" && !isLoopbackHost(a.Host) {
+		m.logf("WARNING: stats on %s (bound to %s) is reachable from the network: the status page and /metrics show request paths, pids and memory to anyone who connects. Bind it to 127.0.0.1 unless a firewall keeps others out.", a, ln.Addr())
+	}
+	o.reg = prometheus.NewRegistry()
+	o.metrics = gateway.NewMetrics(o.reg)
+	o.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), (*managerCollector)(o))
+	return nil
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// serveStats starts answering on the stats address; the workers are ready.
+func (m *master) serveStats() {
+	o := m.ops
+	if !o.hupAt.IsZero() {
+		o.mu.Lock()
+		o.lastHUP = &pyworker.ReloadInfo{Trigger: "SIGHUP (this master replaced the previous one)", Started: o.hupAt, Duration: time.Since(o.hupAt)}
+		o.mu.Unlock()
+	}
+	if o.ln == nil {
+		return
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(o.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/status.json", o.serveJSON)
+	mux.HandleFunc("/{$}", o.serveHTML)
+	o.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go serveStatsLoop(o.srv, o.ln, m)
+	m.logf("stats on http://%s/ (status page), /status.json and /metrics", o.ln.Addr())
+}
+
+func serveStatsLoop(srv *http.Server, ln net.Listener, m *master) {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+		m.logf("stats: %v", err)
+	}
+}
+
+// stopStats stops answering; the listener is closed (a HUP's new master
+// holds its own copy).
+func (m *master) stopStats() {
+	o := m.ops
+	if o == nil {
+		return
+	}
+	if o.srv != nil {
+		o.srv.Close()
+	} else if o.ln != nil {
+		o.ln.Close()
+	}
+}
+
+// hupStarting is called when a SIGHUP starts a new master: it hands the
+// counters on through the environment tableflip passes to it.
+func (m *master) hupStarting() {
+	o := m.ops
+	os.Setenv(handoversEnv, strconv.FormatInt(o.handovers.Load()+1, 10))
+	os.Setenv(hupStartedEnv, strconv.FormatInt(time.Now().UnixNano(), 10))
+	o.mu.Lock()
+	o.lastHUP = &pyworker.ReloadInfo{Trigger: "SIGHUP", Started: time.Now()}
+	o.mu.Unlock()
+}
+
+// hupDone records how a handover this master started ended.
+func (m *master) hupDone(err error) {
+	o := m.ops
+	os.Unsetenv(handoversEnv)
+	os.Unsetenv(hupStartedEnv)
+	if err != nil {
+		o.handoverFails.Add(1)
+	} else {
+		o.handovers.Add(1)
+	}
+	o.mu.Lock()
+	if o.lastHUP != nil {
+		r := *o.lastHUP
+		r.Duration, r.Err = time.Since(r.Started), err
+		o.lastHUP = &r
+	}
+	o.mu.Unlock()
+}
+
+// lastReload is the newer of the last in-process reload and the last HUP.
+func (o *opsState) lastReload() *pyworker.ReloadInfo {
+	o.mu.Lock()
+	hup := o.lastHUP
+	o.mu.Unlock()
+	gen := o.m.mgr.LastReload()
+	if gen == nil || hup != nil && hup.Started.After(gen.Started) {
+		return hup
+	}
+	return gen
+}
+
+// managerCollector reads the supervisor's state at scrape time.
+type managerCollector opsState
+
+var (
+	descWorkers     = prometheus.NewDesc("gowsgi_workers", "Worker processes by state.", []string{"state"}, nil)
+	descExits       = prometheus.NewDesc("gowsgi_worker_exits_total", "Worker processes that ended, by cause (\"exited\" is a clean stop, e.g. after a retirement).", []string{"cause"}, nil)
+	descRetired     = prometheus.NewDesc("gowsgi_worker_retirements_total", "Graceful worker retirements, by reason.", []string{"reason"}, nil)
+	descHarakiri    = prometheus.NewDesc("gowsgi_harakiri_kills_total", "Workers killed by harakiri.", nil, nil)
+	descEvilRSS     = prometheus.NewDesc("gowsgi_evil_rss_kills_total", "Workers killed at once by evil-reload-on-rss.", nil, nil)
+	descReloads     = prometheus.NewDesc("gowsgi_reloads_total", "In-process reloads (a new generation of workers), by outcome.", []string{"outcome"}, nil)
+	descReloadTime  = prometheus.NewDesc("gowsgi_reload_duration_seconds", "Time from an in-process reload's start until its new generation served.", nil, nil)
+	descHandovers   = prometheus.NewDesc("gowsgi_hup_handovers_total", "Zero-downtime restarts (SIGHUP, touch-reload, py-autoreload) handed to a new master, by outcome; counted across masters.", []string{"outcome"}, nil)
+	descMasterRSS   = prometheus.NewDesc("gowsgi_master_rss_bytes", "Resident memory of the Go master.", nil, nil)
+	descWorkerRSS   = prometheus.NewDesc("gowsgi_worker_rss_bytes", "Resident memory of each worker process.", []string{"worker", "pid", "generation"}, nil)
+	descGeneration  = prometheus.NewDesc("gowsgi_generation", "The live generation of workers.", nil, nil)
+	descWorkerServe = prometheus.NewDesc("gowsgi_worker_requests_total", "Requests started by each worker process.", []string{"worker", "pid", "generation"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (c *managerCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descWorkers, descExits, descRetired, descHarakiri, descEvilRSS, descReloads,
+		descReloadTime, descHandovers, descMasterRSS, descWorkerRSS, descGeneration, descWorkerServe} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *managerCollector) Collect(ch chan<- prometheus.Metric) {
+	mgr := c.m.mgr
+	st := mgr.Status()
+	states := map[string]float64{}
+	for _, s := range pyworker.WorkerStates {
+		states[s] = 0
+	}
+	for _, w := range st.Workers {
+		states[w.State]++
+		labels := []string{strconv.Itoa(w.ID), strconv.Itoa(w.Pid), strconv.Itoa(w.Generation)}
+		ch <- prometheus.MustNewConstMetric(descWorkerServe, prometheus.CounterValue, float64(w.Requests), labels...)
+		if rss, err := pyworker.RSS(w.Pid); err == nil && w.Pid > 0 {
+			ch <- prometheus.MustNewConstMetric(descWorkerRSS, prometheus.GaugeValue, float64(rss), labels...)
+		}
+	}
+	for s, n := range states {
+		ch <- prometheus.MustNewConstMetric(descWorkers, prometheus.GaugeValue, n, s)
+	}
+	k := mgr.Counters()
+	for cause, n := range k.Exits {
+		ch <- prometheus.MustNewConstMetric(descExits, prometheus.CounterValue, float64(n), cause.String())
+	}
+	for r, n := range k.Retired {
+		ch <- prometheus.MustNewConstMetric(descRetired, prometheus.CounterValue, float64(n), r)
+	}
+	ch <- prometheus.MustNewConstMetric(descHarakiri, prometheus.CounterValue, float64(k.Harakiri))
+	ch <- prometheus.MustNewConstMetric(descEvilRSS, prometheus.CounterValue, float64(k.EvilRSSKills))
+	ch <- prometheus.MustNewConstMetric(descReloads, prometheus.CounterValue, float64(k.Reloads-k.ReloadFailures), "ok")
+	ch <- prometheus.MustNewConstMetric(descReloads, prometheus.CounterValue, float64(k.ReloadFailures), "failed")
+	ch <- prometheus.MustNewConstSummary(descReloadTime, uint64(k.Reloads), k.ReloadSeconds, nil)
+	ch <- prometheus.MustNewConstMetric(descHandovers, prometheus.CounterValue, float64(c.handovers.Load()), "ok")
+	ch <- prometheus.MustNewConstMetric(descHandovers, prometheus.CounterValue, float64(c.handoverFails.Load()), "failed")
+	ch <- prometheus.MustNewConstMetric(descGeneration, prometheus.GaugeValue, float64(st.Generation))
+	if rss, err := pyworker.RSS(os.Getpid()); err == nil {
+		ch <- prometheus.MustNewConstMetric(descMasterRSS, prometheus.GaugeValue, float64(rss))
+	}
+}
+
+// statusDoc is /status.json; the HTML page shows the same.
+type statusDoc struct {
+	Version    string      `json:"version"`
+	Pid        int         `json:"pid"`
+	Started    time.Time   `json:"started"`
+	Python     string      `json:"python"`
+	Generation int         `json:"generation"`
+	Listeners  []string    `json:"listeners"`
+	MasterRSS  int64       `json:"master_rss_bytes"`
+	Workers    []workerDoc `json:"workers"`
+	LastReload *reloadDoc  `json:"last_reload"`
+	Handovers  int64       `json:"hup_handovers"`
+}
+
+type workerDoc struct {
+	ID         int         `json:"id"`
+	Pid        int         `json:"pid"`
+	Generation int         `json:"generation"`
+	State      string      `json:"state"`
+	Requests   int64       `json:"requests"`
+	RSS        int64       `json:"rss_bytes"`
+	Started    time.Time   `json:"started"`
+	Threads    []threadDoc `json:"threads"`
+}
+
+type threadDoc struct {
+	Thread int     `json:"thread"`
+	Path   string  `json:"path,omitempty"` // the running request, "" when idle
+	AgeMS  float64 `json:"age_ms,omitempty"`
+}
+
+type reloadDoc struct {
+	Trigger    string    `json:"trigger"`
+	Started    time.Time `json:"started"`
+	DurationMS float64   `json:"duration_ms"`
+	Outcome    string    `json:"outcome"` // "ok", "in progress" or "failed: why"
+}
+
+func (o *opsState) status() statusDoc {
+	st := o.m.mgr.Status()
+	now := time.Now()
+	d := statusDoc{Version: version, Pid: os.Getpid(), Started: o.started, Python: st.Python,
+		Generation: st.Generation, Listeners: o.m.urls(), Handovers: o.handovers.Load(), Workers: []workerDoc{}}
+	d.MasterRSS, _ = pyworker.RSS(os.Getpid())
+	for _, w := range st.Workers {
+		wd := workerDoc{ID: w.ID, Pid: w.Pid, Generation: w.Generation, State: w.State, Requests: w.Requests, Started: w.Started}
+		if w.Pid > 0 {
+			wd.RSS, _ = pyworker.RSS(w.Pid)
+		}
+		for _, t := range w.Threads {
+			td := threadDoc{Thread: t.Thread, Path: t.Path}
+			if !t.Since.IsZero() {
+				td.AgeMS = float64(now.Sub(t.Since).Microseconds()) / 1000
+			}
+			wd.Threads = append(wd.Threads, td)
+		}
+		d.Workers = append(d.Workers, wd)
+	}
+	sort.Slice(d.Workers, func(i, j int) bool { return d.Workers[i].ID < d.Workers[j].ID })
+	if r := o.lastReload(); r != nil {
+		rd := &reloadDoc{Trigger: r.Trigger, Started: r.Started, DurationMS: float64(r.Duration.Microseconds()) / 1000, Outcome: "ok"}
+		switch {
+		case r.Err != nil:
+			rd.Outcome = "failed: " + r.Err.Error()
+		case r.Duration == 0:
+			rd.Outcome = "in progress"
+		}
+		d.LastReload = rd
+	}
+	return d
+}
+
+func (o *opsState) serveJSON(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(o.status())
+}
+
+func (o *opsState) serveHTML(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := statusPage.Execute(w, o.status()); err != nil {
+		o.m.logf("stats: rendering the status page: %v", err)
+	}
+}
+
+var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
+	"mib": func(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) },
+	"ago": func(t time.Time) string { return time.Since(t).Truncate(time.Second).String() },
+}).Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>gowsgi {{.Version}} status</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}th{background:#eee}code{font-size:13px}</style>
+</head><body>
+<h1>gowsgi {{.Version}}</h1>
+<p>master pid {{.Pid}}, up {{ago .Started}}, {{mib .MasterRSS}} resident; python {{.Python}}; generation {{.Generation}}; {{.Handovers}} HUP handover(s) so far.
+<a href="status.json">status.json</a> · <a href="metrics">metrics</a></p>
+<h2>Listeners</h2>
+<ul>{{range .Listeners}}<li><code>{{.}}</code></li>{{end}}</ul>
+<h2>Workers</h2>
+<table><tr><th>worker</th><th>pid</th><th>generation</th><th>state</th><th>requests</th><th>RSS</th><th>up</th><th>threads: current request (age)</th></tr>
+{{range .Workers}}<tr><td>{{.ID}}</td><td>{{.Pid}}</td><td>{{.Generation}}</td><td>{{.State}}</td><td>{{.Requests}}</td><td>{{mib .RSS}}</td><td>{{ago .Started}}</td><td>{{range .Threads}}{{.Thread}}: {{if .Path}}<code>{{.Path}}</code> ({{printf "%.0f" .AgeMS}} ms){{else}}idle{{end}}<br>{{end}}</td></tr>
+{{end}}</table>
+<h2>Last reload</h2>
+{{with .LastReload}}<p>{{.Trigger}} at {{.Started.Format "2006-01-02 15:04:05 MST"}}, took {{printf "%.0f" .DurationMS}} ms: {{.Outcome}}</p>{{else}}<p>none since the start</p>{{end}}
+</body></html>
+`))
