@@ -40,6 +40,18 @@
 // The app crashes right after it starts (a C extension, os._exit in the
 // app). The log lines above say how each one ended.
 //
+//	gowsgi: retiring worker 1 (gen 1, pid 4121): reload-on-rss: resident memory 530 MiB is over the limit of 512 MiB
+//
+// reload-on-rss at work (rss.go): the request that crossed the limit was
+// answered; the worker finishes its other requests and a new one starts.
+// Retired every few minutes? The app keeps memory per request (a cache
+// without a bound, a list at module level); the stats page shows each
+// worker's RSS.
+//
+//	gowsgi: evil-reload-on-rss: worker 1 (gen 1, pid 4121) uses 1100 MiB, over the limit of 1024 MiB; killing it
+//
+// The worker was killed at once; its in-flight requests got 502.
+//
 //	gowsgi: no python interpreter found: tried python3 (PATH)
 //
 // Install python3, activate the app's virtualenv ($VIRTUAL_ENV is used),

@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -251,5 +253,60 @@ func TestReloadOnRSS(t *testing.T) {
 	}
 	if v := value(t, scrape(t, stats), "gowsgi_worker_retirements_total", "reason", "reload-on-rss"); v != 1 {
 		t.Errorf("reload-on-rss retirements: %v, want 1", v)
+	}
+}
+
+// TestStatsAcrossHUP: after a HUP the new master serves the stats address
+// (inherited like the other sockets) and counts the handover.
+func TestStatsAcrossHUP(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "gowsgi.pid")
+	_, stats := startAppsWithStats(t, "--pidfile", pidfile)
+	t.Cleanup(func() { killByPidfile(t, pidfile) })
+	old := readPid(t, pidfile)
+	if old == 0 {
+		t.Fatal("no pidfile")
+	}
+	syscall.Kill(old, syscall.SIGHUP)
+	pid := waitNewMaster(t, pidfile, old)
+	var doc statusDoc
+	_, _, body := get(t, nil, stats+"/status.json")
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatalf("status.json: %v\n%s", err, body)
+	}
+	if doc.Pid != pid || doc.Handovers != 1 {
+		t.Errorf("status.json from pid %d with %d handovers, want pid %d and 1", doc.Pid, doc.Handovers, pid)
+	}
+	if r := doc.LastReload; r == nil || !strings.HasPrefix(r.Trigger, "SIGHUP") || r.Outcome != "ok" || r.DurationMS <= 0 {
+		t.Errorf("last reload %+v, want an ok SIGHUP", r)
+	}
+	if v := value(t, scrape(t, stats), "gowsgi_hup_handovers_total", "outcome", "ok"); v != 1 {
+		t.Errorf("gowsgi_hup_handovers_total{outcome=ok} = %v, want 1", v)
+	}
+}
+
+// TestEvilReloadOnRSS: a worker past evil-reload-on-rss is killed without
+// waiting for its requests, and replaced.
+func TestEvilReloadOnRSS(t *testing.T) {
+	p, stats := startAppsWithStats(t, "--processes", "1", "--evil-reload-on-rss", "100")
+	_, _, pid := get(t, nil, p.url+"/pid/")
+	// The kill may land while this request still runs (then it is a 502):
+	// that is what evil means.
+	get(t, nil, p.url+"/rss/?mb=150")
+	re := regexp.MustCompile(`evil-reload-on-rss: worker \d+ \(gen 1, pid ` + pid + `\) uses \d+ MiB, over the limit of 100 MiB; killing it`)
+	if _, ok := p.out.waitFor(re, 10*time.Second); !ok {
+		t.Fatalf("worker %s was not killed; output:\n%s", pid, p.out)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if code, _, got := get(t, nil, p.url+"/pid/"); code == 200 && got != pid {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no new worker replaced %s; output:\n%s", pid, p.out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if v := value(t, scrape(t, stats), "gowsgi_evil_rss_kills_total"); v != 1 {
+		t.Errorf("gowsgi_evil_rss_kills_total = %v, want 1", v)
 	}
 }
