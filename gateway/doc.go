@@ -12,6 +12,14 @@
 // lets pyworker stream the response through a responder. Python never sees
 // the socket.
 //
+// # The uwsgi listener
+//
+// UwsgiServer (uwsgi.go: wire format; uwsgi_server.go: behaviour) reads the
+// binary packet nginx sends with uwsgi_pass, turns its CGI variables into
+// the same environ (uwsgi_environ.go) and writes the answer back as an
+// HTTP/1.1 response, one request per connection. Its doc comment quotes
+// the errors gowsgi and nginx print and what to do about them.
+//
 // # What the client sees when things fail
 //
 //   - 400: the request cannot be turned into an environ (NUL in the path,

@@ -50,6 +50,7 @@ func devCommand() *cli.Command {
 			&cli.IntFlag{Name: "processes", Value: 1, Usage: "worker processes"},
 			&cli.IntFlag{Name: "threads", Value: 4, Usage: "threads per worker"},
 			&cli.BoolFlag{Name: "color", Usage: "colour the request log even when not a terminal"},
+			&cli.BoolFlag{Name: "https", Usage: "serve HTTPS with a self-signed certificate for localhost (made once, kept in ~/.cache/gowsgi)"},
 		},
 		Action: runDev,
 	}
@@ -114,6 +115,11 @@ func runDev(c *cli.Context) error {
 		out:        os.Stderr,
 		keepBroken: true,
 		grace:      5 * time.Second,
+	}
+	if c.Bool("https") {
+		if cfg.http[0].tls, err = devTLSConfig(os.Stderr); err != nil {
+			return err
+		}
 	}
 	color := c.Bool("color") || term.IsTerminal(int(os.Stderr.Fd()))
 	cfg.accessFormat = runserverLogFormat(color)
@@ -236,8 +242,8 @@ func (d *devServer) printBanner(addr string) {
 		fmt.Fprintf(out, "Django version %s, using settings '%s'\n", d.info.Django, d.settings)
 	}
 	py := d.mgr.PythonVersion()
-	fmt.Fprintf(out, "Starting gowsgi %s development server at http://%s/ (python %s, %d process(es) x %d thread(s))\n",
-		version, d.listeners[0].Addr(), py, d.cfg.workers.Processes, d.cfg.workers.Threads)
+	fmt.Fprintf(out, "Starting gowsgi %s development server at %s://%s/ (python %s, %d process(es) x %d thread(s))\n",
+		version, listenerScheme(d.listeners[0]), d.listeners[0].Addr(), py, d.cfg.workers.Processes, d.cfg.workers.Threads)
 	if d.watcher != nil {
 		fmt.Fprintf(out, "Watching %s for changes (inotify); a save swaps in new workers without dropping requests.\n", d.dir)
 	}

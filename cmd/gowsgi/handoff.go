@@ -18,6 +18,10 @@ import (
 
 // serve runs a production master until it is stopped or replaced.
 func serve(cfg masterConfig) error {
+	act, err := socketActivation(append(append([]listenSpec(nil), cfg.http...), cfg.uwsgi...))
+	if err != nil {
+		return err
+	}
 	if cfg.daemonize != "" && os.Getenv(daemonizedEnv) == "" {
 		return daemonize(cfg.daemonize)
 	}
@@ -45,7 +49,7 @@ func serve(cfg masterConfig) error {
 			return err
 		}
 	}
-	cfg.listenFn = tableflipListen(upg)
+	cfg.listenFn = tableflipListen(upg, act.bind)
 	m, err := startMaster(context.Background(), cfg)
 	if err != nil {
 		// As a HUP's new process, exiting non-zero tells the old master
@@ -73,6 +77,7 @@ func serve(cfg masterConfig) error {
 	defer stopWatch()
 	m.printReady()
 	daemonReady()
+	m.notifyReady(upg.HasParent())
 	return m.runUntilStopped(upg)
 }
 
@@ -96,10 +101,12 @@ func (m *master) runUntilStopped(upg *tableflip.Upgrader) error {
 				}
 				upgrading = true
 				m.logf("SIGHUP: starting a new master; this one serves until it is ready")
+				m.notifyReloading()
 				m.hupStarting()
 				go func() { upgraded <- upgrade(upg) }()
 				continue
 			}
+			m.notifyStopping()
 			fmt.Fprintf(m.cfg.out, "gowsgi: %s: finishing in-flight requests (press CONTROL-C again to stop at once)\n", sigName(sig))
 			done := make(chan error, 1)
 			go func() { done <- m.shutdown() }()
@@ -118,6 +125,7 @@ func (m *master) runUntilStopped(upg *tableflip.Upgrader) error {
 			m.hupDone(err)
 			if err != nil {
 				m.logf("restart failed, this master keeps serving: %v", err)
+				m.notifyRestartFailed(err)
 			}
 		case <-upg.Exit():
 			m.logf("the new master is ready; draining this one (pid %d)", os.Getpid())
@@ -149,12 +157,13 @@ func upgrade(upg *tableflip.Upgrader) error {
 // tableflipListen returns a listen function that inherits a socket from
 // the previous master when there is one. tableflip flattens the bind error
 // into text ("can't create new listener: ..."); the original error is kept
-// so "address already in use" still gets its hint.
-func tableflipListen(upg *tableflip.Upgrader) func(network, addr string) (net.Listener, error) {
+// so "address already in use" still gets its hint. New listeners come
+// from bind (systemd's sockets, else net.Listen).
+func tableflipListen(upg *tableflip.Upgrader, bind func(network, addr string) (net.Listener, error)) func(network, addr string) (net.Listener, error) {
 	return func(network, addr string) (net.Listener, error) {
 		var bindErr error
-		ln, err := upg.Fds.ListenWithCallback(network, addr, func(network, addr string) (net.Listener, error) {
-			ln, err := net.Listen(network, addr)
+		ln, err := upg.Fds.ListenWithCallback(tableflipNetwork(network, addr), addr, func(_, addr string) (net.Listener, error) {
+			ln, err := bind(network, addr)
 			bindErr = err
 			return ln, err
 		})

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,7 @@ type listenSpec struct {
 	addr string // host:port, or a path for a unix socket
 	flag string
 	mode os.FileMode // unix sockets: chmod-socket, 0 = leave as created
+	tls  *tls.Config // https: TLS over this listener (tls.go)
 }
 
 func (l listenSpec) network() string {
@@ -117,7 +119,7 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 		if err != nil {
 			return nil, err
 		}
-		m.listeners = append(m.listeners, ln)
+		m.listeners = append(m.listeners, serveTLS(ln, l.tls))
 	}
 	for _, l := range cfg.uwsgi {
 		ln, err := listen(l, cfg.listenFn)
@@ -158,7 +160,7 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 		var h http.Handler = &gateway.Handler{
 			Backend:     m.ops.metrics.Backend(mgr),
 			Metrics:     m.ops.metrics,
-			Environ:     gateway.Environ{Scheme: "http", LocalAddr: ln.Addr(), ScriptName: cfg.scriptName, Proxies: cfg.proxies},
+			Environ:     gateway.Environ{Scheme: listenerScheme(ln), LocalAddr: ln.Addr(), ScriptName: cfg.scriptName, Proxies: cfg.proxies},
 			Log:         m.alog,
 			Logf:        m.logf,
 			Unavailable: m.serveBroken,
@@ -263,7 +265,7 @@ func listen(l listenSpec, listenFn func(network, addr string) (net.Listener, err
 		}
 		// A socket file left by a crashed run is replaced only when
 		// nothing answers on it. (An inherited socket answers: it is ours.)
-		if _, err := os.Stat(addr); err == nil {
+		if _, err := os.Stat(addr); err == nil && !systemdOwns(addr) {
 			if c, err := net.DialTimeout("unix", addr, time.Second); err == nil {
 				c.Close()
 				if ln, err := listenFn("unix", addr); err == nil {
@@ -275,7 +277,7 @@ func listen(l listenSpec, listenFn func(network, addr string) (net.Listener, err
 		}
 	}
 	ln, err := listenFn(l.network(), addr)
-	if err == nil && l.network() == "unix" && l.mode != 0 {
+	if err == nil && l.network() == "unix" && l.mode != 0 && !systemdOwns(addr) {
 		if cerr := os.Chmod(addr, l.mode); cerr != nil {
 			ln.Close()
 			return nil, &listenError{addr: l.addr, flag: "chmod-socket", err: cerr}
@@ -309,7 +311,7 @@ func (m *master) urls() []string {
 			out = append(out, "unix:"+a.String())
 			continue
 		}
-		out = append(out, "http://"+a.String())
+		out = append(out, listenerScheme(ln)+"://"+a.String())
 	}
 	// uwsgi://ADDR: ADDR is what nginx's uwsgi_pass takes.
 	for _, ln := range m.uwsgiListeners {
@@ -435,7 +437,7 @@ func (m *master) closeListeners() {
 	m.stopStats()
 	for _, ln := range append(m.listeners[:len(m.listeners):len(m.listeners)], m.uwsgiListeners...) {
 		ln.Close()
-		if ln.Addr().Network() == "unix" {
+		if ln.Addr().Network() == "unix" && !systemdOwns(ln.Addr().String()) {
 			os.Remove(ln.Addr().String())
 		}
 	}

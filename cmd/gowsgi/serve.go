@@ -138,8 +138,12 @@ func masterFromConfig(cfg config.Config) (masterConfig, error) {
 	for _, a := range cfg.Socket {
 		mc.uwsgi = append(mc.uwsgi, listenSpec{addr: listenAddr(a), flag: "--socket", mode: cfg.ChmodSocket})
 	}
-	if len(cfg.HTTPS) > 0 {
-		return mc, &usageError{msg: "https listeners are not supported yet", hint: "terminate TLS in nginx in front of gowsgi for now."}
+	for _, h := range cfg.HTTPS {
+		l, err := httpsListener(h, cfg.ChmodSocket, os.Stderr)
+		if err != nil {
+			return mc, err
+		}
+		mc.http = append(mc.http, l)
 	}
 	mc.bufferSize = cfg.BufferSize
 	if mc.bufferSize > gateway.MaxUwsgiBufferSize {

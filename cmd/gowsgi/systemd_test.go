@@ -1,0 +1,328 @@
+package main
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// fakeListener is a listener that only has an address, for matching.
+type fakeListener struct{ addr net.Addr }
+
+func (f fakeListener) Accept() (net.Conn, error) { return nil, io.EOF }
+func (f fakeListener) Close() error              { return nil }
+func (f fakeListener) Addr() net.Addr            { return f.addr }
+
+func tcpAddr(s string) net.Addr {
+	a, err := net.ResolveTCPAddr("tcp", s)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
+func unixAddr(s string) net.Addr { return &net.UnixAddr{Name: s, Net: "unix"} }
+
+func TestMatchInherited(t *testing.T) {
+	http8000 := listenSpec{addr: "127.0.0.1:8000", flag: "--http"}
+	all8000 := listenSpec{addr: ":8000", flag: "--http"}
+	sock := listenSpec{addr: "unix:/run/mysite.sock", flag: "--socket"}
+	port0 := listenSpec{addr: "127.0.0.1:0", flag: "--http"}
+	https := listenSpec{addr: "127.0.0.1:8443", flag: "--https"}
+	type fd struct {
+		name string
+		addr net.Addr
+	}
+	tests := []struct {
+		name  string
+		fds   []fd
+		specs []listenSpec
+		want  []int // listener index per fd
+		err   string
+	}{
+		{name: "by address, tcp and unix", specs: []listenSpec{http8000, sock},
+			fds: []fd{{addr: unixAddr("/run/mysite.sock")}, {addr: tcpAddr("127.0.0.1:8000")}}, want: []int{1, 0}},
+		{name: "every interface matches :8000", specs: []listenSpec{all8000},
+			fds: []fd{{addr: tcpAddr("[::]:8000")}}, want: []int{0}},
+		{name: "systemd's default names fall back to addresses", specs: []listenSpec{http8000, sock},
+			fds: []fd{{name: "mysite.socket", addr: tcpAddr("127.0.0.1:8000")}, {name: "mysite.socket", addr: unixAddr("/run/mysite.sock")}}, want: []int{0, 1}},
+		{name: "port 0 by key name", specs: []listenSpec{port0, sock},
+			fds: []fd{{name: "socket", addr: unixAddr("/run/other.sock")}, {name: "http", addr: tcpAddr("127.0.0.1:41234")}}, want: []int{1, 0}},
+		{name: "name is the address as written", specs: []listenSpec{http8000, https},
+			fds: []fd{{name: "127.0.0.1:8443", addr: tcpAddr("127.0.0.1:9999")}, {addr: tcpAddr("127.0.0.1:8000")}}, want: []int{1, 0}},
+		{name: "a shared key goes to the listener with the fd's address", specs: []listenSpec{port0, http8000},
+			fds: []fd{{name: "http", addr: tcpAddr("127.0.0.1:8000")}, {name: "http", addr: tcpAddr("127.0.0.1:5555")}}, want: []int{1, 0}},
+		{name: "an fd nobody configured", specs: []listenSpec{http8000},
+			fds: []fd{{addr: tcpAddr("127.0.0.1:8000")}, {addr: tcpAddr("127.0.0.1:9000")}},
+			err: "inherited fd 4 (127.0.0.1:9000) matches no listener in the configuration"},
+		{name: "a listener with no fd", specs: []listenSpec{http8000, sock},
+			fds: []fd{{addr: tcpAddr("127.0.0.1:8000")}},
+			err: "--socket unix:/run/mysite.sock has no socket from systemd (it passed inherited fd 3 (127.0.0.1:8000))"},
+		{name: "port 0 cannot match by address", specs: []listenSpec{port0},
+			fds: []fd{{addr: tcpAddr("127.0.0.1:8000")}}, err: "matches no listener"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var fds []inheritedFd
+			for i, f := range tc.fds {
+				fds = append(fds, inheritedFd{fd: listenFdsStart + i, name: f.name, ln: fakeListener{f.addr}})
+			}
+			got, err := matchInherited(fds, tc.specs)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want one containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("matched %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestNotifierAbstractSocket: NOTIFY_SOCKET may be an abstract socket
+// ("@name"), as systemd uses for user services in containers.
+func TestNotifierAbstractSocket(t *testing.T) {
+	name := fmt.Sprintf("@gowsgi-test-%d", os.Getpid())
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: name, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := newNotifier(name).send("READY=1", "STATUS=ok"); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(buf[:n]); got != "READY=1\nSTATUS=ok\n" {
+		t.Fatalf("got %q", got)
+	}
+	if newNotifier("") != nil || newNotifier("vsock:2:1") != nil {
+		t.Fatal("a notifier without a usable socket")
+	}
+}
+
+// notifyReader collects the datagrams gowsgi sends to NOTIFY_SOCKET.
+type notifyReader struct {
+	t    *testing.T
+	msgs chan string
+}
+
+func listenNotify(t *testing.T, path string) *notifyReader {
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	r := &notifyReader{t: t, msgs: make(chan string, 64)}
+	go readNotify(c, r.msgs)
+	return r
+}
+
+func readNotify(c *net.UnixConn, out chan<- string) {
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			close(out)
+			return
+		}
+		out <- string(buf[:n])
+	}
+}
+
+// next returns the next message, failing after timeout.
+func (r *notifyReader) next(timeout time.Duration, what string, p *proc) string {
+	r.t.Helper()
+	select {
+	case m := <-r.msgs:
+		return m
+	case <-time.After(timeout):
+		r.t.Fatalf("no notify message (%s) within %s; output:\n%s", what, timeout, p.out)
+	}
+	return ""
+}
+
+// uwsgiGet sends one uwsgi-protocol GET over conn and returns the response.
+func uwsgiGet(t *testing.T, network, addr, path string) (int, string) {
+	t.Helper()
+	c, err := net.DialTimeout(network, addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("dialing %s: %v", addr, err)
+	}
+	defer c.Close()
+	var vars []byte
+	for _, kv := range [][2]string{{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", path}, {"PATH_INFO", path},
+		{"QUERY_STRING", ""}, {"SERVER_PROTOCOL", "HTTP/1.1"}, {"SERVER_NAME", "localhost"}, {"SERVER_PORT", "80"},
+		{"REMOTE_ADDR", "127.0.0.1"}, {"HTTP_HOST", "localhost"}} {
+		vars = binary.LittleEndian.AppendUint16(vars, uint16(len(kv[0])))
+		vars = append(vars, kv[0]...)
+		vars = binary.LittleEndian.AppendUint16(vars, uint16(len(kv[1])))
+		vars = append(vars, kv[1]...)
+	}
+	pkt := append([]byte{0, byte(len(vars)), byte(len(vars) >> 8), 0}, vars...)
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.Write(pkt); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("uwsgi GET %s on %s: %v", path, addr, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// activatedGowsgi starts gowsgi as systemd would: the listening sockets are
+// fds 3, 4, ... and LISTEN_PID is gowsgi's pid, which only the child knows,
+// so a shell sets it and execs gowsgi (exec keeps the pid).
+func activatedGowsgi(t *testing.T, lns []net.Listener, env []string, args ...string) *proc {
+	t.Helper()
+	var files []*os.File
+	for _, ln := range lns {
+		f, err := ln.(interface{ File() (*os.File, error) }).File()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	cmd := exec.Command("sh", append([]string{"-c", `LISTEN_PID=$$ exec "$0" "$@"`, gowsgiBin}, args...)...)
+	cmd.ExtraFiles = files
+	env = append(env, "LISTEN_FDS="+strconv.Itoa(len(lns)))
+	p := launchCmd(t, repoRoot(t), env, cmd)
+	// Only gowsgi holds the sockets now.
+	for i, ln := range lns {
+		if ul, ok := ln.(*net.UnixListener); ok {
+			ul.SetUnlinkOnClose(false)
+		}
+		ln.Close()
+		files[i].Close()
+	}
+	return p
+}
+
+// TestSystemdSocketActivation: gowsgi serves HTTP and uwsgi on the TCP and
+// unix sockets systemd passes, tells systemd READY=1 once the workers are
+// ready, RELOADING=1 then (from the new master) MAINPID= and READY=1 on a
+// HUP, which passes the sockets on, and STOPPING=1 on SIGTERM; the unix
+// socket, systemd's, is left in place.
+func TestSystemdSocketActivation(t *testing.T) {
+	dir := t.TempDir()
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sockPath := filepath.Join(dir, "uwsgi.sock")
+	unix, err := net.ListenUnix("unix", &net.UnixAddr{Name: sockPath, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notify := listenNotify(t, filepath.Join(dir, "notify.sock"))
+	pidfile := filepath.Join(dir, "gowsgi.pid")
+	t.Cleanup(func() { killByPidfile(t, pidfile) })
+	httpAddr := tcp.Addr().String()
+	p := activatedGowsgi(t, []net.Listener{tcp, unix}, []string{"NOTIFY_SOCKET=" + filepath.Join(dir, "notify.sock")},
+		"serve", "--http", httpAddr, "--socket", sockPath, "--chdir", "testdata/apps", "--wsgi-file", "all.py",
+		"--processes", "2", "--python", testPython(t), "--pidfile", pidfile)
+
+	if m := notify.next(90*time.Second, "READY=1", p); m != "READY=1\nSTATUS=2 workers ready, generation 1\n" {
+		t.Fatalf("first notify message %q, want READY=1 with the status; output:\n%s", m, p.out)
+	}
+	check := func(when string) {
+		t.Helper()
+		if code, _, body := get(t, nil, "http://"+httpAddr+"/hello/"); code != 200 || body != "Hello, World!" {
+			t.Fatalf("%s: HTTP on the inherited TCP socket: %d %q", when, code, body)
+		}
+		if code, body := uwsgiGet(t, "unix", sockPath, "/hello/"); code != 200 || body != "Hello, World!" {
+			t.Fatalf("%s: uwsgi on the inherited unix socket: %d %q", when, code, body)
+		}
+	}
+	check("after start")
+	if strings.Contains(p.out.String(), "LISTEN_") {
+		t.Errorf("output mentions LISTEN_:\n%s", p.out)
+	}
+
+	old := p.cmd.Process.Pid
+	syscall.Kill(old, syscall.SIGHUP)
+	if m := notify.next(30*time.Second, "RELOADING=1", p); !regexp.MustCompile(`^RELOADING=1\nMONOTONIC_USEC=\d+\nSTATUS=reloading`).MatchString(m) {
+		t.Fatalf("after SIGHUP: %q, want RELOADING=1", m)
+	}
+	newPid := waitNewMaster(t, pidfile, old)
+	want := fmt.Sprintf("MAINPID=%d\nREADY=1\nSTATUS=2 workers ready, generation 1\n", newPid)
+	if m := notify.next(30*time.Second, "the new master's READY=1", p); m != want {
+		t.Fatalf("after the handover: %q, want %q", m, want)
+	}
+	check("after the HUP")
+
+	syscall.Kill(newPid, syscall.SIGTERM)
+	if m := notify.next(30*time.Second, "STOPPING=1", p); !strings.HasPrefix(m, "STOPPING=1\n") {
+		t.Fatalf("after SIGTERM: %q, want STOPPING=1", m)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for isGowsgi(newPid) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case m, ok := <-notify.msgs:
+		if ok {
+			t.Errorf("unexpected notify message after STOPPING=1: %q", m)
+		}
+	default:
+	}
+	if _, err := os.Stat(sockPath); err != nil {
+		t.Errorf("the unix socket systemd owns was removed: %v", err)
+	}
+}
+
+// TestSystemdActivationMismatch: a passed socket the configuration does not
+// name, or a configured listener with no socket, stops the start (exit 2)
+// with both sides named.
+func TestSystemdActivationMismatch(t *testing.T) {
+	tests := []struct {
+		name string
+		args func(addr string) []string
+		want string
+	}{
+		{name: "fd matches no listener", args: func(addr string) []string { return []string{"--http", "127.0.0.1:1"} },
+			want: `inherited fd 3 \(127\.0\.0\.1:\d+\) matches no listener in the configuration`},
+		{name: "listener has no fd", args: func(addr string) []string { return []string{"--http", addr, "--socket", "127.0.0.1:1"} },
+			want: `--socket 127\.0\.0\.1:1 has no socket from systemd \(it passed inherited fd 3 \(127\.0\.0\.1:\d+\)\)\nhint: add ListenStream=127\.0\.0\.1:1`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			args := append([]string{"serve", "--chdir", "testdata/apps", "--wsgi-file", "hello.py", "--python", testPython(t)}, tc.args(ln.Addr().String())...)
+			p := activatedGowsgi(t, []net.Listener{ln}, nil, args...)
+			if code := p.wait(30 * time.Second); code != exitUsage {
+				t.Fatalf("exit %d, want %d; output:\n%s", code, exitUsage, p.out)
+			}
+			if !regexp.MustCompile(tc.want).MatchString(p.out.String()) {
+				t.Fatalf("output does not match %q:\n%s", tc.want, p.out)
+			}
+		})
+	}
+}
