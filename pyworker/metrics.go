@@ -8,6 +8,7 @@ package pyworker
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -158,3 +159,13 @@ func workerStatus(w *worker, g *generation) WorkerStatus {
 
 // WorkerStates are the states a WorkerStatus.State can have, in order.
 var WorkerStates = stateNames[:stateDead]
+
+// logTag names w in the lines it logs (wsgi.errors, logging): "pid 4121
+// gen 3" for a worker, "pid 4120" for a zygote, which serves no
+// generation's requests.
+func (w *worker) logTag() string {
+	if w.isZygote || w.gen == nil || w.gen.n == 0 {
+		return "pid " + strconv.Itoa(w.pid)
+	}
+	return "pid " + strconv.Itoa(w.pid) + " gen " + strconv.Itoa(w.gen.n)
+}

@@ -71,7 +71,7 @@ func (w *worker) String() string {
 func (w *worker) log(p []byte) {
 	msg := strings.TrimRight(string(p), "\n")
 	for _, line := range strings.Split(msg, "\n") {
-		w.m.logf("[pid %d] %s", w.pid, line)
+		w.m.logf("[%s] %s", w.logTag(), line)
 	}
 }
 
