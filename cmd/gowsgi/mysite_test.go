@@ -112,26 +112,28 @@ func TestMysite(t *testing.T) {
 		}
 	})
 	t.Run("requests spread over both processes", func(t *testing.T) {
+		// Concurrent requests take whichever thread slot is free, so both
+		// processes show up within a few rounds; no timing is assumed.
 		pids := map[string]bool{}
 		var mu sync.Mutex
-		var wg sync.WaitGroup
-		for i := 0; i < 8; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				// A slow request holds its worker, so the others go elsewhere.
-				code, _, _ := get(t, nil, s.url+"/slow/?s=0.3")
-				_, _, pid := get(t, nil, s.url+"/pid/")
-				mu.Lock()
-				if code == 200 {
-					pids[pid] = true
-				}
-				mu.Unlock()
-			}()
+		for round := 0; round < 50 && len(pids) < 2; round++ {
+			var wg sync.WaitGroup
+			for i := 0; i < 8; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					code, _, pid := get(t, nil, s.url+"/pid/")
+					mu.Lock()
+					if code == 200 {
+						pids[pid] = true
+					}
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
 		}
-		wg.Wait()
 		if len(pids) < 2 {
-			t.Fatalf("all requests went to %v", pids)
+			t.Fatalf("400 concurrent requests all went to %v", pids)
 		}
 	})
 	t.Run("environ through Django", func(t *testing.T) {
