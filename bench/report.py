@@ -335,7 +335,11 @@ def markdown(res):
         f"wrk -t2 -c32 -d{c['duration']}s, {c['reps']} interleaved repetitions: medians, ±spread = half the min-max range. "
         "rps counts only 2xx answers with the expected body; errors = wrong answers + socket errors over all repetitions. "
         "Ratios in parentheses are gowsgi ÷ that server (same procs x threads; nginx rows against gowsgi behind nginx when it ran): "
-        "rps above 1 and latency or PSS below 1 favour gowsgi.",
+        "rps above 1 and latency or PSS below 1 favour gowsgi. "
+        f"All servers of an app run at once and the wrk runs go workload by workload, server after server; "
+        f"cold start and PSS are measured with each server alone (PSS idle, then after {c.get('load_s', 2)} s of wrk over all paths). "
+        "The 33rd client is bench/loadgen arriving during the wrk run (one keep-alive and one new-connection client, "
+        "a request each per 100 ms): its longest wait shows servers that leave connections unserved, which wrk does not report.",
     ]
     body = targets_table(res) + throughput_tables(res) + memory_tables(res) + reload_table(res) + hup_table(res) + commands(res)
     return "\n".join(head + body) + "\n"

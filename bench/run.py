@@ -7,13 +7,16 @@ runserver serve the same apps on the same machine in one run.
     .bench-venv/bin/python bench/run.py --profile  # where gowsgi's time goes (hello, keep-alive)
 
 bench/setup.sh prepares everything it uses. The machine is shared and noisy,
-so only ratios measured in the same run mean anything: repetitions are
-interleaved (rep 1 of every server, then rep 2, ... with the server order
-rotated each rep) and the tables show medians with the min-max spread.
+so only ratios measured in the same run mean anything. All the servers of an
+app run at once and wrk goes workload by workload, server after server (the
+order rotated each repetition), so the runs a ratio compares are seconds
+apart; the tables show medians over the repetitions with their spread.
 
 Phases:
-  throughput  wrk against hello.py and mysite (/, /items/, POST /form/),
-              keep-alive and new-connection clients; cold start and PSS too
+  throughput  first each server alone, once per repetition: time to the
+              first 200 and PSS (idle, then after --load-s of load); then
+              wrk against hello.py and mysite (/, /items/, POST /form/),
+              keep-alive and new-connection clients, side by side
   reload      dev reload under load: rewrite version.py, time to new code
   hup         SIGHUP to the master under load: failed requests, longest stall
 
@@ -189,45 +192,101 @@ def throughput(args, workdir, res):
     warm = {a: warm_script(workdir, a) for a in APPS}
 
     n_runs = sum(len(clients_for(s, w)) for s in runnable for w in WORKLOADS if not s.django_only or w.app == "mysite")
-    est = args.reps * (n_runs * (args.duration + 0.4) + (2 * len(runnable) - 1) * 3)
+    n_starts = sum(1 for s in runnable for a in APPS.values() if a.django or not s.django_only)
+    est = args.reps * (n_runs * (args.duration + 0.5) + n_starts * (2.5 + args.load_s)) + n_starts * 2
     log(f"throughput: {len(runnable)} servers, {n_runs} wrk runs of {args.duration}s per rep, {args.reps} reps: about {est / 60:.0f} min")
 
     for rep in range(args.reps):
-        order = runnable[rep % len(runnable):] + runnable[: rep % len(runnable)]
         for app_name in ("hello", "mysite"):
-            app = APPS[app_name]
-            for s in order:
-                if s.django_only and not app.django:
-                    continue
-                loads = [w for w in WORKLOADS if w.app == app_name]
-                mem = res["memory"].setdefault(app_name, {}).setdefault(s.name, {"cold_start_s": [], "idle_kib": [], "after_kib": [], "nginx_idle_kib": [], "failures": []})
-                try:
-                    started, port, cold = start(s, app, workdir, ready_path=loads[0].path, ready_expect=loads[0].expect)
-                except Exception as e:
-                    log(f"rep {rep + 1} {s.name} {app_name}: did not start: {e}")
-                    mem["failures"].append(str(e)[:2000])
-                    continue
-                try:
-                    backend = started[-1]
-                    time.sleep(0.5)
-                    mem["cold_start_s"].append(cold)
-                    mem["idle_kib"].append(backend.tree_pss_kib())
-                    mem.setdefault("idle_breakdown", backend.tree_pss_breakdown())
-                    if len(started) == 2:
-                        mem["nginx_idle_kib"].append(started[0].tree_pss_kib())
-                    measure.run_wrk(f"http://127.0.0.1:{port}/", warm[app_name], args.warmup)
-                    for w in loads:
-                        for c in clients_for(s, w):
+            memory_and_cold_start(args, workdir, res, rotated(runnable, rep, args.reps), APPS[app_name], warm[app_name], rep)
+    for app_name in ("hello", "mysite"):
+        side_by_side(args, workdir, res, runnable, APPS[app_name], scripts, warm[app_name])
+
+
+def rotated(xs, rep, reps):
+    """xs rotated so that each repetition starts with a different third."""
+    k = (rep * len(xs)) // max(reps, 1) % max(len(xs), 1)
+    return xs[k:] + xs[:k]
+
+
+def serves(s, app):
+    return app.django or not s.django_only
+
+
+def memory_and_cold_start(args, workdir, res, order, app, warm, rep):
+    """Each server alone: time to the first 200, PSS idle, PSS after
+    --load-s seconds of wrk over all the app's paths. Alone, because PSS
+    splits a page shared with another server's processes (the same python
+    binary, the same uwsgi binary) between them."""
+    loads = [w for w in WORKLOADS if w.app == app.name]
+    for s in order:
+        if not serves(s, app):
+            continue
+        mem = res["memory"].setdefault(app.name, {}).setdefault(
+            s.name, {"cold_start_s": [], "idle_kib": [], "after_kib": [], "nginx_idle_kib": [], "failures": []})
+        try:
+            started, port, cold = start(s, app, workdir, ready_path=loads[0].path, ready_expect=loads[0].expect)
+        except Exception as e:
+            log(f"rep {rep + 1} {s.name} {app.name}: did not start: {e}")
+            mem["failures"].append(str(e)[:2000])
+            continue
+        try:
+            backend = started[-1]
+            time.sleep(0.5)
+            mem["cold_start_s"].append(cold)
+            mem["idle_kib"].append(backend.tree_pss_kib())
+            mem.setdefault("idle_breakdown", backend.tree_pss_breakdown())
+            if len(started) == 2:
+                mem["nginx_idle_kib"].append(started[0].tree_pss_kib())
+            measure.run_wrk(f"http://127.0.0.1:{port}/", warm, args.load_s)
+            mem["after_kib"].append(backend.tree_pss_kib())
+            log(f"rep {rep + 1} {s.name:24} {app.name:7} first 200 after {1000 * cold:5.0f} ms, "
+                f"PSS idle {mem['idle_kib'][-1] / 1024:5.1f} MiB, after load {mem['after_kib'][-1] / 1024:5.1f} MiB")
+        finally:
+            stop(started)
+    save(args, res)
+
+
+def side_by_side(args, workdir, res, runnable, app, scripts, warm):
+    """Every server of the app runs at once (idle ones cost nothing) and
+    the wrk runs go workload by workload, server after server, so the
+    runs a ratio compares are seconds apart, not minutes: the machine's
+    noise drifts slower than that."""
+    loads = [w for w in WORKLOADS if w.app == app.name]
+    up = {}
+    try:
+        for s in runnable:
+            if not serves(s, app):
+                continue
+            try:
+                started, port, _ = start(s, app, workdir, ready_path=loads[0].path, ready_expect=loads[0].expect)
+            except Exception as e:
+                log(f"{s.name} {app.name}: did not start: {e}")
+                for w in loads:
+                    for c in clients_for(s, w):
+                        res["throughput"].setdefault(w.key(c), {}).setdefault(s.name, []).append({"failed": f"did not start: {str(e).splitlines()[0][:200]}"})
+                continue
+            up[s.name] = (s, started, port)
+            measure.run_wrk(f"http://127.0.0.1:{port}/", warm, args.warmup)
+        for rep in range(args.reps):
+            order = rotated(list(up.values()), rep, args.reps)
+            for w in loads:
+                for c in CLIENTS:
+                    for s, started, port in order:
+                        if c not in clients_for(s, w):
+                            continue
+                        backend = started[-1]
+                        if backend.exited() is not None:
+                            r = {"failed": f"server exited with status {backend.exited()}"}
+                        else:
                             r = wrk_with_probe(f"http://127.0.0.1:{port}{w.path}", scripts[w.key(c)], args.duration, w, workdir)
-                            if backend.exited() is not None:
-                                r["failed"] = f"server exited with status {backend.exited()}"
-                            res["throughput"].setdefault(w.key(c), {}).setdefault(s.name, []).append(r)
-                            log(f"rep {rep + 1} {s.name:24} {w.key(c):32} " + (
-                                f"{r['rps']:8.0f} rps  p99 {r['p99_ms']:6.1f} ms  errors {r['errors']}  probe max {r['probe_max_ms'] or 0:6.0f} ms" if "rps" in r else r["failed"]))
-                    mem["after_kib"].append(backend.tree_pss_kib())
-                finally:
-                    stop(started)
+                        res["throughput"].setdefault(w.key(c), {}).setdefault(s.name, []).append(r)
+                        log(f"rep {rep + 1} {s.name:24} {w.key(c):32} " + (
+                            f"{r['rps']:8.0f} rps  p99 {r['p99_ms']:6.1f} ms  errors {r['errors']}  probe max {r['probe_max_ms'] or 0:6.0f} ms" if "rps" in r else r["failed"]))
                 save(args, res)
+    finally:
+        for s, started, port in up.values():
+            stop(started)
 
 
 # ---------------------------------------------------------------- dev reload
@@ -456,6 +515,7 @@ def main():
     ap.add_argument("--reps", type=int, default=3, help="repetitions of every throughput run (default 3)")
     ap.add_argument("--duration", type=int, default=4, help="seconds per wrk run (default 4)")
     ap.add_argument("--warmup", type=int, default=1, help="seconds of wrk warm-up per server start (default 1)")
+    ap.add_argument("--load-s", type=int, default=2, help="seconds of load before the 'after load' PSS (default 2)")
     ap.add_argument("--rewrites", type=int, default=5, help="version.py rewrites per dev server (default 5)")
     ap.add_argument("--hups", type=int, default=3, help="SIGHUPs per server (default 3)")
     ap.add_argument("--hup-window", type=float, default=5.0, help="seconds observed after each SIGHUP (default 5)")
@@ -465,7 +525,7 @@ def main():
     ap.add_argument("--out", default="", help="output path without extension (default bench/results/latest)")
     args = ap.parse_args()
     if args.quick:
-        args.reps, args.duration, args.rewrites, args.hups, args.hup_window = 1, 3, 2, 1, 3.0
+        args.reps, args.duration, args.rewrites, args.hups, args.hup_window, args.load_s = 1, 3, 2, 1, 3.0, 1
     args.only = [o for o in args.only.split(",") if o]
     if not args.out:
         args.out = os.path.join(RESULTS, "tmp", "quick") if args.quick else os.path.join(RESULTS, "latest")
