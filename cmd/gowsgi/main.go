@@ -30,6 +30,12 @@ func main() {
 	// caught, a write to a broken stdout/stderr fails instead of killing
 	// the process. (Notify, unlike Ignore, is not inherited by children.)
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	if path := os.Getenv("GOWSGI_CPUPROFILE"); path != "" {
+		// For profiling the master (BENCHMARKS.md): the profile is written
+		// when gowsgi stops.
+		stop := startCPUProfile(path)
+		defer stop()
+	}
 	app := &cli.App{
 		Name:    "gowsgi",
 		Usage:   "serve Python WSGI apps (Django) with Go",
@@ -49,6 +55,7 @@ func main() {
 		var buf strings.Builder
 		code := report(io.MultiWriter(os.Stderr, &buf), err)
 		daemonFailed(buf.String())
+		stopProfile()
 		os.Exit(code)
 	}
 }
