@@ -46,3 +46,12 @@ clean:
 bench:
 	bench/setup.sh
 	.bench-venv/bin/python bench/run.py $(BENCH_ARGS)
+
+# soak: mixed traffic against a real gowsgi for 10 minutes with worker kills,
+# HUPs and hostile requests (not part of `make test`). Writes
+# soak/results/latest.json; SOAK_ARGS=-duration=1m is a 1-minute check.
+# See soak/README.md.
+.PHONY: soak
+soak: build venv
+	$(GO) build -o bin/soak ./soak
+	bin/soak -gowsgi $(BIN) -python $(PY) $(SOAK_ARGS)
