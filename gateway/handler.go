@@ -222,6 +222,10 @@ func closeSpool(req *pyworker.Request) {
 	}
 }
 
+// errCutAfterHeaders stands for a failure (a dead worker, say) that came
+// after the app's headers were sent: the response can only be cut.
+var errCutAfterHeaders = errors.New("response cut after its headers were sent")
+
 // fail answers with a plain error page when nothing was sent yet. err is
 // logged when not nil.
 func (h *Handler) fail(rw *responder, code int, err error) (int, error) {
@@ -229,6 +233,11 @@ func (h *Handler) fail(rw *responder, code int, err error) (int, error) {
 		h.logf("%v", err)
 	}
 	if rw.started {
+		// Too late for an error page: the caller must cut the
+		// connection, so the error may never be nil here.
+		if err == nil {
+			err = errCutAfterHeaders
+		}
 		return rw.status, err
 	}
 	msg := errorPages[code]

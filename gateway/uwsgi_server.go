@@ -391,6 +391,9 @@ func (s *UwsgiServer) fail(rw *uwsgiResponder, code int, err error) (int, error)
 		s.logf("%v", err)
 	}
 	if rw.started {
+		if err == nil {
+			err = errCutAfterHeaders // the caller resets the connection
+		}
 		return rw.status, err
 	}
 	rw.started, rw.status = true, code

@@ -386,3 +386,27 @@ func TestFDExhaustion(t *testing.T) {
 	default:
 	}
 }
+
+// TestWorkerDiesMidStream pins a bug the soak found: a worker killed while
+// it streamed a chunked response left the client with a clean end of body
+// (a "complete" truncated response). The connection must be cut instead.
+func TestWorkerDiesMidStream(t *testing.T) {
+	p := startGowsgi(t, repoRoot(t), nil, "serve", "--http", "127.0.0.1:0", "--chdir", "testdata/apps",
+		"--wsgi-file", "all.py", "--processes", "1", "--threads", "1", "--python", testPython(t))
+	resp, err := http.Get(p.url + "/streaming/?n=100&delay=0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	readLine(t, r)
+	for _, k := range descendants(p.cmd.Process.Pid) {
+		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", k))
+		if strings.Contains(string(cmd), "_gowsgi") && len(descendants(k)) == 0 {
+			syscall.Kill(k, syscall.SIGKILL)
+		}
+	}
+	if _, err := io.ReadAll(r); err == nil {
+		t.Fatal("the response ended cleanly after its worker died; want a cut connection")
+	}
+}
