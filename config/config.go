@@ -127,6 +127,13 @@ type Config struct {
 	// (uwsgi packet) accepted, in bytes. Default 4096 as in uWSGI, which
 	// caps it at 65535; gowsgi allows up to 1 MiB.
 	BufferSize int
+	// SocketTimeout (socket-timeout) is how long a client may send nothing
+	// of its request (the headers, from their first byte, or the next bytes
+	// of its body), or read nothing of its response, before it is cut off
+	// (408 while it sends a body). It also bounds nginx on the uwsgi
+	// listener. uWSGI's default is 4 seconds for its internal sockets;
+	// gowsgi's is 30, as it faces clients directly. Must be more than 0.
+	SocketTimeout time.Duration
 	// Listen (listen) is the listen backlog. uWSGI's default is 100;
 	// gowsgi's is 1024 (the kernel caps it at net.core.somaxconn).
 	Listen int
@@ -256,6 +263,9 @@ func (c Config) ValidateWith(o ValidateOptions) error {
 		if err := k.checkRange(&c); err != nil {
 			add("%s = %s: %w", k.name, k.format(&c), err)
 		}
+	}
+	if c.SocketTimeout <= 0 {
+		add("socket-timeout = %s: must be more than 0 (a client silent that long is cut off)", c.SocketTimeout)
 	}
 	if c.ChmodSocket > 0o777 {
 		add("chmod-socket = %o: not a permission (000 to 777)", c.ChmodSocket)

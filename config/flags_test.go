@@ -181,7 +181,7 @@ var flagSamples = map[string]string{
 	"disable-logging": "", "touch-reload": "/tmp/t", "py-autoreload": "3", "uid": "www-data", "gid": "33",
 	"chmod-socket": "660", "harakiri": "60", "max-requests": "1000", "buffer-size": "65535", "listen": "128",
 	"limit-post": "1048576", "reload-on-rss": "256", "static-map": "/static=/srv/static", "stats": ":9191", "trusted-proxies": "10.0.0.0/8",
-	"strict": "", "evil-reload-on-rss": "512", "log-format": "json", "log-maxsize": "1048576",
+	"strict": "", "evil-reload-on-rss": "512", "log-format": "json", "log-maxsize": "1048576", "socket-timeout": "5",
 }
 
 // TestEveryKeyIsAFlag checks, key by key, that "--key value" gives the

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/textproto"
 	"os"
@@ -26,9 +27,18 @@ type Backend interface {
 	Release(s *pyworker.Slot)
 }
 
-// firstBodyChunk is how much of a request body is read before a worker is
-// taken: bodies up to this size never hold a worker while they arrive.
+// firstBodyChunk is how much of a request body is kept in memory; the
+// rest of a larger body waits in a temporary file (see readBody).
 const firstBodyChunk = 64 << 10
+
+// DefaultTimeout is how long a client may send nothing while it sends a
+// request, or read nothing while it is sent a response, when no timeout is
+// set (uWSGI's socket-timeout).
+const DefaultTimeout = 30 * time.Second
+
+// MaxHeaders is the most header lines a request may have; more get 431.
+// (Apache's LimitRequestFields has the same default.)
+const MaxHeaders = 100
 
 // Handler serves HTTP requests with Python workers.
 type Handler struct {
@@ -41,6 +51,11 @@ type Handler struct {
 	// LimitPost is the largest request body accepted (uWSGI's
 	// limit-post); a larger one gets 413 before the app runs. 0: no limit.
 	LimitPost int64
+	// Timeout bounds each read of a request body and each write of a
+	// response: a client that sends (or reads) nothing for this long is cut
+	// off, with 408 while it sends, so that it holds neither a worker nor a
+	// connection forever. 0 means DefaultTimeout.
+	Timeout time.Duration
 	// QueueTimeout is how long a request waits for a free worker before a
 	// 503; default 60s.
 	QueueTimeout time.Duration
@@ -58,8 +73,17 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	h.Metrics.begin()
-	rw := &responder{w: w, head: r.Method == http.MethodHead}
+	rw := &responder{w: w, rc: http.NewResponseController(w), timeout: h.timeout(), head: r.Method == http.MethodHead,
+		unreadBody: r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody}
 	status, err := h.serve(rw, r)
+	// net/http writes what is buffered after ServeHTTP returns: that write,
+	// too, must not wait forever on a client that reads nothing. And it
+	// reads what is left of an unread body (up to 256 KiB) to keep the
+	// connection: a client that stops sending must not hold it forever.
+	rw.setWriteDeadline()
+	if rw.unreadBody {
+		rw.rc.SetReadDeadline(time.Now().Add(rw.timeout))
+	}
 	h.Metrics.done(status, time.Since(start))
 	if h.Log != nil {
 		h.Log.Request(r, status, rw.written, time.Since(start), rw.pid, rw.gen)
@@ -74,6 +98,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(rw *responder, r *http.Request) (int, error) {
+	if code, err := checkRequest(r); err != nil {
+		return h.fail(rw, code, err)
+	}
 	req := &pyworker.Request{Path: r.URL.Path}
 	if h.LimitPost > 0 && r.ContentLength != 0 {
 		if r.ContentLength > h.LimitPost {
@@ -82,13 +109,20 @@ func (h *Handler) serve(rw *responder, r *http.Request) (int, error) {
 		r.Body = http.MaxBytesReader(rw.w, r.Body, h.LimitPost)
 	}
 	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
-		if code, err := h.readBody(req, r); err != nil {
-			if code == 0 {
-				return 0, err
-			}
-			return h.fail(rw, code, err)
-		}
+		body := &idleReader{r: r.Body, timeout: rw.timeout, setDeadline: rw.rc.SetReadDeadline}
+		size, err := readBody(req, body, r.ContentLength)
 		defer closeSpool(req)
+		if err != nil {
+			// What is left of the body is not worth waiting for: net/http
+			// would read on (to keep the connection) until the timeout.
+			rw.rc.SetReadDeadline(aLongTimeAgo)
+			rw.unreadBody = false
+			return h.fail(rw, bodyErrorStatus(err), fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, err))
+		}
+		// From the body's end on, net/http's own read watches for the
+		// client going away; it sets its own deadlines.
+		rw.unreadBody = false
+		r.ContentLength = size
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
@@ -149,71 +183,146 @@ func (h *Handler) serve(rw *responder, r *http.Request) (int, error) {
 	return h.fail(rw, http.StatusBadGateway, nil)
 }
 
-// readBody reads the start of the body before a worker is taken. A
-// chunked body (no Content-Length) is read whole, to a temporary file past
-// firstBodyChunk, so that CONTENT_LENGTH can be set: Django and most WSGI
-// apps read nothing without it. It returns the status to answer on error
-// (0: the client is gone, answer nothing).
-func (h *Handler) readBody(req *pyworker.Request, r *http.Request) (int, error) {
-	req.HasBody = true
-	n := firstBodyChunk
-	if r.ContentLength > 0 && r.ContentLength < int64(n) {
-		n = int(r.ContentLength)
+// checkRequest refuses what net/http lets through but gowsgi does not
+// serve (the framing guard in server.go refuses the rest): a request target
+// that is not an absolute path (CONNECT's authority form, "*" with another
+// method than OPTIONS) and more than MaxHeaders header lines. It returns
+// the status to answer.
+func checkRequest(r *http.Request) (int, error) {
+	p := r.URL.Path
+	if !strings.HasPrefix(p, "/") && !(p == "*" && r.Method == http.MethodOptions) && !(p == "" && r.URL.IsAbs()) {
+		return http.StatusBadRequest, fmt.Errorf("%w: request target %q is not an absolute path", ErrBadRequest, r.RequestURI)
 	}
-	first := make([]byte, n)
-	got, err := io.ReadFull(r.Body, first)
-	req.First = first[:got]
-	switch {
-	case err == nil && int64(got) == r.ContentLength:
-		req.FirstEOF = true
-	case err == nil && r.ContentLength > 0:
-		req.Body = r.Body
-	case err == nil: // chunked and larger than firstBodyChunk
-		size, err := spoolBody(req, r)
-		if err != nil {
-			return bodyErrorStatus(err), fmt.Errorf("reading the request body: %w", err)
-		}
-		r.ContentLength = size
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		if r.ContentLength > 0 && int64(got) < r.ContentLength {
-			return 0, fmt.Errorf("reading the request body: %w", err)
-		}
-		req.FirstEOF = true
-		r.ContentLength = int64(got)
-	default:
-		return bodyErrorStatus(err), fmt.Errorf("reading the request body: %w", err)
+	n := 0
+	for _, v := range r.Header {
+		n += len(v)
+	}
+	if n > MaxHeaders {
+		return http.StatusRequestHeaderFieldsTooLarge, fmt.Errorf("%w: %d header lines (at most %d)", ErrBadRequest, n, MaxHeaders)
 	}
 	return 0, nil
 }
 
+func (h *Handler) timeout() time.Duration {
+	if h.Timeout > 0 {
+		return h.Timeout
+	}
+	return DefaultTimeout
+}
+
+// errSpool marks a failure to keep a request body in a temporary file: a
+// problem of this machine (a full disk), not of the request.
+var errSpool = errors.New("keeping the request body in a temporary file")
+
+// readBody reads the whole request body before a worker is taken, so that
+// a slow client never holds a Python thread: the first firstBodyChunk
+// bytes into req.First, the rest of a larger body into an unlinked
+// temporary file (req.Body). cl is the declared length, -1 for a chunked
+// body; knowing the size lets CONTENT_LENGTH be set even then (Django and
+// most WSGI apps read nothing without it). It returns the body's size. A
+// body that ends before cl, or a chunked body cut before its last chunk,
+// is io.ErrUnexpectedEOF: the app never sees a body the client did not
+// finish sending. The caller closes the file with closeSpool, also on
+// error.
+func readBody(req *pyworker.Request, body io.Reader, cl int64) (int64, error) {
+	req.HasBody = true
+	n := firstBodyChunk
+	if cl >= 0 && cl < int64(n) {
+		n = int(cl)
+	}
+	first := make([]byte, n)
+	got, err := fill(body, first)
+	req.First = first[:got]
+	switch {
+	case err == io.EOF && cl >= 0 && int64(got) < cl:
+		return 0, fmt.Errorf("reading the request body: %w", io.ErrUnexpectedEOF)
+	case err == io.EOF, err == nil && int64(got) == cl:
+		req.FirstEOF = true
+		return int64(got), nil
+	case err != nil:
+		return 0, fmt.Errorf("reading the request body: %w", err)
+	}
+	size, err := spoolBody(req, body)
+	if err == nil && cl >= 0 && size < cl {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading the request body: %w", err)
+	}
+	return size, nil
+}
+
+// fill reads from r until b is full (nil) or r ends (io.EOF, which a
+// truncated chunked body is not: net/http reports it as
+// io.ErrUnexpectedEOF, and io.ReadFull would blur the two).
+func fill(r io.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := r.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// idleReader bounds each read: a client that sends nothing for timeout is
+// cut off, however long its whole body takes to arrive.
+type idleReader struct {
+	r           io.Reader
+	timeout     time.Duration
+	setDeadline func(time.Time) error
+}
+
+func (ir *idleReader) Read(p []byte) (int, error) {
+	ir.setDeadline(time.Now().Add(ir.timeout))
+	return ir.r.Read(p)
+}
+
 func bodyErrorStatus(err error) int {
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	var ne net.Error
+	switch {
+	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, errSpool):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return http.StatusRequestTimeout
 	}
-	// Malformed chunked encoding, or a client that went away (then the
-	// 400 reaches nobody, which is fine).
+	// Malformed chunked encoding, a body cut short, or a client that went
+	// away (then the 400 reaches nobody, which is fine).
 	return http.StatusBadRequest
 }
 
-// spoolBody copies the rest of a chunked body to an unlinked temporary
-// file and makes it the request's Body; it returns the body's full size.
-func spoolBody(req *pyworker.Request, r *http.Request) (int64, error) {
+// spoolBody copies the rest of a body to an unlinked temporary file and
+// makes it the request's Body; it returns the body's full size.
+func spoolBody(req *pyworker.Request, body io.Reader) (int64, error) {
 	f, err := os.CreateTemp("", "gowsgi-body-")
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("%w: %w", errSpool, err)
 	}
 	os.Remove(f.Name())
-	rest, err := io.Copy(f, r.Body)
-	if err == nil {
-		_, err = f.Seek(0, io.SeekStart)
-	}
-	if err != nil {
-		f.Close()
-		return 0, err
-	}
 	req.Body = f
-	return int64(len(req.First)) + rest, nil
+	rest, err := io.Copy(spoolWriter{f}, body)
+	if err == nil {
+		if _, err = f.Seek(0, io.SeekStart); err != nil {
+			err = fmt.Errorf("%w: %w", errSpool, err)
+		}
+	}
+	return int64(len(req.First)) + rest, err
+}
+
+// spoolWriter tells the file's errors from the client's in io.Copy.
+type spoolWriter struct{ f *os.File }
+
+func (w spoolWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil {
+		err = fmt.Errorf("%w: %w", errSpool, err)
+	}
+	return n, err
 }
 
 func closeSpool(req *pyworker.Request) {
@@ -244,7 +353,10 @@ func (h *Handler) fail(rw *responder, code int, err error) (int, error) {
 	hd := rw.w.Header()
 	hd.Set("Content-Type", "text/plain; charset=utf-8")
 	hd.Set("Content-Length", strconv.Itoa(len(msg)))
-	if code == http.StatusBadRequest || code == http.StatusRequestEntityTooLarge {
+	switch code {
+	case http.StatusBadRequest, http.StatusRequestTimeout, http.StatusRequestEntityTooLarge, http.StatusRequestHeaderFieldsTooLarge:
+		// What is left of the request on the connection cannot be trusted
+		// to frame the next one.
 		hd.Set("Connection", "close")
 	}
 	rw.w.WriteHeader(code)
@@ -257,12 +369,14 @@ func (h *Handler) fail(rw *responder, code int, err error) (int, error) {
 }
 
 var errorPages = map[int]string{
-	http.StatusBadRequest:            "400 Bad Request\n",
-	http.StatusRequestEntityTooLarge: "413 Request Entity Too Large\n",
-	http.StatusInternalServerError:   "500 Internal Server Error\n\nThe application raised an exception; the traceback is in the gowsgi log.\n",
-	http.StatusBadGateway:            "502 Bad Gateway\n\nThe worker handling this request died; the gowsgi log says why.\n",
-	http.StatusServiceUnavailable:    "503 Service Unavailable\n\nNo worker could take this request.\n",
-	http.StatusGatewayTimeout:        "504 Gateway Timeout\n\nThe request ran past the harakiri limit and its worker was replaced.\n",
+	http.StatusBadRequest:                  "400 Bad Request\n",
+	http.StatusRequestTimeout:              "408 Request Timeout\n",
+	http.StatusRequestEntityTooLarge:       "413 Request Entity Too Large\n",
+	http.StatusRequestHeaderFieldsTooLarge: "431 Request Header Fields Too Large\n",
+	http.StatusInternalServerError:         "500 Internal Server Error\n\nThe application raised an exception; the traceback is in the gowsgi log.\n",
+	http.StatusBadGateway:                  "502 Bad Gateway\n\nThe worker handling this request died; the gowsgi log says why.\n",
+	http.StatusServiceUnavailable:          "503 Service Unavailable\n\nNo worker could take this request.\n",
+	http.StatusGatewayTimeout:              "504 Gateway Timeout\n\nThe request ran past the harakiri limit and its worker was replaced.\n",
 }
 
 func (h *Handler) logf(format string, a ...any) {
@@ -274,6 +388,9 @@ func (h *Handler) logf(format string, a ...any) {
 // responder adapts an http.ResponseWriter to pyworker.Responder.
 type responder struct {
 	w          http.ResponseWriter
+	rc         *http.ResponseController
+	timeout    time.Duration // for each write (Handler.Timeout)
+	unreadBody bool          // the request has a body not read to its end
 	head       bool
 	started    bool // a status was sent (by the app or an error page)
 	appStarted bool // the app's status was sent
@@ -317,8 +434,10 @@ func (rw *responder) Start(status string, headers [][2]string) error {
 	return nil
 }
 
-// Write implements pyworker.Responder.
+// Write implements pyworker.Responder. A client that reads nothing for
+// the timeout fails the write, and so frees the worker.
 func (rw *responder) Write(p []byte) error {
+	rw.setWriteDeadline()
 	n, err := rw.w.Write(p)
 	rw.written += int64(n)
 	if errors.Is(err, http.ErrBodyNotAllowed) {
@@ -329,9 +448,17 @@ func (rw *responder) Write(p []byte) error {
 
 // Flush implements pyworker.Responder.
 func (rw *responder) Flush() {
-	if f, ok := rw.w.(http.Flusher); ok {
-		f.Flush()
-	}
+	rw.setWriteDeadline()
+	rw.rc.Flush()
+}
+
+// setWriteDeadline gives the next write to the client the timeout. It is
+// set before each write, not once per response, so that a response
+// streamed slowly by the app is not cut: only a client that stops reading
+// is. (A writer that cannot set deadlines, such as a dev-mode wrapper, is
+// left without one.)
+func (rw *responder) setWriteDeadline() {
+	rw.rc.SetWriteDeadline(time.Now().Add(rw.timeout))
 }
 
 func parseStatus(s string) (int, error) {

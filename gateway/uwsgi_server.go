@@ -75,8 +75,14 @@ type UwsgiServer struct {
 	// 503; 0 means 60s.
 	QueueTimeout time.Duration
 	// HeaderTimeout is how long a new connection may take to send its
-	// packet (header and vars) before it is closed; 0 means 30s.
+	// packet (header and vars) before it is closed; 0 means Timeout.
 	HeaderTimeout time.Duration
+	// Timeout bounds each read of a request body and each write of the
+	// response, as Handler.Timeout does; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// LimitPost is the largest request body accepted (uWSGI's limit-post);
+	// a larger CONTENT_LENGTH gets 413 before the body is read. 0: no limit.
+	LimitPost int64
 
 	mu       sync.Mutex
 	lns      []net.Listener
@@ -249,7 +255,7 @@ func (s *UwsgiServer) serveConn(ctx context.Context, c net.Conn) {
 	start := time.Now()
 	ht := s.HeaderTimeout
 	if ht == 0 {
-		ht = 30 * time.Second
+		ht = s.timeout()
 	}
 	c.SetReadDeadline(start.Add(ht))
 
@@ -280,7 +286,42 @@ func (s *UwsgiServer) serveConn(ctx context.Context, c net.Conn) {
 		uc.cut = true
 	}
 	if !uc.cut {
+		c.SetWriteDeadline(time.Now().Add(s.timeout()))
 		rw.flush()
+	}
+}
+
+func (s *UwsgiServer) timeout() time.Duration {
+	if s.Timeout > 0 {
+		return s.Timeout
+	}
+	return DefaultTimeout
+}
+
+// timedUwsgiResponder gives each write to nginx the timeout, as the HTTP
+// responder does: a peer that reads nothing for that long fails the write
+// and so frees the worker. A failed Flush fails the next Write: a
+// streaming app's small chunks are written by Flush alone, and the worker
+// must hear that nginx is gone at its next chunk, not once 32 KiB of them
+// have piled up.
+type timedUwsgiResponder struct {
+	*uwsgiResponder
+	timeout  time.Duration
+	flushErr error
+}
+
+func (t *timedUwsgiResponder) Write(p []byte) error {
+	if t.flushErr != nil {
+		return t.flushErr
+	}
+	t.conn.c.SetWriteDeadline(time.Now().Add(t.timeout))
+	return t.uwsgiResponder.Write(p)
+}
+
+func (t *timedUwsgiResponder) Flush() {
+	t.conn.c.SetWriteDeadline(time.Now().Add(t.timeout))
+	if err := t.uwsgiResponder.flush(); err != nil && t.flushErr == nil {
+		t.flushErr = err
 	}
 }
 
@@ -317,22 +358,36 @@ func (s *UwsgiServer) serve(ctx context.Context, uc *uwsgiConn, rw *uwsgiRespond
 	}
 	*bp = env
 	rw.head = r.method == http.MethodHead
+	headers := 0
+	for _, v := range pkt.vars {
+		if strings.HasPrefix(v.key, "HTTP_") {
+			headers++
+		}
+	}
+	if headers > MaxHeaders {
+		return s.fail(rw, http.StatusRequestHeaderFieldsTooLarge, nil)
+	}
 	req := &pyworker.Request{Environ: env, Path: r.path}
 	if r.contentLength > 0 {
 		// The body is CONTENT_LENGTH bytes after the packet: the limit keeps
-		// a worker from reading past it.
+		// anyone from reading past it.
 		uc.body = &io.LimitedReader{R: uc.br, N: r.contentLength}
-		req.HasBody = true
-		first := make([]byte, min(int64(firstBodyChunk), r.contentLength))
-		got, err := io.ReadFull(uc.body, first)
-		if err != nil {
-			return 499, fmt.Errorf("reading the request body: %w", err)
+		if s.LimitPost > 0 && r.contentLength > s.LimitPost {
+			return s.fail(rw, http.StatusRequestEntityTooLarge, nil)
 		}
-		req.First = first[:got]
-		if uc.body.N == 0 {
-			req.FirstEOF = true
-		} else {
-			req.Body = uc.body
+		// The whole body is read before a worker is taken, as on the HTTP
+		// listener (readBody).
+		body := &idleReader{r: uc.body, timeout: s.timeout(), setDeadline: uc.c.SetReadDeadline}
+		_, err := readBody(req, body, r.contentLength)
+		defer closeSpool(req)
+		uc.c.SetReadDeadline(time.Time{})
+		switch code := bodyErrorStatus(err); {
+		case err == nil:
+		case code == http.StatusRequestTimeout, code == http.StatusServiceUnavailable:
+			return s.fail(rw, code, fmt.Errorf("%s %s: %w", r.method, r.path, err))
+		default:
+			// nginx (its client) went away mid-body: nobody to answer.
+			return 499, fmt.Errorf("reading the request body: %w", err)
 		}
 	}
 
@@ -355,7 +410,7 @@ func (s *UwsgiServer) serve(ctx context.Context, uc *uwsgiConn, rw *uwsgiRespond
 		return s.fail(rw, http.StatusServiceUnavailable, fmt.Errorf("no worker free after %s", qt))
 	}
 	rw.pid, rw.gen = slot.Worker()
-	err = slot.Do(req, rw)
+	err = slot.Do(req, &timedUwsgiResponder{uwsgiResponder: rw, timeout: s.timeout()})
 	s.Backend.Release(slot)
 	if err == nil {
 		return rw.status, nil
@@ -397,6 +452,7 @@ func (s *UwsgiServer) fail(rw *uwsgiResponder, code int, err error) (int, error)
 		return rw.status, err
 	}
 	rw.started, rw.status = true, code
+	rw.conn.c.SetWriteDeadline(time.Now().Add(s.timeout()))
 	rw.written = writeUwsgiError(rw.conn.c, code, rw.head)
 	return code, err
 }

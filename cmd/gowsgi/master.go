@@ -45,6 +45,14 @@ type masterConfig struct {
 	http       []listenSpec
 	uwsgi      []listenSpec // uwsgi protocol listeners (--socket)
 	bufferSize int          // largest uwsgi packet (--buffer-size); 0 is the default
+
+	// maxHeaderBytes bounds an HTTP request's line and headers (431 past
+	// it): buffer-size when set, else 0, net/http's 64 KiB.
+	maxHeaderBytes int
+	// socketTimeout is how long a client may stay silent while it sends a
+	// request or reads a response (--socket-timeout); 0 is 30s.
+	socketTimeout time.Duration
+
 	workers    pyworker.Options
 	accessLog  bool
 	grace      time.Duration // how long in-flight requests may take on stop
@@ -165,6 +173,7 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 			Logf:        m.logf,
 			Unavailable: m.serveBroken,
 			LimitPost:   cfg.limitPost,
+			Timeout:     cfg.socketTimeout,
 		}
 		if len(cfg.staticMaps) > 0 {
 			h = staticFirst(cfg.staticMaps, h)
@@ -173,7 +182,7 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 			h = cfg.wrap(h)
 		}
 		// One server per listener keeps LocalAddr per listener.
-		srv := gateway.NewServer(h, log.New(cfg.out, "gowsgi: http: ", 0), 0)
+		srv := gateway.NewServer(h, log.New(cfg.out, "gowsgi: http: ", 0), cfg.maxHeaderBytes, cfg.socketTimeout)
 		srv.Serve(ln)
 		m.servers = append(m.servers, srv)
 	}
@@ -183,6 +192,8 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 			Metrics:    m.ops.metrics,
 			Environ:    gateway.Environ{Scheme: "http", ScriptName: cfg.scriptName},
 			BufferSize: cfg.bufferSize,
+			LimitPost:  cfg.limitPost,
+			Timeout:    cfg.socketTimeout,
 			Log:        m.alog,
 			Logf:       m.logf,
 		}

@@ -149,6 +149,13 @@ func masterFromConfig(cfg config.Config) (masterConfig, error) {
 	if mc.bufferSize > gateway.MaxUwsgiBufferSize {
 		mc.bufferSize = gateway.MaxUwsgiBufferSize
 	}
+	// An HTTP listener keeps net/http's 64 KiB for the request line and
+	// headers unless buffer-size is set: uWSGI's default 4096 fits nginx's
+	// packets but not a browser's big cookies sent directly.
+	if cfg.BufferSize != config.Default().BufferSize {
+		mc.maxHeaderBytes = cfg.BufferSize
+	}
+	mc.socketTimeout = cfg.SocketTimeout
 	spawn := pyworker.SpawnZygote
 	if cfg.LazyApps {
 		spawn = pyworker.SpawnExec

@@ -1,0 +1,553 @@
+package main
+
+// Hostile clients against a real gowsgi and real Python workers: the
+// request-smuggling corpus of testdata/hostile on both listeners, the size
+// limits, and clients that send or read too slowly.
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// hostileCase is one file of testdata/hostile and its .expect (the format
+// is described in testdata/hostile/make_corpus.py).
+type hostileCase struct {
+	name       string
+	raw        []byte
+	responses  []int
+	unanswered bool
+	app        int
+	bodyLength int // -1: not checked
+	closed     bool
+	halfClose  bool
+	logs       []*regexp.Regexp
+}
+
+func loadHostileCorpus(t *testing.T, dir, ext string) []hostileCase {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(repoRoot(t), "testdata", "hostile", dir, "*"+ext))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no corpus in testdata/hostile/%s (%v)", dir, err)
+	}
+	var cases []hostileCase
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp, err := os.ReadFile(strings.TrimSuffix(f, ext) + ".expect")
+		if err != nil {
+			t.Fatalf("%s has no .expect: %v", f, err)
+		}
+		c := hostileCase{name: strings.TrimSuffix(filepath.Base(f), ext), raw: raw, bodyLength: -1}
+		for _, line := range strings.Split(string(exp), "\n") {
+			word, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
+			switch word {
+			case "", "#":
+			case "responses":
+				for _, s := range strings.Fields(arg) {
+					n, err := strconv.Atoi(s)
+					if err != nil {
+						t.Fatalf("%s.expect: %q", c.name, line)
+					}
+					c.responses = append(c.responses, n)
+				}
+			case "unanswered":
+				c.unanswered = true
+			case "app":
+				c.app, err = strconv.Atoi(arg)
+			case "body-length":
+				c.bodyLength, err = strconv.Atoi(arg)
+			case "closed":
+				c.closed = true
+			case "half-close":
+				c.halfClose = true
+			case "log":
+				c.logs = append(c.logs, regexp.MustCompile(arg))
+			default:
+				t.Fatalf("%s.expect: unknown line %q", c.name, line)
+			}
+			if err != nil {
+				t.Fatalf("%s.expect: %q: %v", c.name, line, err)
+			}
+		}
+		cases = append(cases, c)
+	}
+	return cases
+}
+
+// exchangeRaw sends raw on a new connection and reads every response until
+// the server closes it. got is what was read before any response parsed
+// (for "unanswered"); closed is false when the server kept the connection
+// open until the read timed out.
+func exchangeRaw(t *testing.T, addr string, raw []byte, halfClose bool) (statuses []int, first http.Header, got int, closed bool) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write(raw); err != nil {
+		t.Fatal(err)
+	}
+	if halfClose {
+		c.(*net.TCPConn).CloseWrite()
+	}
+	br := bufio.NewReader(c)
+	for {
+		if _, err := br.Peek(1); err != nil {
+			var ne net.Error
+			return statuses, first, got, !(errors.As(err, &ne) && ne.Timeout())
+		}
+		got++
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("after %v: not an HTTP response: %v", statuses, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if first == nil {
+			first = resp.Header
+		}
+		statuses = append(statuses, resp.StatusCode)
+	}
+}
+
+// accessMarks counts, between two marker requests, the access-log lines of
+// requests that reached the app (they name the worker's pid). Access-log
+// lines are queued in order and a request's line is queued before its
+// connection closes, so once the marker's line is out, every line of what
+// was sent before it is too.
+type accessMarks struct {
+	p    *proc
+	url  string
+	last int // output offset after the previous marker's line
+	n    int
+}
+
+var appLineRE = regexp.MustCompile(`(?m)^\S+ - \[[^]]+\] "[^"]*" \d+ \d+ \S+ms pid=\d+`)
+
+// mark sends a marker and returns the output since the previous marker:
+// its app request lines and all of it, for log checks.
+func (a *accessMarks) mark(t *testing.T) (appLines []string, out string) {
+	t.Helper()
+	a.n++
+	tag := fmt.Sprintf("hostile-mark-%d", a.n)
+	code, _, _ := get(t, nil, a.url+"/hello/?"+tag)
+	if code != 200 {
+		t.Fatalf("marker request: status %d", code)
+	}
+	re := regexp.MustCompile(`"GET /hello/\?` + tag + ` HTTP/1.1" 200 .*\n`)
+	if _, ok := a.p.out.waitFor(re, 10*time.Second); !ok {
+		t.Fatalf("the marker's access-log line never came:\n%s", a.p.out)
+	}
+	all := a.p.out.String()
+	loc := re.FindStringIndex(all[a.last:])
+	out = all[a.last : a.last+loc[0]]
+	a.last += loc[1]
+	return appLineRE.FindAllString(out, -1), out
+}
+
+// TestHostileCorpus sends every case of testdata/hostile/http to the HTTP
+// listener and of testdata/hostile/uwsgi to the uwsgi listener of one
+// gowsgi, and checks the answers, that the connection is closed, and how
+// many times the app ran: never twice for one request, never for a
+// refused one.
+func TestHostileCorpus(t *testing.T) {
+	tmp := t.TempDir()
+	closeLog := filepath.Join(tmp, "close.log")
+	p := startGowsgi(t, repoRoot(t), []string{"GOWSGI_CLOSE_LOG=" + closeLog},
+		"serve", "--http", "127.0.0.1:0", "--socket", "localhost:0", // not 127.0.0.1:0 twice: config refuses the same address twice
+		"--chdir", "testdata/apps", "--wsgi-file", "all.py",
+		"--processes", "1", "--threads", "2", "--limit-post", "1048576", "--python", testPython(t))
+	m, ok := p.out.waitFor(anyUwsgiListeningRE, 10*time.Second)
+	if !ok {
+		t.Fatalf("no uwsgi listener:\n%s", p.out)
+	}
+	uwsgiAddr := m[1]
+	marks := &accessMarks{p: p, url: p.url}
+	marks.mark(t)
+
+	run := func(t *testing.T, addr string, tc hostileCase) {
+		statuses, first, got, closed := exchangeRaw(t, addr, tc.raw, tc.halfClose)
+		apps, out := marks.mark(t)
+		switch {
+		case tc.unanswered && got > 0:
+			t.Errorf("answered %v, want no answer", statuses)
+		case !tc.unanswered && fmt.Sprint(statuses) != fmt.Sprint(tc.responses):
+			t.Errorf("responses %v, want %v", statuses, tc.responses)
+		}
+		if (tc.closed || tc.unanswered) && !closed {
+			t.Errorf("the connection is still open after 10s")
+		}
+		if len(apps) != tc.app {
+			t.Errorf("the app ran %d time(s), want %d:\n%s", len(apps), tc.app, strings.Join(apps, "\n"))
+		}
+		if tc.bodyLength >= 0 && (first == nil || first.Get("X-Body-Length") != strconv.Itoa(tc.bodyLength)) {
+			t.Errorf("X-Body-Length %q, want %d", first.Get("X-Body-Length"), tc.bodyLength)
+		}
+		for _, re := range tc.logs {
+			if !re.MatchString(out) {
+				t.Errorf("log does not match %q:\n%s", re, out)
+			}
+		}
+		if strings.Contains(out, "smuggled") {
+			t.Errorf("a smuggled request reached gowsgi:\n%s", out)
+		}
+	}
+	t.Run("http", func(t *testing.T) {
+		for _, tc := range loadHostileCorpus(t, "http", ".req") {
+			t.Run(tc.name, func(t *testing.T) { run(t, p.addr, tc) })
+		}
+	})
+	t.Run("uwsgi", func(t *testing.T) {
+		for _, tc := range loadHostileCorpus(t, "uwsgi", ".pkt") {
+			t.Run(tc.name, func(t *testing.T) { run(t, uwsgiAddr, tc) })
+		}
+	})
+
+	// apps_test.go's testCloseCalled does this on the HTTP listener.
+	t.Run("uwsgi peer gone mid-response: close() runs, the worker is free", func(t *testing.T) {
+		c, err := net.Dial("tcp", uwsgiAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write(hostilePacket(t, "GET", "/close_tracking/", "id=uwsgi-gone&n=100000&delay=0.01"))
+		r := bufio.NewReader(c)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(line, "chunk 1") {
+				break
+			}
+		}
+		c.Close()
+		m := waitForFile(t, closeLog, regexp.MustCompile(`closed id=uwsgi-gone yielded=(\d+) n=100000`))
+		if n, _ := strconv.Atoi(m[1]); n >= 100000 {
+			t.Fatalf("the app yielded everything (%d chunks) though nginx left", n)
+		}
+		// Both threads of the one worker serve again.
+		var wg sync.WaitGroup
+		for i := 0; i < 2; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if code, _, _ := get(t, nil, p.url+"/slow/?s=0.2"); code != 200 {
+					t.Errorf("after the disconnect: status %d", code)
+				}
+			}()
+		}
+		wg.Wait()
+	})
+}
+
+// hostilePacket is a uwsgi request packet as nginx's uwsgi_params builds
+// it, followed by nothing (the caller sends any body).
+func hostilePacket(t testing.TB, method, path, query string, extra ...string) []byte {
+	t.Helper()
+	vars := []string{"REQUEST_METHOD", method, "REQUEST_URI", path + "?" + query, "PATH_INFO", path,
+		"QUERY_STRING", query, "SERVER_PROTOCOL", "HTTP/1.1", "SERVER_NAME", "x", "SERVER_PORT", "80",
+		"REMOTE_ADDR", "10.0.0.7", "REMOTE_PORT", "4242", "HTTP_HOST", "x"}
+	vars = append(vars, extra...)
+	var b []byte
+	for _, s := range vars {
+		b = binary.LittleEndian.AppendUint16(b, uint16(len(s)))
+		b = append(b, s...)
+	}
+	if len(b) > 65535 {
+		t.Fatalf("packet vars of %d bytes", len(b))
+	}
+	return append([]byte{0, byte(len(b)), byte(len(b) >> 8), 0}, b...)
+}
+
+// TestHostileLimits: buffer-size, the header count and limit-post give
+// clear answers on both listeners, before the app runs.
+func TestHostileLimits(t *testing.T) {
+	p := startGowsgi(t, repoRoot(t), nil,
+		"serve", "--http", "127.0.0.1:0", "--socket", "localhost:0", // not 127.0.0.1:0 twice: config refuses the same address twice
+		"--chdir", "testdata/apps", "--wsgi-file", "all.py",
+		"--processes", "1", "--threads", "2", "--buffer-size", "8192", "--limit-post", "100000", "--python", testPython(t))
+	m, ok := p.out.waitFor(anyUwsgiListeningRE, 10*time.Second)
+	if !ok {
+		t.Fatalf("no uwsgi listener:\n%s", p.out)
+	}
+	uwsgiAddr := m[1]
+	marks := &accessMarks{p: p, url: p.url}
+	marks.mark(t)
+
+	httpReq := func(head string, body string) []byte {
+		return []byte("POST /echo/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + head + "\r\n" + body)
+	}
+	chunked := func(sizes ...int) string {
+		var b strings.Builder
+		for _, n := range sizes {
+			fmt.Fprintf(&b, "%x\r\n%s\r\n", n, strings.Repeat("c", n))
+		}
+		return b.String() + "0\r\n\r\n"
+	}
+	headers := func(n, size int) string {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "X-H%d: %s\r\n", i, strings.Repeat("v", size))
+		}
+		return b.String()
+	}
+	uwsgiHeaders := func(n, size int) []string {
+		var vars []string
+		for i := 0; i < n; i++ {
+			vars = append(vars, fmt.Sprintf("HTTP_X_H%d", i), strings.Repeat("v", size))
+		}
+		return vars
+	}
+	tests := []struct {
+		name       string
+		uwsgi      bool
+		raw        []byte
+		want       []int // nil: unanswered
+		app        int
+		bodyLength int
+		log        string
+	}{
+		{name: "http: 6 KiB of headers fit --buffer-size 8192", raw: httpReq(headers(3, 2000), ""), want: []int{200}, app: 1, bodyLength: 0},
+		// net/http reads up to 4 KiB past MaxHeaderBytes before it answers.
+		{name: "http: 20 KiB of headers: 431", raw: httpReq(headers(10, 2000), ""), want: []int{431}},
+		{name: "http: 100 headers fit", raw: httpReq(headers(98, 1), ""), want: []int{200}, app: 1, bodyLength: 0},
+		{name: "http: 150 headers: 431", raw: httpReq(headers(150, 1), ""), want: []int{431}},
+		{name: "http: a body of limit-post", raw: httpReq("Content-Length: 100000\r\n", strings.Repeat("b", 100000)), want: []int{200}, app: 1, bodyLength: 100000},
+		{name: "http: Content-Length over limit-post: 413", raw: httpReq("Content-Length: 100001\r\n", strings.Repeat("b", 100001)), want: []int{413}},
+		{name: "http: chunked, within limit-post", raw: httpReq("Transfer-Encoding: chunked\r\n", chunked(60000, 40000)), want: []int{200}, app: 1, bodyLength: 100000},
+		{name: "http: chunked, over limit-post: 413", raw: httpReq("Transfer-Encoding: chunked\r\n", chunked(60000, 40001)), want: []int{413}},
+		{name: "uwsgi: 6 KiB of headers fit --buffer-size 8192", uwsgi: true,
+			raw: hostilePacket(t, "GET", "/hello/", "", uwsgiHeaders(3, 2000)...), want: []int{200}, app: 1, bodyLength: -1},
+		{name: "uwsgi: 9 KiB of headers: refused, logged", uwsgi: true,
+			raw: hostilePacket(t, "GET", "/hello/", "", uwsgiHeaders(3, 3000)...), log: `invalid request block size: 9\d\d\d \(max 8192\)`},
+		{name: "uwsgi: 150 headers: 431", uwsgi: true,
+			raw: hostilePacket(t, "GET", "/hello/", "", uwsgiHeaders(150, 1)...), want: []int{431}},
+		{name: "uwsgi: a body of limit-post", uwsgi: true,
+			raw:  append(hostilePacket(t, "POST", "/echo/", "", "CONTENT_LENGTH", "100000"), strings.Repeat("b", 100000)...),
+			want: []int{200}, app: 1, bodyLength: 100000},
+		{name: "uwsgi: CONTENT_LENGTH over limit-post: 413", uwsgi: true,
+			raw:  append(hostilePacket(t, "POST", "/echo/", "", "CONTENT_LENGTH", "100001"), strings.Repeat("b", 100001)...),
+			want: []int{413}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := p.addr
+			if tc.uwsgi {
+				addr = uwsgiAddr
+			}
+			statuses, first, got, closed := exchangeRaw(t, addr, tc.raw, false)
+			apps, out := marks.mark(t)
+			if tc.want == nil && got > 0 || tc.want != nil && fmt.Sprint(statuses) != fmt.Sprint(tc.want) {
+				t.Errorf("responses %v, want %v", statuses, tc.want)
+			}
+			if !closed {
+				t.Errorf("the connection is still open after 10s")
+			}
+			if len(apps) != tc.app {
+				t.Errorf("the app ran %d time(s), want %d", len(apps), tc.app)
+			}
+			if tc.app > 0 && tc.bodyLength >= 0 && first.Get("X-Body-Length") != strconv.Itoa(tc.bodyLength) {
+				t.Errorf("X-Body-Length %q, want %d", first.Get("X-Body-Length"), tc.bodyLength)
+			}
+			if tc.log != "" && !regexp.MustCompile(tc.log).MatchString(out) {
+				t.Errorf("log does not match %q:\n%s", tc.log, out)
+			}
+		})
+	}
+}
+
+// TestSlowClients runs 2 workers x 1 thread with --socket-timeout 1: slow
+// clients are cut off by the timeout, and while they send, they hold no
+// worker.
+func TestSlowClients(t *testing.T) {
+	p := startGowsgi(t, repoRoot(t), nil,
+		"serve", "--http", "127.0.0.1:0", "--socket", "localhost:0", // not 127.0.0.1:0 twice: config refuses the same address twice
+		"--chdir", "testdata/apps", "--wsgi-file", "all.py",
+		"--processes", "2", "--threads", "1", "--socket-timeout", "1", "--python", testPython(t))
+	m, ok := p.out.waitFor(anyUwsgiListeningRE, 10*time.Second)
+	if !ok {
+		t.Fatalf("no uwsgi listener:\n%s", p.out)
+	}
+	uwsgiAddr := m[1]
+
+	// cutOff sends start, then trickles more every 300ms (each in time for
+	// the 1s timeout, but never finishing) and returns what the server
+	// answered and after how long it closed the connection.
+	cutOff := func(t *testing.T, addr string, start []byte, more string) (string, time.Duration) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		t0 := time.Now()
+		c.Write(start)
+		answer := make(chan string, 1)
+		go func() {
+			c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			b, _ := io.ReadAll(c)
+			answer <- string(b)
+		}()
+		tick := time.NewTicker(300 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case a := <-answer:
+				return a, time.Since(t0)
+			case <-tick.C:
+				if more != "" {
+					c.Write([]byte(more))
+				}
+			}
+		}
+	}
+	t.Run("slowloris headers are cut off", func(t *testing.T) {
+		got, d := cutOff(t, p.addr, []byte("GET /hello/ HTTP/1.1\r\nHost: x\r\n"), "X-Slow: 1\r\n")
+		if got != "" || d > 5*time.Second {
+			t.Fatalf("after %s: %q; want the connection closed after about 1s", d, got)
+		}
+	})
+	t.Run("a stalled body gets 408", func(t *testing.T) {
+		got, d := cutOff(t, p.addr, []byte("POST /echo/ HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n"+strings.Repeat("b", 100000)), "")
+		if !strings.HasPrefix(got, "HTTP/1.1 408 ") || d > 5*time.Second {
+			t.Fatalf("after %s: %q; want 408 after about 1s", d, got)
+		}
+	})
+	t.Run("uwsgi: a slow packet is cut off", func(t *testing.T) {
+		pkt := hostilePacket(t, "GET", "/hello/", "")
+		got, d := cutOff(t, uwsgiAddr, pkt[:10], "")
+		if got != "" || d > 5*time.Second {
+			t.Fatalf("after %s: %q; want the connection closed after about 1s", d, got)
+		}
+	})
+	t.Run("uwsgi: a stalled body gets 408", func(t *testing.T) {
+		pkt := append(hostilePacket(t, "POST", "/echo/", "", "CONTENT_LENGTH", "200000"), strings.Repeat("b", 100000)...)
+		got, d := cutOff(t, uwsgiAddr, pkt, "")
+		if !strings.HasPrefix(got, "HTTP/1.1 408 ") || d > 5*time.Second {
+			t.Fatalf("after %s: %q; want 408 after about 1s", d, got)
+		}
+	})
+	// Two clients send bodies larger than what is kept in memory (64 KiB),
+	// then a byte every 200ms: in time for the timeout, so they are never
+	// cut off, and never done. Before the whole body was read ahead, each
+	// held one of the two workers from its 64th KiB on.
+	trickle := func(t *testing.T, addr string, start []byte, stop <-chan struct{}, wg *sync.WaitGroup) {
+		defer wg.Done()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		c.Write(start)
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				c.SetWriteDeadline(time.Now().Add(time.Second))
+				if _, err := c.Write([]byte("b")); err != nil {
+					t.Errorf("trickling: %v (cut off though it kept sending)", err)
+					return
+				}
+			}
+		}
+	}
+	for _, listener := range []string{"http", "uwsgi"} {
+		t.Run(listener+": trickling bodies hold no worker", func(t *testing.T) {
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			for i := 0; i < 2; i++ {
+				wg.Add(1)
+				if listener == "http" {
+					go trickle(t, p.addr, []byte("POST /echo/ HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"+strings.Repeat("b", 100000)), stop, &wg)
+				} else {
+					go trickle(t, uwsgiAddr, append(hostilePacket(t, "POST", "/echo/", "", "CONTENT_LENGTH", "1000000"), strings.Repeat("b", 100000)...), stop, &wg)
+				}
+			}
+			defer func() { close(stop); wg.Wait() }()
+			time.Sleep(500 * time.Millisecond) // both past 64 KiB: else the test proves nothing
+			client := &http.Client{Timeout: 3 * time.Second}
+			for i := 0; i < 3; i++ {
+				t0 := time.Now()
+				resp, err := client.Get(p.url + "/hello/")
+				if err != nil {
+					t.Fatalf("a normal request while two clients trickle: %v", err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 || time.Since(t0) > 2*time.Second {
+					t.Fatalf("status %d after %s", resp.StatusCode, time.Since(t0))
+				}
+			}
+		})
+	}
+}
+
+// TestStalledReader: a client that stops reading a large response is cut
+// off by the write timeout, and the one worker thread serves again.
+func TestStalledReader(t *testing.T) {
+	p := startGowsgi(t, repoRoot(t), nil,
+		"serve", "--http", "127.0.0.1:0", "--socket", "localhost:0", // not 127.0.0.1:0 twice: config refuses the same address twice
+		"--chdir", "testdata/apps", "--wsgi-file", "all.py",
+		"--processes", "1", "--threads", "1", "--socket-timeout", "1", "--python", testPython(t))
+	m, ok := p.out.waitFor(anyUwsgiListeningRE, 10*time.Second)
+	if !ok {
+		t.Fatalf("no uwsgi listener:\n%s", p.out)
+	}
+	uwsgiAddr := m[1]
+	tests := []struct {
+		name, addr string
+		req        []byte
+	}{
+		{"http", p.addr, []byte("GET /big/?mb=256 HTTP/1.1\r\nHost: x\r\n\r\n")},
+		{"uwsgi", uwsgiAddr, hostilePacket(t, "GET", "/big/", "mb=256")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", tc.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.(*net.TCPConn).SetReadBuffer(4096)
+			c.Write(tc.req)
+			// The status line proves the worker is streaming the response;
+			// from here on the client reads nothing.
+			c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 200") {
+				t.Fatalf("status line %q, %v", line, err)
+			}
+			t0 := time.Now()
+			client := &http.Client{Timeout: 30 * time.Second}
+			resp, err := client.Get(p.url + "/hello/")
+			if err != nil {
+				t.Fatalf("the worker is still pinned by the client that reads nothing: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 || time.Since(t0) > 15*time.Second {
+				t.Fatalf("status %d after %s", resp.StatusCode, time.Since(t0))
+			}
+			t.Logf("the worker was free again after %s", time.Since(t0).Round(time.Millisecond))
+		})
+	}
+}
+
+var anyUwsgiListeningRE = regexp.MustCompile(`listening on uwsgi://(\S+)`)
