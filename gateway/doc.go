@@ -29,6 +29,10 @@
 // read of a body and each write of a response: a client that stops
 // sending or reading is cut off and frees its worker.
 //
+// Reading bodies ahead costs disk for large ones ($TMPDIR, unlinked at
+// once, so df shows it but ls does not): set limit-post, as nginx's
+// client_max_body_size does by default, or a client can fill the disk.
+//
 // # The uwsgi listener
 //
 // UwsgiServer (uwsgi.go: wire format; uwsgi_server.go: behaviour) reads the

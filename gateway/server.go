@@ -310,28 +310,32 @@ func (f *framing) scan(p []byte) int {
 		case fsStart:
 			switch {
 			case c == '\r' || c == '\n':
-			case isTokenByte(c):
+			case tokenBytes[c]:
 				*f = framing{state: fsMethod}
 			default:
 				return f.refuse(i, "a request line starts with a byte that is not a method's")
 			}
 		case fsMethod:
 			switch {
+			case tokenBytes[c]:
+				i = skip(p, i, &tokenBytes)
 			case c == ' ':
 				f.state = fsTarget
-			case !isTokenByte(c):
+			default:
 				return f.refuse(i, "the method has a byte that is not a token's")
 			}
 		case fsTarget:
 			switch {
+			case targetBytes[c]:
+				j := skip(p, i, &targetBytes)
+				f.targetLen += j + 1 - i
+				i = j
 			case c == ' ' && f.targetLen == 0:
 				return f.refuse(i, "two spaces after the method")
 			case c == ' ':
 				f.state = fsVersion
-			case c < ' ' || c == 0x7f:
-				return f.refuse(i, "a control character in the request target")
 			default:
-				f.targetLen++
+				return f.refuse(i, "a control character in the request target")
 			}
 		case fsVersion:
 			switch {
@@ -361,7 +365,7 @@ func (f *framing) scan(p []byte) int {
 				return f.refuse(i, "a header line ends with a bare LF, not CRLF")
 			case c == ' ' || c == '\t':
 				return f.refuse(i, "a header line starts with whitespace (obs-fold, RFC 9112 5.2)")
-			case isTokenByte(c):
+			case tokenBytes[c]:
 				f.state, f.nameLen, f.kind, f.valueLen = fsName, 0, fieldOther, 0
 				f.addNameByte(c)
 			default:
@@ -374,13 +378,15 @@ func (f *framing) scan(p []byte) int {
 				f.kind = f.fieldKind()
 			case c == ' ' || c == '\t':
 				return f.refuse(i, "whitespace between a header name and its colon")
-			case isTokenByte(c):
+			case tokenBytes[c]:
 				f.addNameByte(c)
 			default:
 				return f.refuse(i, "a header name has a byte that is not a token's")
 			}
 		case fsValue:
 			switch {
+			case f.kind == fieldOther && textBytes[c]:
+				i = skip(p, i, &textBytes)
 			case c == '\r':
 				// Checked here, before the line ends, so that the poison
 				// lands in this field's value.
@@ -390,9 +396,9 @@ func (f *framing) scan(p []byte) int {
 				f.state = fsFieldLF
 			case c == '\n':
 				return f.refuse(i, "a header line ends with a bare LF, not CRLF")
-			case c < ' ' && c != '\t' || c == 0x7f:
+			case !textBytes[c]:
 				return f.refuse(i, "a control character in a header value")
-			case f.kind != fieldOther:
+			default: // a framing field's value
 				if f.valueLen == len(f.value) {
 					return f.refuse(i, "a Content-Length or Transfer-Encoding value too long to be valid")
 				}
@@ -429,9 +435,11 @@ func (f *framing) scan(p []byte) int {
 			}
 		case fsChunkExt:
 			switch {
+			case textBytes[c]:
+				i = skip(p, i, &textBytes)
 			case c == '\r':
 				f.state = fsChunkSizeLF
-			case c < ' ' && c != '\t' || c == 0x7f:
+			default:
 				return f.refuse(i, "a control character in a chunk extension")
 			}
 		case fsChunkData:
@@ -570,11 +578,33 @@ func unhex(c byte) int {
 	return -1
 }
 
-// isTokenByte reports whether c may appear in a token (RFC 9110 5.6.2):
-// a method or a header name.
-func isTokenByte(c byte) bool {
-	if c <= ' ' || c >= 0x7f {
-		return false
+// skip returns the index of the last byte of the run of class bytes that
+// starts at p[i]: the hot loops of scan go through a header value or a
+// target a byte at a time only where it matters.
+func skip(p []byte, i int, class *[256]bool) int {
+	for i+1 < len(p) && class[p[i+1]] {
+		i++
 	}
-	return strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) < 0
+	return i
+}
+
+// Byte classes (RFC 9110 5.5, 5.6.2; RFC 9112 3.2).
+var (
+	// tokenBytes may appear in a method or a header name.
+	tokenBytes = byteClass(func(c byte) bool {
+		return c > ' ' && c < 0x7f && strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) < 0
+	})
+	// textBytes may appear in a header value or a chunk extension: HTAB,
+	// SP, VCHAR and obs-text.
+	textBytes = byteClass(func(c byte) bool { return c == '\t' || c >= ' ' && c != 0x7f })
+	// targetBytes may appear in a request target: VCHAR and obs-text
+	// (net/http's URL parsing judges the rest).
+	targetBytes = byteClass(func(c byte) bool { return c > ' ' && c != 0x7f })
+)
+
+func byteClass(in func(c byte) bool) (class [256]bool) {
+	for c := range 256 {
+		class[c] = in(byte(c))
+	}
+	return class
 }
