@@ -11,6 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget="${1:-5s}"
+# count prints how many saved inputs a fuzzer has (0 when none yet).
+count() { if [ -d "$1" ]; then find "$1" -type f | wc -l; else echo 0; fi; }
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for pkg in $(go list ./...); do
@@ -18,11 +20,11 @@ for pkg in $(go list ./...); do
 	for name in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
 		for try in 1 2; do
 			echo "fuzz: $pkg $name ($budget)"
-			before=$(ls "$dir/testdata/fuzz/$name" 2>/dev/null | wc -l)
+			before=$(count "$dir/testdata/fuzz/$name")
 			if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$budget" "$pkg" >"$log" 2>&1; then
 				break
 			fi
-			after=$(ls "$dir/testdata/fuzz/$name" 2>/dev/null | wc -l)
+			after=$(count "$dir/testdata/fuzz/$name")
 			if [ "$after" = "$before" ] && grep -q "context deadline exceeded" "$log"; then
 				echo "fuzz: warning: $name: the fuzzing engine stopped with \"context deadline exceeded\" and saved no input (try $try)"
 				continue
