@@ -329,7 +329,7 @@ def markdown(res):
         f"{m['nproc']} x {m['cpu']}, Linux {m['kernel']}; Python {m['python']}, Django {m['Django']}, "
         f"uWSGI {m['uWSGI']}, gunicorn {m['gunicorn']}, granian {m['granian']}, {m['nginx']}, {m['wrk']}; "
         f"gowsgi {m['gowsgi_commit']} ({m['go']}). "
-        f"Load average (5 min) at start {m.get('loadavg_start', '?')}, at end {m.get('loadavg_end', '?')}: the machine is shared; "
+        f"Load average (5 min) at start {m.get('loadavg_start', 0):.1f}, at end {m.get('loadavg_end', 0):.1f}: the machine is shared; "
         f"run took {m.get('wall_s', 0) / 60:.0f} min.",
         "",
         f"wrk -t2 -c32 -d{c['duration']}s, {c['reps']} interleaved repetitions: medians, ±spread = half the min-max range. "
