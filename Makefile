@@ -41,7 +41,7 @@ clean:
 	rm -rf bin $(VENV)
 
 # bench: gowsgi side by side with uWSGI, gunicorn, granian and runserver
-# (about 20 minutes; not part of `make test`). Writes bench/results/latest.*;
+# (about 22 minutes; not part of `make test`). Writes bench/results/latest.*;
 # BENCH_ARGS=--quick is a 6-minute smoke run (1 rep of 3 s). See BENCHMARKS.md.
 bench:
 	bench/setup.sh
