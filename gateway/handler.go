@@ -156,6 +156,19 @@ func (h *Handler) serve(rw *responder, r *http.Request) (int, error) {
 	rw.pid, rw.gen = slot.Worker()
 	err = slot.Do(req, rw)
 	h.Backend.Release(slot)
+	for tries := 0; errors.Is(err, pyworker.ErrNotDelivered) && tries < 3; tries++ {
+		// The worker died while its slot was idle and read nothing of
+		// this request: another worker may take it.
+		actx, cancel := context.WithTimeout(ctx, qt)
+		slot, aerr := h.Backend.Acquire(actx)
+		cancel()
+		if aerr != nil {
+			break
+		}
+		rw.pid, rw.gen = slot.Worker()
+		err = slot.Do(req, rw)
+		h.Backend.Release(slot)
+	}
 	if err == nil {
 		return rw.status, nil
 	}

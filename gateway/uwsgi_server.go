@@ -412,6 +412,18 @@ func (s *UwsgiServer) serve(ctx context.Context, uc *uwsgiConn, rw *uwsgiRespond
 	rw.pid, rw.gen = slot.Worker()
 	err = slot.Do(req, &timedUwsgiResponder{uwsgiResponder: rw, timeout: s.timeout()})
 	s.Backend.Release(slot)
+	for tries := 0; errors.Is(err, pyworker.ErrNotDelivered) && tries < 3; tries++ {
+		// The worker died while its slot was idle: retry elsewhere.
+		actx, cancel := context.WithTimeout(ctx, qt)
+		slot, aerr := s.Backend.Acquire(actx)
+		cancel()
+		if aerr != nil {
+			break
+		}
+		rw.pid, rw.gen = slot.Worker()
+		err = slot.Do(req, &timedUwsgiResponder{uwsgiResponder: rw, timeout: s.timeout()})
+		s.Backend.Release(slot)
+	}
 	if err == nil {
 		return rw.status, nil
 	}

@@ -54,6 +54,11 @@ var (
 	// ErrResponseBroken: the response failed after its headers were sent;
 	// the client connection must be cut so the client sees a truncated body.
 	ErrResponseBroken = errors.New("response broken after headers were sent")
+	// ErrNotDelivered: the worker was gone before any byte of the request
+	// reached it (its slot was idle when it died), so the request can be
+	// given to another worker without ever running twice. It also matches
+	// ErrWorkerDied.
+	ErrNotDelivered = errors.New("worker gone before the request was delivered")
 	// ErrClientGone: the client went away; the worker was told to stop.
 	ErrClientGone = errors.New("client went away")
 )
@@ -122,8 +127,14 @@ func (s *Slot) Do(req *Request, out Responder) error {
 		}
 		s.wbuf = AppendFrame(s.wbuf, TypeBody, bf, id, req.First)
 	}
-	if err := s.send(); err != nil {
-		return err
+	if n, err := s.conn.Write(s.wbuf); err != nil {
+		ferr := s.fail(err)
+		if n == 0 && !s.harakiri.Load() {
+			// Nothing reached the worker (it died while the slot was idle):
+			// the request may go to another worker.
+			return fmt.Errorf("%w: %w", ErrNotDelivered, ferr)
+		}
+		return ferr
 	}
 	bodyDone := !req.HasBody || req.FirstEOF
 	started, aborted := false, false
