@@ -8,8 +8,8 @@ one of wsgiref.handlers: build environ, call app, stream, and *always* close
 the iterable.
 
 Handler.handle is the hot path, benchmarked against uWSGI: the common
-response (a list of one bytes object) goes out as Start + RespBody + End in
-a single sendmsg call, without joining buffers; a FileWrapper around a
+response (a list of one bytes object, or a Django HttpResponse) goes out as
+Start + RespBody + End in a single sendmsg call, without joining buffers; a FileWrapper around a
 regular file goes out with os.sendfile. Between the second and later chunks
 of a streamed body, a non-blocking look at the connection notices an Abort
 (the client went away) and stops the iteration.
@@ -342,6 +342,13 @@ class Handler:
                 rtype = type(result)
                 if (rtype is list or rtype is tuple) and not resp.aborted:
                     resp.send_sequence(result)
+                elif getattr(result, "streaming", None) is False and not resp.aborted:
+                    # Django's HttpResponse (and JsonResponse, redirects,
+                    # ...): its body is already in memory, so iterating it
+                    # cannot block and the whole response goes out in one
+                    # sendmsg like a list does. StreamingHttpResponse and
+                    # FileResponse say streaming = True.
+                    resp.send_sequence(list(result))
                 else:
                     if resp.aborted:
                         pass

@@ -131,6 +131,35 @@ class Basics(HandlerTestCase):
         self.assertEqual(res.types(), ["Start", "RespBody", "End"])
         self.assertEqual((spy[0].sendmsg_calls, spy[0].sendall_calls), (1, 0))
 
+    def test_in_memory_response_object_is_one_sendmsg(self):
+        # Django's HttpResponse says streaming = False: its body is in
+        # memory, so it goes out like a list; StreamingHttpResponse says
+        # streaming = True and is streamed chunk by chunk. Not validated:
+        # the validator wraps the object in an iterator.
+        class DjangoLike(Closing):
+            def __init__(self, chunks, streaming):
+                super().__init__(chunks)
+                self.streaming = streaming
+
+        for streaming, calls in ((False, (1, 0)), (True, (2, 1))):
+            with self.subTest(streaming=streaming):
+                spy = []
+
+                def wrap(sock):
+                    spy.append(SpySock(sock))
+                    return spy[0]
+
+                body = DjangoLike([b"hello ", b"world"], streaming)
+
+                def app(environ, start_response):
+                    start_response("200 OK", CT)
+                    return body
+                pair = self.serve(app, validate=False, wrap_sock=wrap)
+                res = pair.request(environ_payload())
+                self.assertEqual((res.status, res.body, res.end_flags), ("200 OK", b"hello world", 0))
+                self.assertEqual(body.wait_closed(), 1)
+                self.assertEqual((spy[0].sendmsg_calls, spy[0].sendall_calls), calls)
+
     def test_empty_body_sends_start_and_end(self):
         def app(environ, start_response):
             start_response("204 No Content", [])

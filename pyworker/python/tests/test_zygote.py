@@ -20,9 +20,11 @@ IMPORTED_BY = os.getpid()
 
 def application(environ, start_response):
     start_response("200 OK", [("Content-Type", "application/json")])
+    import gc
     import json
     body = {"pid": os.getpid(), "imported_by": IMPORTED_BY,
-            "mime_preloaded": "email.mime.text" in sys.modules}
+            "mime_preloaded": "email.mime.text" in sys.modules,
+            "frozen": gc.get_freeze_count()}
     return [json.dumps(body).encode()]
 '''
 
@@ -84,6 +86,9 @@ class Zygote(ZygoteTestCase):
             body = json.loads(res.body)
             self.assertEqual(body["pid"], pids[token])
             self.assertEqual(body["imported_by"], proc.pid)  # imported once, in the zygote
+            # The preload's objects were frozen before the fork, so a
+            # collection in the worker does not copy their pages.
+            self.assertGreater(body["frozen"], 1000)
 
         os.kill(pids["t1"], signal.SIGKILL)
         exited, _ = self.read_until(control, EXITED)
