@@ -30,6 +30,7 @@ func main() {
 	// caught, a write to a broken stdout/stderr fails instead of killing
 	// the process. (Notify, unlike Ignore, is not inherited by children.)
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	setMasterProcs()
 	if path := os.Getenv("GOWSGI_CPUPROFILE"); path != "" {
 		// For profiling the master (BENCHMARKS.md): the profile is written
 		// when gowsgi stops.
