@@ -3,15 +3,15 @@ package gateway
 // This file is the request side of the Prometheus metrics: counts and
 // latencies by status class, requests in flight, and the time a ready
 // request waits for a worker. Every observation is an atomic add on a
-// collector resolved once at start, so the request path takes no lock and
-// makes no map lookup for them.
+// counter or histogram made at start, so the request path takes no lock
+// and makes no map lookup for them; internal/prom writes them out.
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
+	"github.com/gowsgi/gowsgi/internal/prom"
 	"github.com/gowsgi/gowsgi/pyworker"
 )
 
@@ -23,46 +23,43 @@ var statusClasses = [...]string{"other", "1xx", "2xx", "3xx", "4xx", "5xx"}
 // Metrics observes requests of every listener (HTTP and uwsgi). A nil
 // *Metrics observes nothing.
 type Metrics struct {
-	inFlight  prometheus.Gauge
-	requests  [len(statusClasses)]prometheus.Counter
-	latency   [len(statusClasses)]prometheus.Observer
-	queueWait prometheus.Histogram
+	inFlight  atomic.Int64
+	requests  [len(statusClasses)]atomic.Uint64
+	latency   [len(statusClasses)]*prom.Histogram
+	queueWait *prom.Histogram
 }
 
-// NewMetrics creates the request metrics and registers them with reg.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
-	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "gowsgi_requests_total",
-		Help: "Requests answered, by status class (499, a client that went away, is 4xx).",
-	}, []string{"class"})
-	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "gowsgi_request_duration_seconds",
-		Help:    "Time from the request's headers to the end of its response, by status class.",
-		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
-	}, []string{"class"})
+// NewMetrics creates the request metrics.
+func NewMetrics() *Metrics {
 	m := &Metrics{
-		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "gowsgi_requests_in_flight",
-			Help: "Requests being served now (queued or running in a worker).",
-		}),
-		queueWait: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "gowsgi_queue_wait_seconds",
-			Help:    "Time a ready request (headers and the first 64 KiB of body read) waited for a free worker thread.",
-			Buckets: []float64{.0001, .0005, .001, .005, .01, .05, .1, .5, 1, 5, 10, 60},
-		}),
+		queueWait: prom.NewHistogram(.0001, .0005, .001, .005, .01, .05, .1, .5, 1, 5, 10, 60),
 	}
-	for i, c := range statusClasses {
-		m.requests[i] = requests.WithLabelValues(c)
-		m.latency[i] = latency.WithLabelValues(c)
+	for i := range statusClasses {
+		m.latency[i] = prom.NewHistogram(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30)
 	}
-	reg.MustRegister(requests, latency, m.inFlight, m.queueWait)
 	return m
+}
+
+// Write writes the request metrics in the text format.
+func (m *Metrics) Write(w *prom.Writer) {
+	w.Family("gowsgi_requests_total", "Requests answered, by status class (499, a client that went away, is 4xx).", "counter")
+	for i, c := range statusClasses {
+		w.Sample("gowsgi_requests_total", float64(m.requests[i].Load()), "class", c)
+	}
+	w.Family("gowsgi_request_duration_seconds", "Time from the request's headers to the end of its response, by status class.", "histogram")
+	for i, c := range statusClasses {
+		m.latency[i].Write(w, "gowsgi_request_duration_seconds", "class", c)
+	}
+	w.Family("gowsgi_requests_in_flight", "Requests being served now (queued or running in a worker).", "gauge")
+	w.Sample("gowsgi_requests_in_flight", float64(m.inFlight.Load()))
+	w.Family("gowsgi_queue_wait_seconds", "Time a ready request (headers and the first 64 KiB of body read) waited for a free worker thread.", "histogram")
+	m.queueWait.Write(w, "gowsgi_queue_wait_seconds")
 }
 
 // begin counts a request in flight.
 func (m *Metrics) begin() {
 	if m != nil {
-		m.inFlight.Inc()
+		m.inFlight.Add(1)
 	}
 }
 
@@ -71,12 +68,12 @@ func (m *Metrics) done(status int, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.inFlight.Dec()
+	m.inFlight.Add(-1)
 	i := status / 100
 	if status < 100 || i >= len(statusClasses) {
 		i = 0
 	}
-	m.requests[i].Inc()
+	m.requests[i].Add(1)
 	m.latency[i].Observe(d.Seconds())
 }
 

@@ -26,12 +26,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/gowsgi/gowsgi/config"
 	"github.com/gowsgi/gowsgi/gateway"
+	"github.com/gowsgi/gowsgi/internal/prom"
 	"github.com/gowsgi/gowsgi/pyworker"
 )
 
@@ -57,7 +54,6 @@ type opsState struct {
 	started time.Time
 	ln      net.Listener
 	srv     *http.Server
-	reg     *prometheus.Registry
 	metrics *gateway.Metrics // nil without a stats endpoint
 
 	handovers, handoverFails atomic.Int64
@@ -93,9 +89,7 @@ func (m *master) listenStats() error {
 	if a.Network == "tcp" && !isLoopbackHost(a.Host) {
 		m.logf("WARNING: stats on %s (bound to %s) is reachable from the network: the status page and /metrics show request paths, pids and memory to anyone who connects. Bind it to 127.0.0.1 unless a firewall keeps others out.", a, ln.Addr())
 	}
-	o.reg = prometheus.NewRegistry()
-	o.metrics = gateway.NewMetrics(o.reg)
-	o.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), (*managerCollector)(o))
+	o.metrics = gateway.NewMetrics()
 	return nil
 }
 
@@ -119,7 +113,7 @@ func (m *master) serveStats() {
 		return
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(o.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/metrics", o.serveMetrics)
 	mux.HandleFunc("/status.json", o.serveJSON)
 	mux.HandleFunc("/{$}", o.serveHTML)
 	o.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -189,69 +183,85 @@ func (o *opsState) lastReload() *pyworker.ReloadInfo {
 	return gen
 }
 
-// managerCollector reads the supervisor's state at scrape time.
-type managerCollector opsState
-
-var (
-	descWorkers     = prometheus.NewDesc("gowsgi_workers", "Worker processes by state.", []string{"state"}, nil)
-	descExits       = prometheus.NewDesc("gowsgi_worker_exits_total", "Worker processes that ended, by cause (\"exited\" is a clean stop, e.g. after a retirement).", []string{"cause"}, nil)
-	descRetired     = prometheus.NewDesc("gowsgi_worker_retirements_total", "Graceful worker retirements, by reason.", []string{"reason"}, nil)
-	descHarakiri    = prometheus.NewDesc("gowsgi_harakiri_kills_total", "Workers killed by harakiri.", nil, nil)
-	descEvilRSS     = prometheus.NewDesc("gowsgi_evil_rss_kills_total", "Workers killed at once by evil-reload-on-rss.", nil, nil)
-	descReloads     = prometheus.NewDesc("gowsgi_reloads_total", "In-process reloads (a new generation of workers), by outcome.", []string{"outcome"}, nil)
-	descReloadTime  = prometheus.NewDesc("gowsgi_reload_duration_seconds", "Time from an in-process reload's start until its new generation served.", nil, nil)
-	descHandovers   = prometheus.NewDesc("gowsgi_hup_handovers_total", "Zero-downtime restarts (SIGHUP, touch-reload, py-autoreload) handed to a new master, by outcome; counted across masters.", []string{"outcome"}, nil)
-	descMasterRSS   = prometheus.NewDesc("gowsgi_master_rss_bytes", "Resident memory of the Go master.", nil, nil)
-	descWorkerRSS   = prometheus.NewDesc("gowsgi_worker_rss_bytes", "Resident memory of each worker process.", []string{"worker", "pid", "generation"}, nil)
-	descGeneration  = prometheus.NewDesc("gowsgi_generation", "The live generation of workers.", nil, nil)
-	descWorkerServe = prometheus.NewDesc("gowsgi_worker_requests_total", "Requests started by each worker process.", []string{"worker", "pid", "generation"}, nil)
-)
-
-// Describe implements prometheus.Collector.
-func (c *managerCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descWorkers, descExits, descRetired, descHarakiri, descEvilRSS, descReloads,
-		descReloadTime, descHandovers, descMasterRSS, descWorkerRSS, descGeneration, descWorkerServe} {
-		ch <- d
-	}
+// serveMetrics is /metrics: the request metrics, the supervisor's state
+// read now, and the master's go_* and process_* metrics.
+func (o *opsState) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	var pw prom.Writer
+	o.metrics.Write(&pw)
+	o.writeManagerMetrics(&pw)
+	prom.WriteRuntime(&pw, o.started)
+	w.Header().Set("Content-Type", prom.ContentType)
+	w.Write(pw.Bytes())
 }
 
-// Collect implements prometheus.Collector.
-func (c *managerCollector) Collect(ch chan<- prometheus.Metric) {
-	mgr := c.m.mgr
+// writeManagerMetrics writes the workers' and reloads' metrics.
+func (o *opsState) writeManagerMetrics(w *prom.Writer) {
+	mgr := o.m.mgr
 	st := mgr.Status()
 	states := map[string]float64{}
 	for _, s := range pyworker.WorkerStates {
 		states[s] = 0
 	}
-	for _, w := range st.Workers {
-		states[w.State]++
-		labels := []string{strconv.Itoa(w.ID), strconv.Itoa(w.Pid), strconv.Itoa(w.Generation)}
-		ch <- prometheus.MustNewConstMetric(descWorkerServe, prometheus.CounterValue, float64(w.Requests), labels...)
-		if rss, err := pyworker.RSS(w.Pid); err == nil && w.Pid > 0 {
-			ch <- prometheus.MustNewConstMetric(descWorkerRSS, prometheus.GaugeValue, float64(rss), labels...)
+	for _, wk := range st.Workers {
+		states[wk.State]++
+	}
+	sort.Slice(st.Workers, func(i, j int) bool { return st.Workers[i].ID < st.Workers[j].ID })
+	workerLabels := func(wk pyworker.WorkerStatus) []string {
+		return []string{"worker", strconv.Itoa(wk.ID), "pid", strconv.Itoa(wk.Pid), "generation", strconv.Itoa(wk.Generation)}
+	}
+
+	w.Family("gowsgi_workers", "Worker processes by state.", "gauge")
+	for _, s := range pyworker.WorkerStates {
+		w.Sample("gowsgi_workers", states[s], "state", s)
+	}
+	w.Family("gowsgi_worker_requests_total", "Requests started by each worker process.", "counter")
+	for _, wk := range st.Workers {
+		w.Sample("gowsgi_worker_requests_total", float64(wk.Requests), workerLabels(wk)...)
+	}
+	w.Family("gowsgi_worker_rss_bytes", "Resident memory of each worker process.", "gauge")
+	for _, wk := range st.Workers {
+		if rss, err := pyworker.RSS(wk.Pid); err == nil && wk.Pid > 0 {
+			w.Sample("gowsgi_worker_rss_bytes", float64(rss), workerLabels(wk)...)
 		}
 	}
-	for s, n := range states {
-		ch <- prometheus.MustNewConstMetric(descWorkers, prometheus.GaugeValue, n, s)
-	}
 	k := mgr.Counters()
-	for cause, n := range k.Exits {
-		ch <- prometheus.MustNewConstMetric(descExits, prometheus.CounterValue, float64(n), cause.String())
+	w.Family("gowsgi_worker_exits_total", "Worker processes that ended, by cause (\"exited\" is a clean stop, e.g. after a retirement).", "counter")
+	for _, cause := range sortedKeys(k.Exits, pyworker.ExitCause.String) {
+		w.Sample("gowsgi_worker_exits_total", float64(k.Exits[cause]), "cause", cause.String())
 	}
-	for r, n := range k.Retired {
-		ch <- prometheus.MustNewConstMetric(descRetired, prometheus.CounterValue, float64(n), r)
+	w.Family("gowsgi_worker_retirements_total", "Graceful worker retirements, by reason.", "counter")
+	for _, r := range sortedKeys(k.Retired, func(r string) string { return r }) {
+		w.Sample("gowsgi_worker_retirements_total", float64(k.Retired[r]), "reason", r)
 	}
-	ch <- prometheus.MustNewConstMetric(descHarakiri, prometheus.CounterValue, float64(k.Harakiri))
-	ch <- prometheus.MustNewConstMetric(descEvilRSS, prometheus.CounterValue, float64(k.EvilRSSKills))
-	ch <- prometheus.MustNewConstMetric(descReloads, prometheus.CounterValue, float64(k.Reloads-k.ReloadFailures), "ok")
-	ch <- prometheus.MustNewConstMetric(descReloads, prometheus.CounterValue, float64(k.ReloadFailures), "failed")
-	ch <- prometheus.MustNewConstSummary(descReloadTime, uint64(k.Reloads), k.ReloadSeconds, nil)
-	ch <- prometheus.MustNewConstMetric(descHandovers, prometheus.CounterValue, float64(c.handovers.Load()), "ok")
-	ch <- prometheus.MustNewConstMetric(descHandovers, prometheus.CounterValue, float64(c.handoverFails.Load()), "failed")
-	ch <- prometheus.MustNewConstMetric(descGeneration, prometheus.GaugeValue, float64(st.Generation))
+	w.Family("gowsgi_harakiri_kills_total", "Workers killed by harakiri.", "counter")
+	w.Sample("gowsgi_harakiri_kills_total", float64(k.Harakiri))
+	w.Family("gowsgi_evil_rss_kills_total", "Workers killed at once by evil-reload-on-rss.", "counter")
+	w.Sample("gowsgi_evil_rss_kills_total", float64(k.EvilRSSKills))
+	w.Family("gowsgi_reloads_total", "In-process reloads (a new generation of workers), by outcome.", "counter")
+	w.Sample("gowsgi_reloads_total", float64(k.Reloads-k.ReloadFailures), "outcome", "ok")
+	w.Sample("gowsgi_reloads_total", float64(k.ReloadFailures), "outcome", "failed")
+	w.Family("gowsgi_reload_duration_seconds", "Time from an in-process reload's start until its new generation served.", "summary")
+	w.Summary("gowsgi_reload_duration_seconds", uint64(k.Reloads), k.ReloadSeconds)
+	w.Family("gowsgi_hup_handovers_total", "Zero-downtime restarts (SIGHUP, touch-reload, py-autoreload) handed to a new master, by outcome; counted across masters.", "counter")
+	w.Sample("gowsgi_hup_handovers_total", float64(o.handovers.Load()), "outcome", "ok")
+	w.Sample("gowsgi_hup_handovers_total", float64(o.handoverFails.Load()), "outcome", "failed")
+	w.Family("gowsgi_generation", "The live generation of workers.", "gauge")
+	w.Sample("gowsgi_generation", float64(st.Generation))
 	if rss, err := pyworker.RSS(os.Getpid()); err == nil {
-		ch <- prometheus.MustNewConstMetric(descMasterRSS, prometheus.GaugeValue, float64(rss))
+		w.Family("gowsgi_master_rss_bytes", "Resident memory of the Go master.", "gauge")
+		w.Sample("gowsgi_master_rss_bytes", float64(rss))
 	}
+}
+
+// sortedKeys returns m's keys in a stable order, so a scrape lists its
+// samples the same way every time.
+func sortedKeys[K comparable, V any](m map[K]V, name func(K) string) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return name(keys[i]) < name(keys[j]) })
+	return keys
 }
 
 // statusDoc is /status.json; the HTML page shows the same.
