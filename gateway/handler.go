@@ -23,7 +23,8 @@ import (
 
 // Backend hands out worker slots; *pyworker.Manager is the real one.
 type Backend interface {
-	Acquire(ctx context.Context) (*pyworker.Slot, error)
+	// Acquire takes a slot for req (see pyworker.Manager.Acquire).
+	Acquire(ctx context.Context, req *pyworker.Request) (*pyworker.Slot, error)
 	Release(s *pyworker.Slot)
 }
 
@@ -101,7 +102,7 @@ func (h *Handler) serve(rw *responder, r *http.Request) (int, error) {
 	if code, err := checkRequest(r); err != nil {
 		return h.fail(rw, code, err)
 	}
-	req := &pyworker.Request{Path: r.URL.Path}
+	req := &pyworker.Request{Path: r.URL.Path, Method: r.Method}
 	if h.LimitPost > 0 && r.ContentLength != 0 {
 		if r.ContentLength > h.LimitPost {
 			return h.fail(rw, http.StatusRequestEntityTooLarge, nil)
@@ -142,7 +143,7 @@ func (h *Handler) serve(rw *responder, r *http.Request) (int, error) {
 		qt = 60 * time.Second
 	}
 	actx, cancel := context.WithTimeout(ctx, qt)
-	slot, err := h.Backend.Acquire(actx)
+	slot, err := h.Backend.Acquire(actx, req)
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -160,7 +161,7 @@ func (h *Handler) serve(rw *responder, r *http.Request) (int, error) {
 		// The worker died while its slot was idle and read nothing of
 		// this request: another worker may take it.
 		actx, cancel := context.WithTimeout(ctx, qt)
-		slot, aerr := h.Backend.Acquire(actx)
+		slot, aerr := h.Backend.Acquire(actx, req)
 		cancel()
 		if aerr != nil {
 			break

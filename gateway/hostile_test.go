@@ -98,7 +98,7 @@ func loadCorpus(t *testing.T, dir, ext string) []corpusCase {
 // and refuses them all with 503.
 type countingBackend struct{ n atomic.Int32 }
 
-func (b *countingBackend) Acquire(ctx context.Context) (*pyworker.Slot, error) {
+func (b *countingBackend) Acquire(ctx context.Context, _ *pyworker.Request) (*pyworker.Slot, error) {
 	b.n.Add(1)
 	return nil, pyworker.ErrStopping
 }

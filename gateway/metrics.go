@@ -91,9 +91,9 @@ type meteredBackend struct {
 	m *Metrics
 }
 
-func (b *meteredBackend) Acquire(ctx context.Context) (*pyworker.Slot, error) {
+func (b *meteredBackend) Acquire(ctx context.Context, req *pyworker.Request) (*pyworker.Slot, error) {
 	start := time.Now()
-	s, err := b.Backend.Acquire(ctx)
+	s, err := b.Backend.Acquire(ctx, req)
 	if err == nil {
 		b.m.queueWait.Observe(time.Since(start).Seconds())
 	}

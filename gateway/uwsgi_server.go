@@ -367,7 +367,7 @@ func (s *UwsgiServer) serve(ctx context.Context, uc *uwsgiConn, rw *uwsgiRespond
 	if headers > MaxHeaders {
 		return s.fail(rw, http.StatusRequestHeaderFieldsTooLarge, nil)
 	}
-	req := &pyworker.Request{Environ: env, Path: r.path}
+	req := &pyworker.Request{Environ: env, Path: r.path, Method: r.method}
 	if r.contentLength > 0 {
 		// The body is CONTENT_LENGTH bytes after the packet: the limit keeps
 		// anyone from reading past it.
@@ -397,7 +397,7 @@ func (s *UwsgiServer) serve(ctx context.Context, uc *uwsgiConn, rw *uwsgiRespond
 	}
 	actx, cancel := context.WithTimeout(ctx, qt)
 	stopWatch := uc.watchPeer(cancel)
-	slot, err := s.Backend.Acquire(actx)
+	slot, err := s.Backend.Acquire(actx, req)
 	stopWatch()
 	cancel()
 	if err != nil {
@@ -415,7 +415,7 @@ func (s *UwsgiServer) serve(ctx context.Context, uc *uwsgiConn, rw *uwsgiRespond
 	for tries := 0; errors.Is(err, pyworker.ErrNotDelivered) && tries < 3; tries++ {
 		// The worker died while its slot was idle: retry elsewhere.
 		actx, cancel := context.WithTimeout(ctx, qt)
-		slot, aerr := s.Backend.Acquire(actx)
+		slot, aerr := s.Backend.Acquire(actx, req)
 		cancel()
 		if aerr != nil {
 			break

@@ -34,7 +34,7 @@ func newFakeBackend(err error) *fakeBackend {
 	return &fakeBackend{err: err, waiting: make(chan struct{}), gaveUp: make(chan error, 16)}
 }
 
-func (b *fakeBackend) Acquire(ctx context.Context) (*pyworker.Slot, error) {
+func (b *fakeBackend) Acquire(ctx context.Context, _ *pyworker.Request) (*pyworker.Slot, error) {
 	b.once.Do(func() { close(b.waiting) })
 	if b.err != nil {
 		return nil, b.err

@@ -31,6 +31,8 @@ type Counters struct {
 	Reloads, ReloadFailures int64
 	// ReloadSeconds is the sum of the reloads' durations.
 	ReloadSeconds float64
+	// Queued counts requests that queued behind a running one (pool.go).
+	Queued int64
 }
 
 // ReloadInfo describes the last in-process reload.
@@ -52,6 +54,7 @@ type metrics struct {
 	reloadNanos  atomic.Int64
 	lastReload   atomic.Pointer[ReloadInfo]
 	trigger      atomic.Pointer[string]
+	queued       atomic.Int64
 }
 
 var retireReasons = [...]string{"other", "max-requests", "reload-on-rss", "replaced", "broken"}
@@ -121,6 +124,7 @@ func (m *Manager) Counters() Counters {
 	c.Reloads = m.stats.reloads.Load()
 	c.ReloadFailures = m.stats.reloadFails.Load()
 	c.ReloadSeconds = time.Duration(m.stats.reloadNanos.Load()).Seconds()
+	c.Queued = m.stats.queued.Load()
 	return c
 }
 

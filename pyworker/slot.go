@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -30,6 +31,17 @@ type Request struct {
 	Body io.Reader
 	// Path is the request path, for logs.
 	Path string
+	// Method is the request method: a GET or HEAD without a body may be
+	// queued behind a running request (see Queueable).
+	Method string
+}
+
+// Queueable says whether r may be written to a thread connection while
+// another request still runs there (pool.go): it needs no Read round trip,
+// and it is safe to give to another worker if the worker dies before
+// answering it, because GET and HEAD do not change anything.
+func (r *Request) Queueable() bool {
+	return !r.HasBody && (r.Method == "GET" || r.Method == "HEAD")
 }
 
 // Responder receives a worker's response. The gateway implements it once per
@@ -79,20 +91,35 @@ func (e *BadResponseError) Unwrap() error { return e.Err }
 // bodyChunk is the most request body sent in one Body frame.
 const bodyChunk = 256 << 10
 
-// Slot is one Python thread's connection to the master. A slot carries one
-// request at a time; Pool hands slots out.
+// Slot is one Python thread's connection to the master. A slot runs one
+// request at a time; a second one may be queued behind it (pool.go), its
+// Request frame written at once so the Python thread finds it the moment
+// it finishes the first, and it reads its answer when the first is done.
 type Slot struct {
 	w      *worker
 	thread int
 	conn   net.Conn
 	r      *bufio.Reader
-	wbuf   []byte
+	wbuf   []byte // frames of the running request
+	qbuf   []byte // the Request frame of a queued one
 	rbuf   []byte
-	nextID uint32
+
+	mu      sync.Mutex
+	holders int           // requests that acquired the slot and did not release it (at most 2)
+	running bool          // a request owns the connection's reading side
+	waiter  chan struct{} // closed to give the queued request its turn
+	// waiterEarly: the waiting request wrote its frames already.
+	waiterEarly bool
+	// open: the running request's frames are written, so a request may
+	// queue behind it (its frames then follow on the connection).
+	open    bool
+	offered bool // the slot is in its generation's queue channel
+	nextID  uint32
+	avg     time.Duration // moving average of the requests' durations
 
 	busySince atomic.Int64 // unix nanos while a request runs, else 0
 	path      atomic.Pointer[string]
-	broken    bool // the connection is unusable; owned by the goroutine holding the slot
+	broken    atomic.Bool // the connection is unusable
 	harakiri  atomic.Bool
 }
 
@@ -105,37 +132,76 @@ func (s *Slot) Worker() (pid, generation int) { return s.w.pid, s.w.gen.n }
 
 // Do runs one request on s and streams the response to out.
 func (s *Slot) Do(req *Request, out Responder) error {
+	s.mu.Lock()
 	s.nextID++
 	if s.nextID == 0 {
 		s.nextID = 1
 	}
 	id := s.nextID
-	s.busySince.Store(time.Now().UnixNano())
+	var turn chan struct{}
+	var werr error
+	early := false // the Request frame went out before our turn
+	if s.running {
+		// Queued behind the running request (pool.go), which took a
+		// queueable request only once its own frames were written: ours
+		// follow them, in the order of the ids.
+		turn = make(chan struct{})
+		s.waiter = turn
+		if early = req.Queueable(); early {
+			s.qbuf = AppendFrame(s.qbuf[:0], TypeRequest, 0, id, req.Environ)
+			_, werr = s.conn.Write(s.qbuf)
+		}
+		s.waiterEarly = early
+	} else {
+		s.running = true
+	}
+	s.mu.Unlock()
+	if turn != nil {
+		<-turn
+		if werr != nil || s.broken.Load() {
+			// The worker died (or the request before ours broke the
+			// connection) before it could start ours: Python serves a
+			// connection's requests in order.
+			s.endTurn(time.Time{})
+			if werr != nil {
+				werr = s.fail(werr)
+			} else {
+				werr = fmt.Errorf("%w (worker pid %d)", ErrWorkerDied, s.w.pid)
+			}
+			return fmt.Errorf("%w: %w", ErrNotDelivered, werr)
+		}
+	}
+	start := time.Now()
+	s.busySince.Store(start.UnixNano())
 	p := req.Path
 	s.path.Store(&p)
-	defer s.busySince.Store(0)
+	defer s.endTurn(start)
 
-	var flags uint8
-	if req.HasBody {
-		flags = FlagBody
-	}
-	s.wbuf = AppendFrame(s.wbuf[:0], TypeRequest, flags, id, req.Environ)
-	if req.HasBody {
-		var bf uint8
-		if req.FirstEOF {
-			bf = FlagEOF
+	if !early {
+		var flags uint8
+		if req.HasBody {
+			flags = FlagBody
 		}
-		s.wbuf = AppendFrame(s.wbuf, TypeBody, bf, id, req.First)
-	}
-	if n, err := s.conn.Write(s.wbuf); err != nil {
-		ferr := s.fail(err)
-		if n == 0 && !s.harakiri.Load() {
-			// Nothing reached the worker (it died while the slot was idle):
-			// the request may go to another worker.
-			return fmt.Errorf("%w: %w", ErrNotDelivered, ferr)
+		s.wbuf = AppendFrame(s.wbuf[:0], TypeRequest, flags, id, req.Environ)
+		if req.HasBody {
+			var bf uint8
+			if req.FirstEOF {
+				bf = FlagEOF
+			}
+			s.wbuf = AppendFrame(s.wbuf, TypeBody, bf, id, req.First)
 		}
-		return ferr
+		if n, err := s.conn.Write(s.wbuf); err != nil {
+			ferr := s.fail(err)
+			if n == 0 && !s.harakiri.Load() {
+				// Nothing reached the worker (it died while the slot was idle):
+				// the request may go to another worker.
+				return fmt.Errorf("%w: %w", ErrNotDelivered, ferr)
+			}
+			return ferr
+		}
+		s.openQueue()
 	}
+	answered := false // a frame of this request arrived
 	bodyDone := !req.HasBody || req.FirstEOF
 	started, aborted := false, false
 	var clientErr error
@@ -150,11 +216,19 @@ func (s *Slot) Do(req *Request, out Responder) error {
 	for {
 		f, err := ReadFrame(s.r, s.rbuf)
 		if err != nil {
-			return s.fail(err)
+			ferr := s.fail(err)
+			if early && !answered && !s.harakiri.Load() {
+				// A queued GET or HEAD the worker never answered (it
+				// stopped or died after the request before it): another
+				// worker may take it.
+				return fmt.Errorf("%w: %w", ErrNotDelivered, ferr)
+			}
+			return ferr
 		}
 		if f.RequestID != id && f.Type != TypeLog {
 			return s.fail(fmt.Errorf("frame %s for request %d during request %d", f.Type, f.RequestID, id))
 		}
+		answered = answered || f.RequestID == id
 		switch f.Type {
 		case TypeRead:
 			if bodyDone || aborted {
@@ -237,6 +311,29 @@ func (s *Slot) Do(req *Request, out Responder) error {
 
 var errClientBody = errors.New("reading the request body")
 
+// endTurn ends a request's hold on the connection: the queued request, if
+// any, reads next. start is when the request began (zero if it never ran);
+// its duration feeds the average that decides whether queueing behind this
+// slot is worth it (pool.go).
+func (s *Slot) endTurn(start time.Time) {
+	s.busySince.Store(0)
+	s.mu.Lock()
+	if !start.IsZero() {
+		s.avg += (time.Since(start) - s.avg) / 8
+	}
+	if s.waiter != nil {
+		close(s.waiter)
+		s.waiter = nil
+		// A queued request's frames are out already: another may queue
+		// behind it once this one is released.
+		s.open = s.waiterEarly
+	} else {
+		s.running = false
+		s.open = false
+	}
+	s.mu.Unlock()
+}
+
 func (s *Slot) sendBody(id uint32, body io.Reader, want int, done *bool) error {
 	if cap(s.wbuf) < HeaderSize+want {
 		s.wbuf = make([]byte, 0, HeaderSize+want)
@@ -267,7 +364,7 @@ func (s *Slot) send() error {
 // fail marks the slot unusable and turns a connection error into the error
 // the gateway reports.
 func (s *Slot) fail(err error) error {
-	s.broken = true
+	s.broken.Store(true)
 	s.conn.Close()
 	if s.harakiri.Load() {
 		return ErrHarakiri

@@ -63,6 +63,9 @@ type Options struct {
 	// does not pay for lazy imports such as Django's URLconf.
 	WarmUp func() *Request
 
+	// NoQueue turns off queueing a GET behind a running request (pool.go).
+	NoQueue bool
+
 	MaxRequests  int           // retire a worker after this many requests; 0 = never
 	Harakiri     time.Duration // kill a worker stuck on one request this long; 0 = never
 	StartTimeout time.Duration // how long a generation may take to be ready; default 60s
@@ -115,6 +118,7 @@ func (m *Manager) ImportedFiles() []string {
 type generation struct {
 	n       int
 	idle    chan *Slot
+	queue   chan *Slot    // slots a queueable request may queue behind (pool.go)
 	retired chan struct{} // closed when it stops taking new requests
 	isOld   atomic.Bool
 	workers map[int]*worker
@@ -427,6 +431,7 @@ func (m *Manager) startGeneration(reply chan error) {
 	g := &generation{
 		n:        m.nextGen,
 		idle:     make(chan *Slot, m.opts.Processes*m.opts.Threads),
+		queue:    make(chan *Slot, m.opts.Processes*m.opts.Threads),
 		retired:  make(chan struct{}),
 		workers:  map[int]*worker{},
 		waiters:  []chan error{reply},
@@ -651,7 +656,7 @@ func (m *Manager) warmUp(g *generation, slots int) {
 		}
 	}
 	for _, s := range taken {
-		if s.broken || s.w.dead.Load() {
+		if s.broken.Load() || s.w.dead.Load() {
 			m.send(slotBackEvent{s: s})
 			continue
 		}
@@ -738,7 +743,7 @@ func (m *Manager) drainIdle(g *generation) {
 	for i := 0; i < n; i++ {
 		select {
 		case s := <-g.idle:
-			if s.w.retiring.Load() || s.w.dead.Load() || s.broken {
+			if s.w.retiring.Load() || s.w.dead.Load() || s.broken.Load() {
 				s.w.back++
 			} else {
 				g.idle <- s
@@ -751,7 +756,7 @@ func (m *Manager) drainIdle(g *generation) {
 
 func (m *Manager) onSlotBack(s *Slot) {
 	s.w.back++
-	if s.broken && s.w.state == stateReady {
+	if s.broken.Load() && s.w.state == stateReady {
 		// The connection broke but the process lives: replace the worker.
 		m.retire(s.w, "a connection to it broke")
 		return

@@ -245,6 +245,8 @@ func (o *opsState) writeManagerMetrics(w *prom.Writer) {
 	w.Family("gowsgi_hup_handovers_total", "Zero-downtime restarts (SIGHUP, touch-reload, py-autoreload) handed to a new master, by outcome; counted across masters.", "counter")
 	w.Sample("gowsgi_hup_handovers_total", float64(o.handovers.Load()), "outcome", "ok")
 	w.Sample("gowsgi_hup_handovers_total", float64(o.handoverFails.Load()), "outcome", "failed")
+	w.Family("gowsgi_requests_queued_total", "GET and HEAD requests that queued behind a short request running on a busy worker thread instead of waiting for a free one (no-queue turns this off).", "counter")
+	w.Sample("gowsgi_requests_queued_total", float64(k.Queued))
 	w.Family("gowsgi_generation", "The live generation of workers.", "gauge")
 	w.Sample("gowsgi_generation", float64(st.Generation))
 	if rss, err := pyworker.RSS(os.Getpid()); err == nil {

@@ -147,7 +147,7 @@ func TestStatsMetrics(t *testing.T) {
 			t.Errorf("worker RSS %v bytes", m.Gauge.GetValue())
 		}
 	}
-	for _, name := range []string{"gowsgi_worker_exits_total", "gowsgi_harakiri_kills_total", "gowsgi_reloads_total", "gowsgi_hup_handovers_total"} {
+	for _, name := range []string{"gowsgi_worker_exits_total", "gowsgi_harakiri_kills_total", "gowsgi_reloads_total", "gowsgi_hup_handovers_total", "gowsgi_requests_queued_total"} {
 		if after[name] == nil {
 			t.Errorf("no metric %s", name)
 		}

@@ -145,6 +145,8 @@ class Response:
                 return self.aborted
             t, flags, frid, payload = frame
             if frid != rid:
+                if conn.keep_for_later(frame):
+                    continue
                 if t == BODY or t == ABORT:
                     continue  # a leftover of an earlier request
             elif t == ABORT:
@@ -306,10 +308,10 @@ class Handler:
         """serve_forever handles requests until the connection closes, which
         raises protocol.ConnectionClosed. after_request is called after each.
         """
-        read_frame = self.conn.read_frame
+        next_frame = self.conn.next_frame
         handle = self.handle
         while True:
-            t, flags, rid, payload = read_frame()
+            t, flags, rid, payload = next_frame()
             if t != REQUEST:
                 if t == BODY or t == ABORT:
                     continue  # a leftover of an earlier request

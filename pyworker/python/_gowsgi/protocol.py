@@ -13,6 +13,7 @@ scatter-gather sends (socket.sendmsg) so a frame header and its payload go
 out without being concatenated and two threads never interleave bytes.
 """
 
+import collections
 import json
 import socket
 import struct
@@ -191,6 +192,9 @@ class Connection:
         self._view = memoryview(self._buf)
         self._start = 0  # first unconsumed byte in _buf
         self._end = 0    # end of received bytes in _buf
+        # Frames of requests the master queued behind the running one,
+        # received while it ran (see keep_for_later): served after it.
+        self.queued = collections.deque()
 
     @classmethod
     def connect(cls, path):
@@ -271,6 +275,28 @@ class Connection:
             if not n:
                 raise ConnectionClosed("connection closed by the master")
             self._end += n
+
+    def next_frame(self):
+        """next_frame returns the oldest queued frame (see keep_for_later),
+        else blocks like read_frame.
+        """
+        if self.queued:
+            return self.queued.popleft()
+        return self.read_frame()
+
+    def keep_for_later(self, frame):
+        """keep_for_later is given a frame the running request read that is
+        not its own. A Request is one the master queued behind the running
+        request (a GET or HEAD without body, written while this thread was
+        busy so it finds its next request without waiting): it is kept, with
+        any later frame of the same request, for next_frame. It returns
+        whether the frame was kept.
+        """
+        t, rid = frame[0], frame[2]
+        if t == REQUEST or any(q[2] == rid for q in self.queued):
+            self.queued.append(frame)
+            return True
+        return False
 
     def poll_frame(self):
         """poll_frame returns the next frame if one can be had without

@@ -180,7 +180,10 @@ class InputStream:
             conn.send_frame(READ, 0, rid, READ_PAYLOAD.pack(min(want, MAX_PAYLOAD)))
             self._asked = True
         while True:
-            t, flags, frid, payload = conn.read_frame()
+            frame = conn.read_frame()
+            t, flags, frid, payload = frame
+            if frid != rid and conn.keep_for_later(frame):
+                continue
             if frid == rid and t == BODY:
                 self._asked = False
                 if flags & FLAG_EOF:

@@ -17,10 +17,10 @@ import warnings
 from unittest import mock
 from wsgiref.validate import validator
 
-from tests.support import Pair, environ_payload, wait_until
+from tests.support import Pair, Result, environ_payload, exchange, wait_until
 from _gowsgi import handler as handler_mod
 from _gowsgi import protocol
-from _gowsgi.protocol import ABORT, BODY, END, FLAG_ERROR, RESP_BODY, START
+from _gowsgi.protocol import ABORT, BODY, END, FLAG_ERROR, LOG, READ, REQUEST, RESP_BODY, START
 from _gowsgi.wsgi import ClientDisconnected, FileWrapper
 
 
@@ -484,6 +484,78 @@ class Failures(HandlerTestCase):
                 self.assertEqual(res.types(), ["AppError"])
                 self.assertIn("hop-by-hop header %r" % name, res.app_error)
                 self.assertIn("PEP 3333", res.app_error)
+
+
+def read_response(master, rid):
+    """read_response reads the frames of request rid up to its End."""
+    res = Result()
+    while True:
+        frame = master.read_frame()
+        t, flags, frid, p = frame
+        res.frames.append(frame)
+        if t == LOG:
+            continue
+        if frid != rid:
+            raise AssertionError("frame %s for request %d, want %d" % (protocol.type_name(t), frid, rid))
+        if t == START:
+            res.status, res.headers = protocol.decode_start(p)
+        elif t == RESP_BODY:
+            res.body += p
+        elif t == END:
+            res.end_flags = flags
+            return res
+
+
+class Queued(HandlerTestCase):
+    """The master may write a GET behind the running request of a thread
+    (pool.go): the running request must keep such a frame for later,
+    whatever it is doing when the frame arrives, and the queued request is
+    served right after it.
+    """
+
+    def queued_payload(self):
+        return protocol.encode_frame(REQUEST, 0, 2, environ_payload(path="/queued"))
+
+    def test_request_queued_while_the_body_is_read(self):
+        pair = self.serve(echo_app)
+        sent = []
+
+        def on_frame(frame, res):
+            if frame[0] == READ and not sent:
+                pair.master.sock.sendall(self.queued_payload())
+                sent.append(True)
+            return False
+        res = exchange(pair.master, environ_payload(method="POST", extra={"CONTENT_LENGTH": "20"}),
+                       body=[b"abc", b"defghij", b"klmnopqrst"], on_frame=on_frame)
+        self.assertTrue(sent)
+        self.assertEqual(res.body, b"abcdefg|hijklmn|opqrst||")
+        queued = read_response(pair.master, 2)
+        self.assertEqual((queued.status, queued.body), ("200 OK", b"||||"))  # echo_app of no body
+
+    def test_request_queued_while_a_response_streams(self):
+        gate = threading.Event()
+        body = Closing([b"one ", b"two ", b"three"], gate=gate)
+
+        def app(environ, start_response):
+            if environ["PATH_INFO"] != "/":
+                return hello_app(environ, start_response)
+            start_response("200 OK", CT)
+            return body
+        pair = self.serve(app)
+
+        def on_frame(frame, res):
+            if frame[0] == RESP_BODY and not gate.is_set():
+                # Between the first and second chunk: the runtime looks for
+                # an Abort after the second and finds the queued Request.
+                pair.master.sock.sendall(self.queued_payload())
+                gate.set()
+            return False
+        res = pair.request(environ_payload(), on_frame=on_frame)
+        self.assertEqual((res.body, res.end_flags), (b"one two three", 0))
+        queued = read_response(pair.master, 2)
+        self.assertEqual((queued.status, queued.body), ("200 OK", b"hello /queued"))
+        # And the thread goes on with the next request as usual.
+        self.assertEqual(pair.request(environ_payload(path="/after"), rid=3).body, b"hello /after")
 
 
 class CloseAndLimits(HandlerTestCase):
