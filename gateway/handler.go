@@ -138,63 +138,23 @@ func (h *Handler) serve(rw *responder, r *http.Request) (int, error) {
 	if h.Unavailable != nil && h.Unavailable(rw.w, r) {
 		return http.StatusInternalServerError, nil
 	}
-	qt := h.QueueTimeout
-	if qt == 0 {
-		qt = 60 * time.Second
-	}
-	actx, cancel := context.WithTimeout(ctx, qt)
-	slot, err := h.Backend.Acquire(actx, req)
-	cancel()
-	if err != nil {
-		if ctx.Err() != nil {
-			return 499, err // the client gave up while queued
-		}
-		if errors.Is(err, pyworker.ErrStopping) {
-			return h.fail(rw, http.StatusServiceUnavailable, errors.New("gowsgi is shutting down"))
-		}
-		return h.fail(rw, http.StatusServiceUnavailable, fmt.Errorf("no worker free after %s", qt))
-	}
-	rw.pid, rw.gen = slot.Worker()
-	err = slot.Do(req, rw)
-	h.Backend.Release(slot)
-	for tries := 0; errors.Is(err, pyworker.ErrNotDelivered) && tries < 3; tries++ {
-		// The worker died while its slot was idle and read nothing of
-		// this request: another worker may take it.
-		actx, cancel := context.WithTimeout(ctx, qt)
-		slot, aerr := h.Backend.Acquire(actx, req)
-		cancel()
-		if aerr != nil {
-			break
-		}
-		rw.pid, rw.gen = slot.Worker()
-		err = slot.Do(req, rw)
-		h.Backend.Release(slot)
-	}
+	d := dispatch{backend: h.Backend, req: req, out: rw, queue: h.QueueTimeout,
+		ran: func(pid, gen int) { rw.pid, rw.gen = pid, gen }}
+	err = d.run(ctx)
 	if err == nil {
 		return rw.status, nil
 	}
-	var appErr *pyworker.AppError
-	var badResp *pyworker.BadResponseError
-	switch {
-	case errors.As(err, &appErr):
-		h.logf("%s %s: %s", r.Method, r.URL.Path, strings.TrimRight(appErr.Traceback, "\n"))
-		return h.fail(rw, http.StatusInternalServerError, nil)
-	case errors.As(err, &badResp):
-		h.logf("%s %s: %v", r.Method, r.URL.Path, badResp)
-		return h.fail(rw, http.StatusInternalServerError, nil)
-	case errors.Is(err, pyworker.ErrHarakiri):
-		return h.fail(rw, http.StatusGatewayTimeout, fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, err))
-	case errors.Is(err, pyworker.ErrWorkerDied):
-		h.logf("%s %s: %v", r.Method, r.URL.Path, err)
-		return h.fail(rw, http.StatusBadGateway, nil)
-	case errors.Is(err, pyworker.ErrClientGone):
-		return 499, err
-	case errors.Is(err, pyworker.ErrResponseBroken):
-		h.logf("%s %s: the response broke after its headers were sent (traceback above)", r.Method, r.URL.Path)
-		return rw.status, err
+	v := judge(r.Method, r.URL.Path, err, ctx.Err() != nil)
+	if v.log != "" {
+		h.logf("%s", v.log)
 	}
-	h.logf("%s %s: %v", r.Method, r.URL.Path, err)
-	return h.fail(rw, http.StatusBadGateway, nil)
+	switch v.status {
+	case 0:
+		return rw.status, err
+	case 499:
+		return 499, err
+	}
+	return h.fail(rw, v.status, v.failErr)
 }
 
 // checkRequest refuses what net/http lets through but gowsgi does not

@@ -391,64 +391,23 @@ func (s *UwsgiServer) serve(ctx context.Context, uc *uwsgiConn, rw *uwsgiRespond
 		}
 	}
 
-	qt := s.QueueTimeout
-	if qt == 0 {
-		qt = 60 * time.Second
-	}
-	actx, cancel := context.WithTimeout(ctx, qt)
-	stopWatch := uc.watchPeer(cancel)
-	slot, err := s.Backend.Acquire(actx, req)
-	stopWatch()
-	cancel()
-	if err != nil {
-		if ctx.Err() != nil || uc.peerGone {
-			return 499, err // nginx (its client) gave up while queued
-		}
-		if errors.Is(err, pyworker.ErrStopping) {
-			return s.fail(rw, http.StatusServiceUnavailable, errors.New("gowsgi is shutting down"))
-		}
-		return s.fail(rw, http.StatusServiceUnavailable, fmt.Errorf("no worker free after %s", qt))
-	}
-	rw.pid, rw.gen = slot.Worker()
-	err = slot.Do(req, &timedUwsgiResponder{uwsgiResponder: rw, timeout: s.timeout()})
-	s.Backend.Release(slot)
-	for tries := 0; errors.Is(err, pyworker.ErrNotDelivered) && tries < 3; tries++ {
-		// The worker died while its slot was idle: retry elsewhere.
-		actx, cancel := context.WithTimeout(ctx, qt)
-		slot, aerr := s.Backend.Acquire(actx, req)
-		cancel()
-		if aerr != nil {
-			break
-		}
-		rw.pid, rw.gen = slot.Worker()
-		err = slot.Do(req, &timedUwsgiResponder{uwsgiResponder: rw, timeout: s.timeout()})
-		s.Backend.Release(slot)
-	}
+	d := dispatch{backend: s.Backend, req: req, out: &timedUwsgiResponder{uwsgiResponder: rw, timeout: s.timeout()},
+		queue: s.QueueTimeout, ran: func(pid, gen int) { rw.pid, rw.gen = pid, gen }, watch: uc.watchPeer}
+	err = d.run(ctx)
 	if err == nil {
 		return rw.status, nil
 	}
-	var appErr *pyworker.AppError
-	var badResp *pyworker.BadResponseError
-	switch {
-	case errors.As(err, &appErr):
-		s.logf("%s %s: %s", r.method, r.path, strings.TrimRight(appErr.Traceback, "\n"))
-		return s.fail(rw, http.StatusInternalServerError, nil)
-	case errors.As(err, &badResp):
-		s.logf("%s %s: %v", r.method, r.path, badResp)
-		return s.fail(rw, http.StatusInternalServerError, nil)
-	case errors.Is(err, pyworker.ErrHarakiri):
-		return s.fail(rw, http.StatusGatewayTimeout, fmt.Errorf("%s %s: %w", r.method, r.path, err))
-	case errors.Is(err, pyworker.ErrWorkerDied):
-		s.logf("%s %s: %v", r.method, r.path, err)
-		return s.fail(rw, http.StatusBadGateway, nil)
-	case errors.Is(err, pyworker.ErrClientGone):
-		return 499, err
-	case errors.Is(err, pyworker.ErrResponseBroken):
-		s.logf("%s %s: the response broke after its headers were sent (traceback above)", r.method, r.path)
-		return rw.status, err
+	v := judge(r.method, r.path, err, ctx.Err() != nil || uc.peerGone)
+	if v.log != "" {
+		s.logf("%s", v.log)
 	}
-	s.logf("%s %s: %v", r.method, r.path, err)
-	return s.fail(rw, http.StatusBadGateway, nil)
+	switch v.status {
+	case 0:
+		return rw.status, err
+	case 499:
+		return 499, err
+	}
+	return s.fail(rw, v.status, v.failErr)
 }
 
 // fail answers with a plain error page when nothing was sent yet. err is

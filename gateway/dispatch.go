@@ -1,0 +1,122 @@
+package gateway
+
+// This file runs a request on a worker for both listeners (HTTP and the
+// uwsgi protocol): wait for a slot, run the request, retry what no worker
+// received, and turn the outcome into the status each listener answers.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gowsgi/gowsgi/pyworker"
+)
+
+// defaultQueueTimeout is how long a ready request waits for a worker
+// thread when QueueTimeout is not set.
+const defaultQueueTimeout = 60 * time.Second
+
+// dispatch is one request on its way to a worker.
+type dispatch struct {
+	backend Backend
+	req     *pyworker.Request
+	out     pyworker.Responder
+	queue   time.Duration // how long to wait for a slot; 0: defaultQueueTimeout
+	// ran is called with each slot's worker before the request runs there
+	// (the access log names it).
+	ran func(pid, gen int)
+	// watch, when set, watches the client while the request waits for the
+	// first slot and calls cancel if it goes away; it returns the function
+	// that stops watching.
+	watch func(cancel context.CancelFunc) (stop func())
+}
+
+// errAcquire wraps Acquire's error: the request never reached a worker.
+type errAcquire struct {
+	err     error
+	timeout time.Duration
+}
+
+func (e *errAcquire) Error() string { return e.err.Error() }
+func (e *errAcquire) Unwrap() error { return e.err }
+
+// run acquires a slot, runs the request and releases the slot; a request
+// no worker received (the worker died while its slot was idle, or before
+// it got to a GET queued behind another request) goes to another worker,
+// three more times at most. Its error is Do's, or an *errAcquire.
+func (d *dispatch) run(ctx context.Context) error {
+	qt := d.queue
+	if qt == 0 {
+		qt = defaultQueueTimeout
+	}
+	var err error
+	for try := 0; try < 4; try++ {
+		actx, cancel := context.WithTimeout(ctx, qt)
+		stop := func() {}
+		if d.watch != nil && try == 0 {
+			stop = d.watch(cancel)
+		}
+		slot, aerr := d.backend.Acquire(actx, d.req)
+		stop()
+		cancel()
+		if aerr != nil {
+			if try > 0 {
+				return err // keep the error that made us retry
+			}
+			return &errAcquire{err: aerr, timeout: qt}
+		}
+		d.ran(slot.Worker())
+		err = slot.Do(d.req, d.out)
+		d.backend.Release(slot)
+		if !errors.Is(err, pyworker.ErrNotDelivered) {
+			return err
+		}
+	}
+	return err
+}
+
+// verdict is what a listener does with run's error.
+type verdict struct {
+	// status to answer through the listener's fail; 0 means the response
+	// is under way (its own status stands) and err tells how it ended.
+	status int
+	// failErr goes to fail with the status (logged there for 5xx).
+	failErr error
+	// log is a line to log first, "" for none.
+	log string
+}
+
+// judge maps run's error for the request "method path" to a verdict.
+// clientGone says the client went away (ctx ended): a request that never
+// got a worker is then a 499.
+func judge(method, path string, err error, clientGone bool) verdict {
+	var acq *errAcquire
+	var appErr *pyworker.AppError
+	var badResp *pyworker.BadResponseError
+	switch {
+	case errors.As(err, &acq):
+		switch {
+		case clientGone:
+			return verdict{status: 499} // the client gave up while queued
+		case errors.Is(err, pyworker.ErrStopping):
+			return verdict{status: http.StatusServiceUnavailable, failErr: errors.New("gowsgi is shutting down")}
+		}
+		return verdict{status: http.StatusServiceUnavailable, failErr: fmt.Errorf("no worker free after %s", acq.timeout)}
+	case errors.As(err, &appErr):
+		return verdict{status: http.StatusInternalServerError, log: fmt.Sprintf("%s %s: %s", method, path, strings.TrimRight(appErr.Traceback, "\n"))}
+	case errors.As(err, &badResp):
+		return verdict{status: http.StatusInternalServerError, log: fmt.Sprintf("%s %s: %v", method, path, badResp)}
+	case errors.Is(err, pyworker.ErrHarakiri):
+		return verdict{status: http.StatusGatewayTimeout, failErr: fmt.Errorf("%s %s: %w", method, path, err)}
+	case errors.Is(err, pyworker.ErrWorkerDied):
+		return verdict{status: http.StatusBadGateway, log: fmt.Sprintf("%s %s: %v", method, path, err)}
+	case errors.Is(err, pyworker.ErrClientGone):
+		return verdict{status: 499}
+	case errors.Is(err, pyworker.ErrResponseBroken):
+		return verdict{log: fmt.Sprintf("%s %s: the response broke after its headers were sent (traceback above)", method, path)}
+	}
+	return verdict{status: http.StatusBadGateway, log: fmt.Sprintf("%s %s: %v", method, path, err)}
+}
