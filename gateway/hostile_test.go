@@ -12,13 +12,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gowsgi/gowsgi/internal/hostile"
 	"github.com/gowsgi/gowsgi/pyworker"
 )
 
@@ -28,68 +27,12 @@ import (
 // it. cmd/gowsgi/hostile_test.go runs the same corpus against real gowsgi
 // processes and real Python workers.
 
-// corpusCase is one file of the corpus and its .expect.
-type corpusCase struct {
-	name       string
-	raw        []byte
-	responses  []int // statuses in order, before the connection closes
-	unanswered bool
-	app        int
-	bodyLength int // -1: not checked
-	closed     bool
-	halfClose  bool
-	logs       []*regexp.Regexp
-}
-
-func loadCorpus(t *testing.T, dir, ext string) []corpusCase {
+// loadCorpus loads the corpus of testdata/hostile/dir (see internal/hostile).
+func loadCorpus(t *testing.T, dir, ext string) []hostile.Case {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "testdata", "hostile", dir, "*"+ext))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no corpus in testdata/hostile/%s (%v)", dir, err)
-	}
-	var cases []corpusCase
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		exp, err := os.ReadFile(strings.TrimSuffix(f, ext) + ".expect")
-		if err != nil {
-			t.Fatalf("%s has no .expect: %v", f, err)
-		}
-		c := corpusCase{name: strings.TrimSuffix(filepath.Base(f), ext), raw: raw, bodyLength: -1}
-		for _, line := range strings.Split(string(exp), "\n") {
-			word, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
-			switch word {
-			case "", "#":
-			case "responses":
-				for _, s := range strings.Fields(arg) {
-					n, err := strconv.Atoi(s)
-					if err != nil {
-						t.Fatalf("%s.expect: %q", c.name, line)
-					}
-					c.responses = append(c.responses, n)
-				}
-			case "unanswered":
-				c.unanswered = true
-			case "app":
-				c.app, err = strconv.Atoi(arg)
-			case "body-length":
-				c.bodyLength, err = strconv.Atoi(arg)
-			case "closed":
-				c.closed = true
-			case "half-close":
-				c.halfClose = true
-			case "log":
-				c.logs = append(c.logs, regexp.MustCompile(arg))
-			default:
-				t.Fatalf("%s.expect: unknown line %q", c.name, line)
-			}
-			if err != nil {
-				t.Fatalf("%s.expect: %q: %v", c.name, line, err)
-			}
-		}
-		cases = append(cases, c)
+	cases, err := hostile.Load(filepath.Join("..", "testdata", "hostile"), dir, ext)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return cases
 }
@@ -149,11 +92,11 @@ func TestHostileHTTPCorpus(t *testing.T) {
 	srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	for _, tc := range loadCorpus(t, "http", ".req") {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(tc.Name, func(t *testing.T) {
 			before := be.n.Load()
-			statuses, _, closed := sendRaw(t, ln.Addr().String(), tc.raw, tc.halfClose)
-			want := make([]int, len(tc.responses))
-			for i, s := range tc.responses {
+			statuses, _, closed := sendRaw(t, ln.Addr().String(), tc.Raw, tc.HalfClose)
+			want := make([]int, len(tc.Responses))
+			for i, s := range tc.Responses {
 				if s == http.StatusOK {
 					s = http.StatusServiceUnavailable // what the counting backend answers
 				}
@@ -162,13 +105,13 @@ func TestHostileHTTPCorpus(t *testing.T) {
 			if fmt.Sprint(statuses) != fmt.Sprint(want) {
 				t.Errorf("responses %v, want %v", statuses, want)
 			}
-			if tc.closed && !closed {
+			if tc.Closed && !closed {
 				t.Errorf("the connection is still open")
 			}
-			if n := int(be.n.Load() - before); n != tc.app {
-				t.Errorf("%d request(s) reached the backend, want %d", n, tc.app)
+			if n := int(be.n.Load() - before); n != tc.App {
+				t.Errorf("%d request(s) reached the backend, want %d", n, tc.App)
 			}
-			for _, re := range tc.logs {
+			for _, re := range tc.Logs {
 				if !re.MatchString(logs.String()) {
 					t.Errorf("log does not match %q:\n%s", re, logs)
 				}
@@ -183,11 +126,11 @@ func TestHostileHTTPCorpus(t *testing.T) {
 // anywhere).
 func TestFramingSplitReads(t *testing.T) {
 	for _, tc := range loadCorpus(t, "http", ".req") {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(tc.Name, func(t *testing.T) {
 			var whole framing
-			want := whole.scan(tc.raw)
-			for i := 0; i <= len(tc.raw); i++ {
-				if got := scanSplit(tc.raw, i); got != want {
+			want := whole.scan(tc.Raw)
+			for i := 0; i <= len(tc.Raw); i++ {
+				if got := scanSplit(tc.Raw, i); got != want {
 					t.Fatalf("split at %d: refused at %d, want %d", i, got, want)
 				}
 			}

@@ -12,7 +12,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -20,71 +19,16 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gowsgi/gowsgi/internal/hostile"
 )
 
-// hostileCase is one file of testdata/hostile and its .expect (the format
-// is described in testdata/hostile/make_corpus.py).
-type hostileCase struct {
-	name       string
-	raw        []byte
-	responses  []int
-	unanswered bool
-	app        int
-	bodyLength int // -1: not checked
-	closed     bool
-	halfClose  bool
-	logs       []*regexp.Regexp
-}
-
-func loadHostileCorpus(t *testing.T, dir, ext string) []hostileCase {
+// loadHostileCorpus loads the corpus of testdata/hostile/dir (see internal/hostile).
+func loadHostileCorpus(t *testing.T, dir, ext string) []hostile.Case {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(repoRoot(t), "testdata", "hostile", dir, "*"+ext))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no corpus in testdata/hostile/%s (%v)", dir, err)
-	}
-	var cases []hostileCase
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		exp, err := os.ReadFile(strings.TrimSuffix(f, ext) + ".expect")
-		if err != nil {
-			t.Fatalf("%s has no .expect: %v", f, err)
-		}
-		c := hostileCase{name: strings.TrimSuffix(filepath.Base(f), ext), raw: raw, bodyLength: -1}
-		for _, line := range strings.Split(string(exp), "\n") {
-			word, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
-			switch word {
-			case "", "#":
-			case "responses":
-				for _, s := range strings.Fields(arg) {
-					n, err := strconv.Atoi(s)
-					if err != nil {
-						t.Fatalf("%s.expect: %q", c.name, line)
-					}
-					c.responses = append(c.responses, n)
-				}
-			case "unanswered":
-				c.unanswered = true
-			case "app":
-				c.app, err = strconv.Atoi(arg)
-			case "body-length":
-				c.bodyLength, err = strconv.Atoi(arg)
-			case "closed":
-				c.closed = true
-			case "half-close":
-				c.halfClose = true
-			case "log":
-				c.logs = append(c.logs, regexp.MustCompile(arg))
-			default:
-				t.Fatalf("%s.expect: unknown line %q", c.name, line)
-			}
-			if err != nil {
-				t.Fatalf("%s.expect: %q: %v", c.name, line, err)
-			}
-		}
-		cases = append(cases, c)
+	cases, err := hostile.Load(filepath.Join(repoRoot(t), "testdata", "hostile"), dir, ext)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return cases
 }
@@ -182,25 +126,25 @@ func TestHostileCorpus(t *testing.T) {
 	marks := &accessMarks{p: p, url: p.url}
 	marks.mark(t)
 
-	run := func(t *testing.T, addr string, tc hostileCase) {
-		statuses, first, got, closed := exchangeRaw(t, addr, tc.raw, tc.halfClose)
+	run := func(t *testing.T, addr string, tc hostile.Case) {
+		statuses, first, got, closed := exchangeRaw(t, addr, tc.Raw, tc.HalfClose)
 		apps, out := marks.mark(t)
 		switch {
-		case tc.unanswered && got > 0:
+		case tc.Unanswered && got > 0:
 			t.Errorf("answered %v, want no answer", statuses)
-		case !tc.unanswered && fmt.Sprint(statuses) != fmt.Sprint(tc.responses):
-			t.Errorf("responses %v, want %v", statuses, tc.responses)
+		case !tc.Unanswered && fmt.Sprint(statuses) != fmt.Sprint(tc.Responses):
+			t.Errorf("responses %v, want %v", statuses, tc.Responses)
 		}
-		if (tc.closed || tc.unanswered) && !closed {
+		if (tc.Closed || tc.Unanswered) && !closed {
 			t.Errorf("the connection is still open after 10s")
 		}
-		if len(apps) != tc.app {
-			t.Errorf("the app ran %d time(s), want %d:\n%s", len(apps), tc.app, strings.Join(apps, "\n"))
+		if len(apps) != tc.App {
+			t.Errorf("the app ran %d time(s), want %d:\n%s", len(apps), tc.App, strings.Join(apps, "\n"))
 		}
-		if tc.bodyLength >= 0 && (first == nil || first.Get("X-Body-Length") != strconv.Itoa(tc.bodyLength)) {
-			t.Errorf("X-Body-Length %q, want %d", first.Get("X-Body-Length"), tc.bodyLength)
+		if tc.BodyLength >= 0 && (first == nil || first.Get("X-Body-Length") != strconv.Itoa(tc.BodyLength)) {
+			t.Errorf("X-Body-Length %q, want %d", first.Get("X-Body-Length"), tc.BodyLength)
 		}
-		for _, re := range tc.logs {
+		for _, re := range tc.Logs {
 			if !re.MatchString(out) {
 				t.Errorf("log does not match %q:\n%s", re, out)
 			}
@@ -211,12 +155,12 @@ func TestHostileCorpus(t *testing.T) {
 	}
 	t.Run("http", func(t *testing.T) {
 		for _, tc := range loadHostileCorpus(t, "http", ".req") {
-			t.Run(tc.name, func(t *testing.T) { run(t, p.addr, tc) })
+			t.Run(tc.Name, func(t *testing.T) { run(t, p.addr, tc) })
 		}
 	})
 	t.Run("uwsgi", func(t *testing.T) {
 		for _, tc := range loadHostileCorpus(t, "uwsgi", ".pkt") {
-			t.Run(tc.name, func(t *testing.T) { run(t, uwsgiAddr, tc) })
+			t.Run(tc.Name, func(t *testing.T) { run(t, uwsgiAddr, tc) })
 		}
 	})
 
