@@ -9,9 +9,10 @@ import (
 // Python workers. With GOMAXPROCS at the CPU count, the Go scheduler keeps
 // extra threads spinning and waking for work (the master mostly waits on
 // sockets), and on a small machine that steals the CPU the workers need:
-// on two cores, hello-world went from 16,600 to 19,700 requests per second
-// and the master's CPU per request from 52 to 44 us with one P instead of
-// two (BENCHMARKS.md). An explicit GOMAXPROCS in the environment wins.
+// on two cores, with one P instead of two, hello-world went from 21,600 to
+// 26,000 requests per second and Django's / from 6,360 to 6,900 (quick A/B
+// runs, wrk -c32, 2 workers), and the master's CPU per hello request from
+// 52 to 44 us. An explicit GOMAXPROCS in the environment wins.
 func setMasterProcs() {
 	if os.Getenv("GOMAXPROCS") != "" {
 		return
