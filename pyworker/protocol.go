@@ -29,6 +29,12 @@ package pyworker
 //	Python -> Go   [Read -> Go answers Body]... Start Body... End
 //	          or   AppError                      (the app failed before Start)
 //
+// Python serves a connection's requests in order, but Go may write the
+// Request frame of the next one (a GET or HEAD without body, see pool.go)
+// while the current one runs: a Request frame that arrives while Python
+// waits for a Body or looks for an Abort is kept for after the current
+// request's End.
+//
 // The control connection carries Ready or BootError once, then Log, Stop,
 // Dump/Stack, Notify, and for a zygote Fork/Forked/Exited.
 //

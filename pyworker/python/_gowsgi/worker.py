@@ -1,7 +1,8 @@
 """A worker process: imports the app once and serves its requests.
 
 A worker opens a control connection to the master and one connection per
-thread; a thread connection carries one request at a time, so a request
+thread; a thread connection carries one request at a time (the master may
+queue the next one behind it, see Connection.keep_for_later), so a request
 never hops between Python threads. Thread 0 is served by the main thread
 (no thread switch at all when threads == 1); threads 1..n-1 are daemon
 threads; another daemon thread reads the control connection:
