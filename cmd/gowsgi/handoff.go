@@ -100,9 +100,10 @@ func (m *master) runUntilStopped(upg *tableflip.Upgrader) error {
 					continue
 				}
 				upgrading = true
-				m.logf("SIGHUP: starting a new master; this one serves until it is ready")
+				trigger := m.restartTrigger()
+				m.logf("%s: starting a new master; this one serves until it is ready", trigger)
 				m.notifyReloading()
-				m.hupStarting()
+				m.hupStarting(trigger)
 				go func() { upgraded <- upgrade(upg) }()
 				continue
 			}

@@ -100,6 +100,8 @@ type master struct {
 	// workers boot. pendingHUP is a SIGHUP that arrived during the boot.
 	sigs       chan os.Signal
 	pendingHUP bool
+	// restartWhy is the option that queued the next SIGHUP (touch.go).
+	restartWhy atomic.Pointer[string]
 
 	// bootErr is the import failure of the newest generation while no
 	// generation of the app is live (dev mode only).

@@ -45,6 +45,7 @@ type opsConfig struct {
 const (
 	handoversEnv  = "GOWSGI_HUP_HANDOVERS"
 	hupStartedEnv = "GOWSGI_HUP_STARTED"
+	hupTriggerEnv = "GOWSGI_HUP_TRIGGER"
 )
 
 // opsState is the master's stats endpoint and what only the master knows:
@@ -58,6 +59,7 @@ type opsState struct {
 
 	handovers, handoverFails atomic.Int64
 	hupAt                    time.Time // when this master was asked for, zero if not by a HUP
+	hupTrigger               string    // what asked for it: SIGHUP, touch-reload or py-autoreload
 
 	mu      sync.Mutex
 	lastHUP *pyworker.ReloadInfo // the last handover seen from this master
@@ -75,8 +77,13 @@ func (m *master) listenStats() error {
 	if ns, err := strconv.ParseInt(os.Getenv(hupStartedEnv), 10, 64); err == nil {
 		o.hupAt = time.Unix(0, ns)
 	}
+	o.hupTrigger = os.Getenv(hupTriggerEnv)
+	if o.hupTrigger == "" {
+		o.hupTrigger = "SIGHUP"
+	}
 	os.Unsetenv(handoversEnv)
 	os.Unsetenv(hupStartedEnv)
+	os.Unsetenv(hupTriggerEnv)
 	a := m.cfg.ops.stats
 	if a.IsZero() {
 		return nil
@@ -106,7 +113,7 @@ func (m *master) serveStats() {
 	o := m.ops
 	if !o.hupAt.IsZero() {
 		o.mu.Lock()
-		o.lastHUP = &pyworker.ReloadInfo{Trigger: "SIGHUP (this master replaced the previous one)", Started: o.hupAt, Duration: time.Since(o.hupAt)}
+		o.lastHUP = &pyworker.ReloadInfo{Trigger: o.hupTrigger + " (this master replaced the previous one)", Started: o.hupAt, Duration: time.Since(o.hupAt)}
 		o.mu.Unlock()
 	}
 	if o.ln == nil {
@@ -141,14 +148,16 @@ func (m *master) stopStats() {
 	}
 }
 
-// hupStarting is called when a SIGHUP starts a new master: it hands the
-// counters on through the environment tableflip passes to it.
-func (m *master) hupStarting() {
+// hupStarting is called when a SIGHUP (or touch-reload, py-autoreload:
+// trigger) starts a new master: it hands the counters and the trigger on
+// through the environment tableflip passes to it.
+func (m *master) hupStarting(trigger string) {
 	o := m.ops
 	os.Setenv(handoversEnv, strconv.FormatInt(o.handovers.Load()+1, 10))
 	os.Setenv(hupStartedEnv, strconv.FormatInt(time.Now().UnixNano(), 10))
+	os.Setenv(hupTriggerEnv, trigger)
 	o.mu.Lock()
-	o.lastHUP = &pyworker.ReloadInfo{Trigger: "SIGHUP", Started: time.Now()}
+	o.lastHUP = &pyworker.ReloadInfo{Trigger: trigger, Started: time.Now()}
 	o.mu.Unlock()
 }
 
@@ -157,6 +166,7 @@ func (m *master) hupDone(err error) {
 	o := m.ops
 	os.Unsetenv(handoversEnv)
 	os.Unsetenv(hupStartedEnv)
+	os.Unsetenv(hupTriggerEnv)
 	if err != nil {
 		o.handoverFails.Add(1)
 	} else {

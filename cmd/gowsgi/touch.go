@@ -47,7 +47,7 @@ func (m *master) autoreloadLoop(w *reload.Watcher) {
 	for b := range w.Batches() {
 		if b.Kind == reload.KindCode {
 			m.logf("py-autoreload: %s changed; restarting", describeBatch(b.Paths))
-			m.queueSignal(syscall.SIGHUP)
+			m.queueRestart("py-autoreload")
 		}
 	}
 }
@@ -99,9 +99,26 @@ func (m *master) touchLoop(fw *fsnotify.Watcher, want map[string]bool) {
 		case <-timer:
 			timer = nil
 			m.logf("touch-reload: %s touched; restarting", which)
-			m.queueSignal(syscall.SIGHUP)
+			m.queueRestart("touch-reload")
 		}
 	}
+}
+
+// queueRestart starts the same zero-downtime restart as a SIGHUP, with
+// why (the option that asked for it) as its trigger in logs and on the
+// status page.
+func (m *master) queueRestart(why string) {
+	m.restartWhy.Store(&why)
+	m.queueSignal(syscall.SIGHUP)
+}
+
+// restartTrigger returns and forgets the reason queueRestart gave, or
+// "SIGHUP" for a signal from outside.
+func (m *master) restartTrigger() string {
+	if why := m.restartWhy.Swap(nil); why != nil {
+		return *why
+	}
+	return "SIGHUP"
 }
 
 // queueSignal hands the signal loop a signal as if the OS had sent it.
