@@ -10,11 +10,13 @@
 // whole body before it takes a worker (up to 64 KiB in memory, the rest in
 // an unlinked temporary file, so a slow client never holds a Python
 // thread), then takes a slot from the Backend and lets pyworker stream the
-// response through a responder. Python never sees the socket.
+// response through a responder (dispatch.go, shared with the uwsgi
+// listener, also retries on another worker a request no worker received).
+// Python never sees the socket.
 //
 // # Hostile clients
 //
-// Server puts a framing guard (server.go) between each plain-HTTP
+// Server puts a framing guard (guard.go) between each plain-HTTP
 // connection and net/http: it follows the request line, headers, chunk
 // sizes and trailers byte by byte, and refuses what net/http would accept
 // but a proxy in front may frame differently (request smuggling):
