@@ -106,6 +106,10 @@ def _gowsgi(listen_flag, threads):
     return argv
 
 
+def _gowsgi_queue_gets(app, addr):
+    return _gowsgi("--http", 1)(app, addr) + ["--queue-gets"]
+
+
 def _uwsgi(listen_flag, threads):
     def argv(app, addr):
         a = [
@@ -161,6 +165,8 @@ def throughput_servers():
             Server("gowsgi" + sfx, "gowsgi", t, "http", _gowsgi("--http", t)),
             Server("gowsgi-nginx" + sfx, "gowsgi", t, "nginx", _gowsgi("--socket", t), requires="--socket"),
         ]
+        if t == 1:  # gowsgi's opt-in GET queueing (queue-gets), against gowsgi's default
+            out.append(Server("gowsgi-queue-gets", "gowsgi", t, "http", _gowsgi_queue_gets, requires="--queue-gets"))
         if t == 1:  # one uWSGI HTTP flavour in 2x2 is enough: --http11-socket, the targets' peer
             out.append(Server("uwsgi-http-socket", "uwsgi", t, "http", _uwsgi("--http-socket", t)))
         out += [

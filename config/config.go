@@ -80,10 +80,10 @@ type Config struct {
 	// (uWSGI leaves the GIL off without it). gowsgi's workers always allow
 	// threads; the key is kept so files round-trip.
 	EnableThreads bool
-	// NoQueue (no-queue, gowsgi's own) turns off queueing a GET or HEAD
-	// behind a short request that is running on a busy worker thread
-	// (pyworker/pool.go); requests then wait for a free thread.
-	NoQueue bool
+	// QueueGets (queue-gets, gowsgi's own) lets a GET or HEAD queue behind
+	// a short request running on a busy worker thread (pyworker/pool.go)
+	// instead of waiting for a free thread.
+	QueueGets bool
 	// NeedApp (need-app) makes a failed app import fatal at start instead
 	// of serving errors.
 	NeedApp bool

@@ -176,7 +176,7 @@ var flagSamples = map[string]string{
 	"socket": "/run/s.sock", "http": ":8000", "http-socket": "127.0.0.1:8001", "https": ":8443,c.pem,k.pem",
 	"chdir": "/srv", "wsgi-file": "app.py", "module": "mysite.wsgi:app", "callable": "app", "home": "/venv",
 	"python": "/usr/bin/python3", "pythonpath": "/lib", "env": "A=1,2",
-	"processes": "4", "threads": "8", "master": "", "lazy-apps": "", "no-queue": "", "enable-threads": "", "need-app": "",
+	"processes": "4", "threads": "8", "master": "", "lazy-apps": "", "queue-gets": "", "enable-threads": "", "need-app": "",
 	"pidfile": "/tmp/p", "daemonize": "/tmp/log", "logto": "/tmp/log2", "vacuum": "", "die-on-term": "",
 	"disable-logging": "", "touch-reload": "/tmp/t", "py-autoreload": "3", "uid": "www-data", "gid": "33",
 	"chmod-socket": "660", "harakiri": "60", "max-requests": "1000", "buffer-size": "65535", "listen": "128",

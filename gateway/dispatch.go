@@ -63,9 +63,8 @@ func (d *dispatch) run(ctx context.Context) error {
 		stop()
 		cancel()
 		if aerr != nil {
-			if try > 0 {
-				return err // keep the error that made us retry
-			}
+			// Also on a retry: the request ran nowhere, so what counts is
+			// why no slot came (shutting down, client gone, queue full).
 			return &errAcquire{err: aerr, timeout: qt}
 		}
 		d.ran(slot.Worker())

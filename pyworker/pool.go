@@ -1,19 +1,24 @@
 package pyworker
 
 // This file hands out slots. A request takes a free slot if there is one.
-// When every slot is busy, a GET or HEAD without body (Request.Queueable)
-// may instead queue behind the request running on a slot: its Request
-// frame is written at once, so the Python thread finds it the moment it
-// sends the previous answer, instead of waiting for the master to read
-// that answer, hand the slot to the next goroutine and write to it (about
-// a hundred microseconds of an idle worker per request on a busy machine;
-// hello-world went 41% and Django 20% faster with it).
+// With Options.QueueGets (queue-gets), when every slot is busy, a GET or
+// HEAD without body (Request.Queueable) may instead queue behind the
+// request running on a slot: its Request frame is written at once, so the
+// Python thread finds it the moment it sends the previous answer, instead
+// of waiting for the master to read that answer, hand the slot to the next
+// goroutine and write to it (about a hundred microseconds of an idle
+// worker per request on a busy machine; hello-world went 41% and Django
+// 20% faster with it).
 //
 // Queueing behind a request is a bet that it ends soon, so a slot takes
 // one queued request at most, and only while its requests are short: the
 // average of its recent requests and the running one's age must both be
 // under queueLimit. Slow apps do not queue, and gain nothing from it
-// anyway: the time saved is fixed per request.
+// anyway: the time saved is fixed per request. The bet can still lose: a
+// request that starts like the others and then runs long (a slow report,
+// a stream, a long poll) holds the GET queued behind it until it ends,
+// even if another thread is free by then, because the GET's frame is at
+// the worker already. That is why it is off by default.
 
 import (
 	"context"
@@ -33,7 +38,7 @@ var ErrStopping = errors.New("gowsgi is stopping")
 // the request path's only contact with the supervisor's world, so it
 // touches channels, atomics and the slot's own lock only.
 func (m *Manager) Acquire(ctx context.Context, req *Request) (*Slot, error) {
-	queueable := !m.opts.NoQueue && req != nil && req.Queueable()
+	queueable := m.opts.QueueGets && req != nil && req.Queueable()
 	for {
 		g := m.current.Load()
 		swapped := *m.swapped.Load()
@@ -74,7 +79,6 @@ func (m *Manager) Acquire(ctx context.Context, req *Request) (*Slot, error) {
 			if !s.takeQueue() {
 				continue
 			}
-			m.stats.queued.Add(1)
 		} else {
 			if s.w.retiring.Load() || s.w.dead.Load() || s.broken.Load() {
 				m.send(slotBackEvent{s: s})
@@ -104,7 +108,7 @@ func (s *Slot) openQueue() {
 // offer puts s in its generation's queue channel when a request may queue
 // behind the one holding it.
 func (s *Slot) offer() {
-	if s.w.m.opts.NoQueue {
+	if !s.w.m.opts.QueueGets {
 		return
 	}
 	s.mu.Lock()
@@ -116,7 +120,10 @@ func (s *Slot) offer() {
 	}
 	select {
 	case s.w.gen.queue <- s:
-	default: // cannot happen: the channel has room for every slot once
+	default:
+		// Full of stale places (slots that went idle, or of workers that
+		// died, before anyone queued behind them): they are dropped as
+		// requests take them, and s is offered again at its next request.
 		s.mu.Lock()
 		s.offered = false
 		s.mu.Unlock()

@@ -20,6 +20,9 @@ type fakeThread struct {
 	conn net.Conn
 	seen chan string // PATH_INFO of each Request frame, as it arrives
 	hold chan struct{}
+	// dieAfter > 0: the connection closes once this many requests were
+	// answered (the worker dies in the next one).
+	dieAfter int
 }
 
 func (f *fakeThread) serve(t *testing.T) {
@@ -46,7 +49,12 @@ func (f *fakeThread) serve(t *testing.T) {
 			reqs <- [2]any{fr.RequestID, path}
 		}
 	}()
+	answered := 0
 	for req := range reqs {
+		if f.dieAfter > 0 && answered == f.dieAfter {
+			f.conn.Close()
+			return
+		}
 		if f.hold != nil {
 			<-f.hold
 		}
@@ -58,6 +66,7 @@ func (f *fakeThread) serve(t *testing.T) {
 		if _, err := f.conn.Write(b); err != nil {
 			return
 		}
+		answered++
 	}
 }
 
@@ -67,7 +76,7 @@ func queueTestSlot(t *testing.T, hold bool) (*Manager, *Slot, *fakeThread) {
 	t.Helper()
 	a, b := net.Pipe()
 	t.Cleanup(func() { a.Close(); b.Close() })
-	m := &Manager{events: make(chan any, 16), done: make(chan struct{})}
+	m := &Manager{opts: Options{QueueGets: true}, events: make(chan any, 16), done: make(chan struct{})}
 	ch := make(chan struct{})
 	m.swapped.Store(&ch)
 	g := &generation{n: 1, idle: make(chan *Slot, 1), queue: make(chan *Slot, 1), retired: make(chan struct{}), workers: map[int]*worker{}}
@@ -219,16 +228,36 @@ func TestQueuedRequestOfADeadWorkerIsNotDelivered(t *testing.T) {
 	}
 }
 
-func TestNoQueueOption(t *testing.T) {
+func TestQueueGetsOff(t *testing.T) {
 	m, _, f := queueTestSlot(t, true)
-	m.opts.NoQueue = true
+	m.opts.QueueGets = false
 	_, errs1, _ := run(m, get("/first"))
 	waitFor(t, f.seen, "the first request")
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if _, err := m.Acquire(ctx, get("/second")); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Acquire = %v, want a timeout with no-queue", err)
+		t.Errorf("Acquire = %v, want a timeout without queue-gets", err)
 	}
 	f.hold <- struct{}{}
 	waitFor(t, errs1, "the first request")
+}
+
+// A queued GET whose turn came (the request before it ended) may have
+// started: if its worker dies now, it is not given to another worker, so
+// a GET that crashes workers is not run on four of them.
+func TestQueuedRequestThatMayHaveRunIsNotRetried(t *testing.T) {
+	m, _, f := queueTestSlot(t, true)
+	f.dieAfter = 1
+	_, errs1, rec1 := run(m, get("/first"))
+	waitFor(t, f.seen, "the first request")
+	_, errs2, _ := run(m, get("/second"))
+	waitFor(t, f.seen, "the queued request")
+	f.hold <- struct{}{}
+	if err := waitFor(t, errs1, "the first request"); err != nil || rec1.body.String() != "/first" {
+		t.Fatalf("first: %v %q", err, rec1.body.String())
+	}
+	err := waitFor(t, errs2, "the queued request")
+	if !errors.Is(err, ErrWorkerDied) || errors.Is(err, ErrNotDelivered) {
+		t.Errorf("queued request: %v, want ErrWorkerDied and not ErrNotDelivered", err)
+	}
 }

@@ -148,8 +148,12 @@ func (s *Slot) Do(req *Request, out Responder) error {
 		turn = make(chan struct{})
 		s.waiter = turn
 		if early = req.Queueable(); early {
+			// Under the lock: a Request frame (at most buffer-size of
+			// headers) fits the socket buffer, so this write does not wait
+			// for Python while the running request needs the lock to end.
 			s.qbuf = AppendFrame(s.qbuf[:0], TypeRequest, 0, id, req.Environ)
 			_, werr = s.conn.Write(s.qbuf)
+			s.w.m.stats.queued.Add(1)
 		}
 		s.waiterEarly = early
 	} else {
@@ -159,9 +163,11 @@ func (s *Slot) Do(req *Request, out Responder) error {
 	if turn != nil {
 		<-turn
 		if werr != nil || s.broken.Load() {
-			// The worker died (or the request before ours broke the
-			// connection) before it could start ours: Python serves a
-			// connection's requests in order.
+			// The request before ours never finished (its worker died, or
+			// the connection broke), so the worker never started ours:
+			// Python serves a connection's requests in order. Once the one
+			// before has its End, ours may have started, and a failure is
+			// an ordinary ErrWorkerDied, never retried.
 			s.endTurn(time.Time{})
 			if werr != nil {
 				werr = s.fail(werr)
@@ -201,7 +207,6 @@ func (s *Slot) Do(req *Request, out Responder) error {
 		}
 		s.openQueue()
 	}
-	answered := false // a frame of this request arrived
 	bodyDone := !req.HasBody || req.FirstEOF
 	started, aborted := false, false
 	var clientErr error
@@ -216,19 +221,11 @@ func (s *Slot) Do(req *Request, out Responder) error {
 	for {
 		f, err := ReadFrame(s.r, s.rbuf)
 		if err != nil {
-			ferr := s.fail(err)
-			if early && !answered && !s.harakiri.Load() {
-				// A queued GET or HEAD the worker never answered (it
-				// stopped or died after the request before it): another
-				// worker may take it.
-				return fmt.Errorf("%w: %w", ErrNotDelivered, ferr)
-			}
-			return ferr
+			return s.fail(err)
 		}
 		if f.RequestID != id && f.Type != TypeLog {
 			return s.fail(fmt.Errorf("frame %s for request %d during request %d", f.Type, f.RequestID, id))
 		}
-		answered = answered || f.RequestID == id
 		switch f.Type {
 		case TypeRead:
 			if bodyDone || aborted {

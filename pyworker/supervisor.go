@@ -63,8 +63,8 @@ type Options struct {
 	// does not pay for lazy imports such as Django's URLconf.
 	WarmUp func() *Request
 
-	// NoQueue turns off queueing a GET behind a running request (pool.go).
-	NoQueue bool
+	// QueueGets lets a GET queue behind a short running request (pool.go).
+	QueueGets bool
 
 	MaxRequests  int           // retire a worker after this many requests; 0 = never
 	Harakiri     time.Duration // kill a worker stuck on one request this long; 0 = never

@@ -175,7 +175,7 @@ func masterFromConfig(cfg config.Config) (masterConfig, error) {
 		Python: python, Dir: abs, Module: cfg.Module, WSGIFile: file, Callable: cfg.Callable,
 		PythonPath: pythonPath, Env: cfg.Env, Processes: cfg.Processes, Threads: cfg.Threads,
 		Spawn: spawn, Preload: "app", MaxRequests: cfg.MaxRequests, Harakiri: cfg.Harakiri,
-		NoQueue: cfg.NoQueue,
+		QueueGets: cfg.QueueGets,
 	}
 	for _, sm := range cfg.StaticMap {
 		root := sm.Dir
