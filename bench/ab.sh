@@ -6,7 +6,8 @@
 # figures were taken; the full side-by-side run is `make bench`.
 #
 #   bench/ab.sh [-a hello|mysite] [-n REPS] BIN_A BIN_B
-#   A_ENV="GOMAXPROCS=2" bench/ab.sh bin/gowsgi bin/gowsgi   # one build, two settings
+#   A_ENV="GOMAXPROCS=2" bench/ab.sh bin/gowsgi bin/gowsgi   # one build, two environments
+#   B_ARGS="--queue-gets" bench/ab.sh bin/gowsgi bin/gowsgi  # one build, two flag sets
 #
 # Needs bench/setup.sh first (.bench-venv, wrk).
 set -euo pipefail
@@ -36,11 +37,11 @@ pss_tree() { # total PSS in KiB of $1 and its descendants
 	echo "$total"
 }
 
-one() { # label bin env
+one() { # label bin env args
 	local port pid rps idle loaded
 	port=$(.bench-venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	env DJANGO_DEBUG=0 $3 "$2" serve --http "127.0.0.1:$port" --chdir "$dir" --module "$module" \
-		--processes 2 --threads 1 --python .bench-venv/bin/python --disable-logging >/dev/null 2>&1 &
+		--processes 2 --threads 1 --python .bench-venv/bin/python --disable-logging $4 >/dev/null 2>&1 &
 	pid=$!
 	for _ in $(seq 200); do curl -sf -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.05; done
 	sleep 0.5
@@ -50,11 +51,11 @@ one() { # label bin env
 	loaded=$(pss_tree "$pid")
 	kill -TERM "$pid"
 	wait "$pid" 2>/dev/null || true
-	printf '%-2s %-28s %10s rps   PSS idle %6.1f MiB, after load %6.1f MiB\n' "$1" "$2${3:+ ($3)}" "$rps" \
+	printf '%-2s %-36s %10s rps   PSS idle %6.1f MiB, after load %6.1f MiB\n' "$1" "$2${3:+ ($3)}${4:+ $4}" "$rps" \
 		"$(echo "$idle / 1024" | bc -l)" "$(echo "$loaded / 1024" | bc -l)"
 }
 
 for r in $(seq "$reps"); do
-	one A "$1" "${A_ENV:-}"
-	one B "$2" "${B_ENV:-}"
+	one A "$1" "${A_ENV:-}" "${A_ARGS:-}"
+	one B "$2" "${B_ENV:-}" "${B_ARGS:-}"
 done
