@@ -99,6 +99,9 @@ func (m *Manager) Acquire(ctx context.Context, req *Request) (*Slot, error) {
 // openQueue is called by the request running on s once its frames are
 // written: a queueable request may now queue behind it.
 func (s *Slot) openQueue() {
+	if !s.w.m.opts.QueueGets {
+		return // no lock per request when nothing can queue
+	}
 	s.mu.Lock()
 	s.open = true
 	s.mu.Unlock()

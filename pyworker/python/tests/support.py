@@ -85,6 +85,14 @@ def exchange(master, payload, rid=1, body=None, on_frame=None):
         first = chunks.pop(0) if chunks else b""
         frames.append(protocol.encode_frame(BODY, 0 if chunks else FLAG_EOF, rid, first))
     master.sock.sendall(b"".join(frames))
+    return receive(master, rid, chunks, on_frame)
+
+
+def receive(master, rid, chunks=None, on_frame=None):
+    """receive reads the frames of request rid on master up to its End or
+    AppError, answering Read frames with the next of chunks, as exchange
+    describes; it returns the Result.
+    """
     res = Result()
     while True:
         frame = master.read_frame()

@@ -17,10 +17,10 @@ import warnings
 from unittest import mock
 from wsgiref.validate import validator
 
-from tests.support import Pair, Result, environ_payload, exchange, wait_until
+from tests.support import Pair, environ_payload, exchange, receive, wait_until
 from _gowsgi import handler as handler_mod
 from _gowsgi import protocol
-from _gowsgi.protocol import ABORT, BODY, END, FLAG_ERROR, LOG, READ, REQUEST, RESP_BODY, START
+from _gowsgi.protocol import ABORT, BODY, END, FLAG_ERROR, READ, REQUEST, RESP_BODY, START
 from _gowsgi.wsgi import ClientDisconnected, FileWrapper
 
 
@@ -486,26 +486,6 @@ class Failures(HandlerTestCase):
                 self.assertIn("PEP 3333", res.app_error)
 
 
-def read_response(master, rid):
-    """read_response reads the frames of request rid up to its End."""
-    res = Result()
-    while True:
-        frame = master.read_frame()
-        t, flags, frid, p = frame
-        res.frames.append(frame)
-        if t == LOG:
-            continue
-        if frid != rid:
-            raise AssertionError("frame %s for request %d, want %d" % (protocol.type_name(t), frid, rid))
-        if t == START:
-            res.status, res.headers = protocol.decode_start(p)
-        elif t == RESP_BODY:
-            res.body += p
-        elif t == END:
-            res.end_flags = flags
-            return res
-
-
 class Queued(HandlerTestCase):
     """The master may write a GET behind the running request of a thread
     (pool.go): the running request must keep such a frame for later,
@@ -529,7 +509,7 @@ class Queued(HandlerTestCase):
                        body=[b"abc", b"defghij", b"klmnopqrst"], on_frame=on_frame)
         self.assertTrue(sent)
         self.assertEqual(res.body, b"abcdefg|hijklmn|opqrst||")
-        queued = read_response(pair.master, 2)
+        queued = receive(pair.master, 2)
         self.assertEqual((queued.status, queued.body), ("200 OK", b"||||"))  # echo_app of no body
 
     def test_request_queued_while_a_response_streams(self):
@@ -552,7 +532,7 @@ class Queued(HandlerTestCase):
             return False
         res = pair.request(environ_payload(), on_frame=on_frame)
         self.assertEqual((res.body, res.end_flags), (b"one two three", 0))
-        queued = read_response(pair.master, 2)
+        queued = receive(pair.master, 2)
         self.assertEqual((queued.status, queued.body), ("200 OK", b"hello /queued"))
         # And the thread goes on with the next request as usual.
         self.assertEqual(pair.request(environ_payload(path="/after"), rid=3).body, b"hello /after")
