@@ -52,6 +52,11 @@ type Options struct {
 	// directories must exist; the files need not.
 	Files []string
 
+	// FilesOnly watches Files (and what WatchFiles adds) and not the tree
+	// at root, which then only anchors relative paths: uWSGI's
+	// touch-reload files, each watched through its directory.
+	FilesOnly bool
+
 	// addWatch, when set, stands between the Watcher and fsnotify's Add;
 	// tests use it to make the kernel "run out" of watches.
 	addWatch func(add func(dir string) error, dir string) error
@@ -123,9 +128,11 @@ func New(root string, opts Options) (*Watcher, error) {
 		add = func(dir string) error { return opts.addWatch(fsw.Add, dir) }
 	}
 	t := newTree(abs, f, add, fsw.Remove)
-	if err := t.addTree(abs, false, nil); err != nil {
-		fsw.Close()
-		return nil, err
+	if !opts.FilesOnly {
+		if err := t.addTree(abs, false, nil); err != nil {
+			fsw.Close()
+			return nil, err
+		}
 	}
 	if err := t.addFiles(opts.Files); err != nil {
 		fsw.Close()

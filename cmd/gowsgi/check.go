@@ -28,6 +28,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gowsgi/gowsgi/config"
+	"github.com/gowsgi/gowsgi/master"
 	"github.com/gowsgi/gowsgi/pyworker"
 )
 
@@ -139,7 +140,7 @@ func parseCheckRequests(gets, posts, expects []string) ([]*checkRequest, error) 
 	for _, g := range gets {
 		path, want := splitStatus(g)
 		if !strings.HasPrefix(path, "/") {
-			return nil, &usageError{msg: fmt.Sprintf("--get %s: the path must start with /", g), hint: "--get /items/ or --get /items/=200"}
+			return nil, &usageError{Msg: fmt.Sprintf("--get %s: the path must start with /", g), Hint: "--get /items/ or --get /items/=200"}
 		}
 		reqs = append(reqs, &checkRequest{method: "GET", path: path, want: want})
 	}
@@ -147,12 +148,12 @@ func parseCheckRequests(gets, posts, expects []string) ([]*checkRequest, error) 
 		rest, want := splitStatus(p)
 		i := strings.LastIndexByte(rest, '=')
 		if i <= 0 || i == len(rest)-1 || !strings.HasPrefix(rest, "/") {
-			return nil, &usageError{msg: fmt.Sprintf("--post %s: want PATH=FILE[=STATUS]", p), hint: "--post /form/=testdata/form.txt or --post /api/items/=item.json=201"}
+			return nil, &usageError{Msg: fmt.Sprintf("--post %s: want PATH=FILE[=STATUS]", p), Hint: "--post /form/=testdata/form.txt or --post /api/items/=item.json=201"}
 		}
 		path, file := rest[:i], rest[i+1:]
 		body, err := os.ReadFile(file)
 		if err != nil {
-			return nil, &usageError{msg: fmt.Sprintf("--post %s: %v", p, err), hint: "FILE is read from the directory gowsgi check runs in."}
+			return nil, &usageError{Msg: fmt.Sprintf("--post %s: %v", p, err), Hint: "FILE is read from the directory gowsgi check runs in."}
 		}
 		ctype, ok := postTypes[strings.ToLower(filepath.Ext(file))]
 		if !ok {
@@ -173,7 +174,7 @@ func parseCheckRequests(gets, posts, expects []string) ([]*checkRequest, error) 
 			}
 		}
 		if best == "" {
-			return nil, &usageError{msg: fmt.Sprintf("--expect-body %s: no --get or --post of that path", e), hint: "write --expect-body PATH=TEXT with the PATH of a --get or --post exactly as given."}
+			return nil, &usageError{Msg: fmt.Sprintf("--expect-body %s: no --get or --post of that path", e), Hint: "write --expect-body PATH=TEXT with the PATH of a --get or --post exactly as given."}
 		}
 		for _, r := range reqs {
 			if r.path == best {
@@ -229,10 +230,10 @@ func (l *checkLog) String() string {
 func runCheck(c *cli.Context) error {
 	args := c.Args().Slice()
 	if len(args) > 1 {
-		return &usageError{msg: "too many arguments: " + strings.Join(args, " "), hint: "gowsgi check [PROJECT_DIR | --ini FILE] [--get PATH[=STATUS]]..."}
+		return &usageError{Msg: "too many arguments: " + strings.Join(args, " "), Hint: "gowsgi check [PROJECT_DIR | --ini FILE] [--get PATH[=STATUS]]..."}
 	}
 	if len(args) == 1 && c.IsSet("ini") {
-		return &usageError{msg: "both a PROJECT_DIR and --ini given", hint: "give one: the ini file names its own chdir."}
+		return &usageError{Msg: "both a PROJECT_DIR and --ini given", Hint: "give one: the ini file names its own chdir."}
 	}
 	reqs, err := parseCheckRequests(c.StringSlice("get"), c.StringSlice("post"), c.StringSlice("expect-body"))
 	if err != nil {
@@ -243,7 +244,7 @@ func runCheck(c *cli.Context) error {
 	var junit *os.File
 	if p := c.String("junit"); p != "" {
 		if junit, err = os.Create(p); err != nil {
-			return &usageError{msg: fmt.Sprintf("--junit: %v", err), hint: "the report's directory must exist."}
+			return &usageError{Msg: fmt.Sprintf("--junit: %v", err), Hint: "the report's directory must exist."}
 		}
 		defer junit.Close()
 	}
@@ -299,7 +300,7 @@ func runCheck(c *cli.Context) error {
 	if code == 0 {
 		return nil
 	}
-	return exitCodeError(code)
+	return master.ExitCode(code)
 }
 
 // watchSignals cancels the run on the first signal and remembers which.
@@ -329,40 +330,45 @@ func (r *checkRun) run(c *cli.Context, reqs []*checkRequest) int {
 	if err != nil {
 		return r.bootFailed(err, start)
 	}
-	// A signal during the boot is seen both by startMaster (which kills
+	// A signal during the boot is seen both by master.Start (which kills
 	// the workers it started) and by r.ctx.
-	m, err := startMaster(r.ctx, mc)
+	m, err := master.Start(r.ctx, mc)
 	if err != nil {
 		return r.bootFailed(err, start)
 	}
-	signal.Stop(m.sigs) // from here on, r.ctx alone carries signals
-	url := m.urls()[0]
+	url := m.URLs()[0]
 	r.add(checkResult{Name: "boot", OK: true, DurationMS: msSince(start),
 		Line: fmt.Sprintf("boot %s on %s in %d ms (%d worker(s) x %d thread(s), python %s)",
-			mc.appLabel, url, time.Since(start).Milliseconds(), mc.workers.Processes, mc.workers.Threads, m.mgr.PythonVersion())})
+			mc.AppLabel, url, time.Since(start).Milliseconds(), mc.Workers.Processes, mc.Workers.Threads, m.PythonVersion())})
 
-	// Django's checks run after the boot, not beside it: an app that does
-	// not import is reported once, by the boot, and the two pythons do not
-	// compete for the CPU of a small CI runner.
-	djangoStart := time.Now()
-	rep := runDjangoChecks(r.ctx, mc.workers, settings, c.Bool("deploy"), r.log)
-	if r.ctx.Err() == nil {
-		r.addDjango(rep, c.Bool("deploy"), msSince(djangoStart))
-	}
-	stuck := false // a request is still running in a worker
-	client, transport := checkClient()
-	for _, req := range reqs {
-		if r.ctx.Err() != nil {
-			break
+	// The checks run beside the master's signal loop, which stops the app
+	// when they are done (or at once on a signal, or when a request timed
+	// out and its worker is still busy with it).
+	runCtx, stopApp := context.WithCancelCause(context.Background())
+	checked := make(chan struct{})
+	go func() {
+		defer close(checked)
+		ctx, cancel := context.WithCancel(r.ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-m.Stopping():
+				r.interrupted(m.StopSignal())
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		stuck := r.checkAll(ctx, c, mc, url, settings, reqs)
+		if stuck {
+			stopApp(master.ErrStopNow)
+		} else {
+			stopApp(nil)
 		}
-		res := r.do(client, url, c.String("host"), c.Duration("timeout"), req)
-		stuck = stuck || res.TimedOut
-		r.add(res)
-	}
-	transport.CloseIdleConnections()
-	r.stop(m, stuck)
+	}()
+	m.Run(runCtx)
+	<-checked
 	if s := r.caught(); s != nil {
-		fatalf("check: interrupted by %s; the app is stopped and the remaining checks did not run", sigName(s))
+		fatalf("check: interrupted by %s; the app is stopped and the remaining checks did not run", master.SignalName(s))
 		return checkExitFailed
 	}
 	if _, failed := r.counts(); failed > 0 {
@@ -371,11 +377,47 @@ func (r *checkRun) run(c *cli.Context, reqs []*checkRequest) int {
 	return exitOK
 }
 
+// checkAll runs Django's checks and every request; it reports whether a
+// request timed out (its worker is still busy with it).
+func (r *checkRun) checkAll(ctx context.Context, c *cli.Context, mc master.Config, url, settings string, reqs []*checkRequest) (stuck bool) {
+	// Django's checks run after the boot, not beside it: an app that does
+	// not import is reported once, by the boot, and the two pythons do not
+	// compete for the CPU of a small CI runner.
+	djangoStart := time.Now()
+	rep := runDjangoChecks(ctx, mc.Workers, settings, c.Bool("deploy"), r.log)
+	if ctx.Err() == nil {
+		r.addDjango(rep, c.Bool("deploy"), msSince(djangoStart))
+	}
+	client, transport := checkClient()
+	defer transport.CloseIdleConnections()
+	for _, req := range reqs {
+		if ctx.Err() != nil {
+			break
+		}
+		res := r.do(client, url, c.String("host"), c.Duration("timeout"), req)
+		stuck = stuck || res.TimedOut
+		r.add(res)
+	}
+	return stuck
+}
+
+// interrupted records the signal that stopped the run.
+func (r *checkRun) interrupted(s os.Signal) {
+	if s == nil {
+		return
+	}
+	r.mu.Lock()
+	if r.signal == nil {
+		r.signal = s
+	}
+	r.mu.Unlock()
+}
+
 // checkMasterConfig builds what the master runs, as serve would, and
 // returns the Django settings module when the app is a Django project
 // found by its directory.
-func checkMasterConfig(c *cli.Context, log io.Writer) (masterConfig, string, error) {
-	var mc masterConfig
+func checkMasterConfig(c *cli.Context, log io.Writer) (master.Config, string, error) {
+	var mc master.Config
 	base := config.Default()
 	if ini := c.String("ini"); ini != "" {
 		var warns []config.Warning
@@ -385,12 +427,12 @@ func checkMasterConfig(c *cli.Context, log io.Writer) (masterConfig, string, err
 			fmt.Fprintf(os.Stderr, "gowsgi: warning: %s\n", w)
 		}
 		if err != nil {
-			return mc, "", &usageError{msg: err.Error(), hint: "fix the ini file; gowsgi names the line."}
+			return mc, "", &usageError{Msg: err.Error(), Hint: "fix the ini file; gowsgi names the line."}
 		}
 	}
 	cfg, err := config.FromCLI(c, base)
 	if err != nil {
-		return mc, "", &usageError{msg: err.Error()}
+		return mc, "", &usageError{Msg: err.Error()}
 	}
 	settings := ""
 	if !c.IsSet("ini") {
@@ -404,33 +446,35 @@ func checkMasterConfig(c *cli.Context, log io.Writer) (masterConfig, string, err
 		}
 	}
 	if err := cfg.ValidateWith(config.ValidateOptions{NoListener: true}); err != nil {
-		return mc, "", &usageError{msg: err.Error()}
+		return mc, "", &usageError{Msg: err.Error()}
 	}
 	addr := "127.0.0.1:0"
 	if c.IsSet("http") {
 		if len(cfg.HTTP) != 1 || cfg.HTTP[0].Network == "unix" {
-			return mc, "", &usageError{msg: "--http: give one TCP address for check", hint: "--http 127.0.0.1:8123, or leave it out for a free port."}
+			return mc, "", &usageError{Msg: "--http: give one TCP address for check", Hint: "--http 127.0.0.1:8123, or leave it out for a free port."}
 		}
-		addr = listenAddr(cfg.HTTP[0])
+		addr = master.ListenAddr(cfg.HTTP[0])
 	}
 	if mc, err = masterFromConfig(cfg); err != nil {
 		return mc, "", err
 	}
 	// One private listener; nothing that outlives the check or writes
 	// where serve would.
-	mc.http = []listenSpec{{addr: addr, flag: "--http"}}
-	mc.uwsgi = nil
-	mc.pidfile, mc.daemonize, mc.logto = "", "", ""
-	mc.touchReload, mc.pyAutoreload = nil, 0
-	mc.out = log
-	mc.workers.Stdout, mc.workers.Stderr = log, log
-	mc.grace = 5 * time.Second
+	mc.Mode = master.ModeCheck
+	mc.Banner = func(*master.Master) {} // check prints its own report
+	mc.HTTP = []master.Listen{{Addr: addr, Flag: "--http"}}
+	mc.Uwsgi = nil
+	mc.Pidfile, mc.Daemonize, mc.Logto = "", "", ""
+	mc.TouchReload, mc.PyAutoreload = nil, 0
+	mc.Out = log
+	mc.Workers.Stdout, mc.Workers.Stderr = log, log
+	mc.Grace = 5 * time.Second
 	// The URLconf and its views are imported at boot, so a broken views.py
 	// fails the boot with its traceback instead of giving 500s.
-	mc.workers.EagerURLConf = true
+	mc.Workers.EagerURLConf = true
 	if settings != "" {
-		mc.workers.DjangoSettings = settings
-		mc.appLabel = mc.workers.Module + "." + mc.workers.Callable
+		mc.Workers.DjangoSettings = settings
+		mc.AppLabel = mc.Workers.Module + "." + mc.Workers.Callable
 	}
 	return mc, settings, nil
 }
@@ -438,8 +482,8 @@ func checkMasterConfig(c *cli.Context, log io.Writer) (masterConfig, string, err
 // bootFailed records why the app could not start; the error is printed as
 // serve prints it, with its hint.
 func (r *checkRun) bootFailed(err error, start time.Time) int {
-	if s := r.caught(); s != nil && !errors.Is(err, errInterrupted) {
-		err = fmt.Errorf("%s: %w", sigName(s), errInterrupted)
+	if s := r.caught(); s != nil && !errors.Is(err, master.ErrInterrupted) {
+		err = fmt.Errorf("%s: %w", master.SignalName(s), master.ErrInterrupted)
 	}
 	var be *pyworker.BootError
 	var msg bytes.Buffer
@@ -469,26 +513,6 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
-}
-
-// stop stops the app gracefully, or at once when interrupted or when a
-// request timed out (its worker is still busy with it); a signal during
-// the graceful stop kills at once.
-func (r *checkRun) stop(m *master, stuck bool) {
-	if stuck || r.ctx.Err() != nil {
-		m.kill()
-		return
-	}
-	done := make(chan struct{})
-	go func() {
-		m.shutdown()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-r.ctx.Done():
-		m.kill()
-	}
 }
 
 // checkClient makes requests as a browser would reach the app directly:

@@ -34,7 +34,7 @@ func checkDjangoProject(c *cli.Context, cfg config.Config) (config.Config, strin
 		return cfg, "", err
 	}
 	if st, err := os.Stat(abs); err != nil || !st.IsDir() {
-		return cfg, "", &usageError{msg: fmt.Sprintf("%s: no such directory", dir), hint: "gowsgi check [PROJECT_DIR], where PROJECT_DIR holds manage.py; or --ini uwsgi.ini."}
+		return cfg, "", &usageError{Msg: fmt.Sprintf("%s: no such directory", dir), Hint: "gowsgi check [PROJECT_DIR], where PROJECT_DIR holds manage.py; or --ini uwsgi.ini."}
 	}
 	settings := c.String("settings")
 	for _, kv := range cfg.Env { // --env DJANGO_SETTINGS_MODULE=... (the last one wins)
@@ -59,7 +59,7 @@ func checkDjangoProject(c *cli.Context, cfg config.Config) (config.Config, strin
 		return cfg, "", err
 	}
 	if info.WSGIApplication == "" {
-		return cfg, "", &usageError{msg: fmt.Sprintf("%s has no WSGI_APPLICATION", settings), hint: "set WSGI_APPLICATION = \"mysite.wsgi.application\" in the settings, or pass --module."}
+		return cfg, "", &usageError{Msg: fmt.Sprintf("%s has no WSGI_APPLICATION", settings), Hint: "set WSGI_APPLICATION = \"mysite.wsgi.application\" in the settings, or pass --module."}
 	}
 	cfg.Chdir = abs
 	cfg.Module, cfg.Callable = splitWSGIApplication(info.WSGIApplication)

@@ -73,6 +73,7 @@ func waitCheck(t *testing.T, cmd *exec.Cmd, marker string, stdout, stderr *syncB
 	}
 	r := checkResultRun{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String(), elapsed: time.Since(start)}
 	assertNoProcessLeft(t, marker, r)
+	failOnRaceReport(t, r.code, r.stdout, r.stderr)
 	return r
 }
 

@@ -149,18 +149,34 @@ func TestWorkerKilledUnderLoad(t *testing.T) {
 			}
 		}(c)
 	}
+	// Each kill must really kill a worker: a test that killed nothing
+	// would pass its failure bound trivially (issue 13, bug 6).
 	kills := 0
 	for i := 0; i < 3; i++ {
 		time.Sleep(300 * time.Millisecond) // traffic between kills; correctness does not depend on it
-		kids := descendants(p.cmd.Process.Pid)
-		// The zygote's children are the workers; kill one of them.
-		for _, k := range kids {
-			cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", k))
-			if strings.Contains(string(cmd), "_gowsgi") && !isZygote(k, kids) {
-				syscall.Kill(k, syscall.SIGKILL)
-				kills++
-				break
+		victim := 0
+		for deadline := time.Now().Add(10 * time.Second); victim == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			kids := descendants(p.cmd.Process.Pid)
+			// The zygote's children are the workers; kill one of them.
+			for _, k := range kids {
+				cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", k))
+				if strings.Contains(string(cmd), "_gowsgi") && !isZygote(k, kids) {
+					victim = k
+					break
+				}
 			}
+		}
+		if victim == 0 {
+			t.Fatalf("kill %d: no worker process found under the master", i+1)
+		}
+		if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
+			t.Fatalf("kill %d: SIGKILL to worker %d: %v", i+1, victim, err)
+		}
+		kills++
+		// The master sees the death (and replaces the worker).
+		want := regexp.MustCompile(fmt.Sprintf(`pid %d\)? killed by SIGKILL`, victim))
+		if _, ok := p.out.waitFor(want, 20*time.Second); !ok {
+			t.Fatalf("kill %d: the master never reported worker %d killed by SIGKILL:\n%s", i+1, victim, p.out)
 		}
 	}
 	time.Sleep(500 * time.Millisecond)

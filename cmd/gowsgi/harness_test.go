@@ -184,8 +184,46 @@ func launchCmd(t testing.TB, dir string, env []string, cmd *exec.Cmd) *proc {
 		p.err = cmd.Wait()
 		close(p.done)
 	}()
-	t.Cleanup(p.stop)
+	t.Cleanup(func() {
+		p.stop()
+		p.failOnRace()
+	})
 	return p
+}
+
+// raceExitCode is the exit code of a binary built with -race that found a
+// data race (GORACE's exitcode, 66 by default).
+const raceExitCode = 66
+
+// failOnRace fails the test when the race detector reported anything: the
+// binary under test is built with -race, and a race it finds is a bug
+// whatever the test checked (issue 13, bug 5: nothing looked, so a race
+// in the supervisor went unseen). It looks at the whole output, which
+// also holds what a HUP's new master wrote.
+func (p *proc) failOnRace() {
+	p.t.Helper()
+	code := -1
+	select {
+	case <-p.done:
+		if p.cmd.ProcessState != nil {
+			code = p.cmd.ProcessState.ExitCode()
+		}
+	default:
+	}
+	failOnRaceReport(p.t, code, p.out.String())
+}
+
+// failOnRaceReport fails t when output holds a race report or code is the
+// race detector's exit code (-1: still running, or killed).
+func failOnRaceReport(t testing.TB, code int, output ...string) {
+	t.Helper()
+	all := strings.Join(output, "")
+	switch {
+	case strings.Contains(all, "WARNING: DATA RACE"):
+		t.Errorf("the race detector reported a data race in gowsgi; output:\n%s", all)
+	case code == raceExitCode:
+		t.Errorf("gowsgi exited with the race detector's code %d; output:\n%s", raceExitCode, all)
+	}
 }
 
 // stop ends gowsgi gracefully, or kills its whole process group.

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gowsgi/gowsgi/master"
 )
 
 // readPid reads a pidfile, 0 when missing.
@@ -32,15 +34,15 @@ func readPid(t *testing.T, path string) int {
 // the test's child any more).
 func killByPidfile(t *testing.T, path string) {
 	pid := readPid(t, path)
-	if pid == 0 || !isGowsgi(pid) {
+	if pid == 0 || !master.IsGowsgi(pid) {
 		return
 	}
 	syscall.Kill(pid, syscall.SIGTERM)
 	deadline := time.Now().Add(15 * time.Second)
-	for isGowsgi(pid) && time.Now().Before(deadline) {
+	for master.IsGowsgi(pid) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if isGowsgi(pid) {
+	if master.IsGowsgi(pid) {
 		syscall.Kill(-pid, syscall.SIGKILL)
 		syscall.Kill(pid, syscall.SIGKILL)
 		t.Errorf("master %d did not stop on SIGTERM", pid)
@@ -53,7 +55,7 @@ func waitNewMaster(t *testing.T, path string, old int) int {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		if pid := readPid(t, path); pid != 0 && pid != old && !isGowsgi(old) {
+		if pid := readPid(t, path); pid != 0 && pid != old && !master.IsGowsgi(old) {
 			return pid
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/gowsgi/gowsgi/master"
 	"github.com/urfave/cli/v2"
 )
 
@@ -31,6 +32,7 @@ func main() {
 	// the process. (Notify, unlike Ignore, is not inherited by children.)
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	setMasterProcs()
+	master.Version = version
 	if path := os.Getenv("GOWSGI_CPUPROFILE"); path != "" {
 		// For profiling the master (BENCHMARKS.md): the profile is written
 		// when gowsgi stops.
@@ -55,7 +57,7 @@ func main() {
 	if err := app.Run(flagsFirst(app, os.Args)); err != nil {
 		var buf strings.Builder
 		code := report(io.MultiWriter(os.Stderr, &buf), err)
-		daemonFailed(buf.String())
+		master.DaemonFailed(buf.String())
 		stopProfile()
 		os.Exit(code)
 	}

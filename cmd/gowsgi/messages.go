@@ -13,28 +13,19 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/gowsgi/gowsgi/master"
 	"github.com/gowsgi/gowsgi/pyworker"
+	"github.com/gowsgi/gowsgi/reload"
 )
 
-// listenError is a failure to bind one of the configured addresses.
-type listenError struct {
-	addr string
-	flag string // the flag or key that named it, e.g. "--http"
-	err  error
-}
-
-func (e *listenError) Error() string { return fmt.Sprintf("cannot listen on %s: %v", e.addr, e.err) }
-func (e *listenError) Unwrap() error { return e.err }
-
-// usageError is a problem with flags or configuration.
-type usageError struct{ msg, hint string }
-
-func (e *usageError) Error() string { return e.msg }
+// usageError is a problem with flags or configuration: the master's
+// ConfigError, which the command line makes too.
+type usageError = master.ConfigError
 
 // report prints err for a person and returns the exit code.
 func report(w io.Writer, err error) int {
 	var (
-		le   *listenError
+		le   *master.ListenError
 		be   *pyworker.BootError
 		ue   *usageError
 		exit cli.ExitCoder
@@ -50,11 +41,11 @@ func report(w io.Writer, err error) int {
 	case errors.As(err, &le):
 		fmt.Fprintf(w, "gowsgi: %v\n", le)
 		switch {
-		case errors.Is(le.err, syscall.EADDRINUSE):
-			fmt.Fprintf(w, "hint: another process holds this address (an earlier gowsgi?). Stop it, or pick another port, e.g. %s %s.\n", le.flag, nextPort(le.addr))
-		case errors.Is(le.err, syscall.EACCES):
-			fmt.Fprintf(w, "hint: ports below 1024 need root; use a port above 1024, e.g. %s 127.0.0.1:8000.\n", le.flag)
-		case errors.Is(le.err, syscall.EADDRNOTAVAIL):
+		case errors.Is(le.Err, syscall.EADDRINUSE):
+			fmt.Fprintf(w, "hint: another process holds this address (an earlier gowsgi?). Stop it, or pick another port, e.g. %s %s.\n", le.Flag, nextPort(le.Addr))
+		case errors.Is(le.Err, syscall.EACCES):
+			fmt.Fprintf(w, "hint: ports below 1024 need root; use a port above 1024, e.g. %s 127.0.0.1:8000.\n", le.Flag)
+		case errors.Is(le.Err, syscall.EADDRNOTAVAIL):
 			fmt.Fprintf(w, "hint: that IP address is not on this machine; use 127.0.0.1 or 0.0.0.0.\n")
 		}
 		return exitError
@@ -63,11 +54,14 @@ func report(w io.Writer, err error) int {
 		fmt.Fprintf(w, "hint: install python3, activate the app's virtualenv, or pass --python /path/to/python.\n")
 		return exitNoPython
 	case errors.As(err, &ue):
-		fmt.Fprintf(w, "gowsgi: %s\n", ue.msg)
-		if ue.hint != "" {
-			fmt.Fprintf(w, "hint: %s\n", ue.hint)
+		fmt.Fprintf(w, "gowsgi: %s\n", ue.Msg)
+		if ue.Hint != "" {
+			fmt.Fprintf(w, "hint: %s\n", ue.Hint)
 		}
 		return exitUsage
+	case reload.Hint(err) != "":
+		fmt.Fprintf(w, "gowsgi: %v\nhint: %s\n", err, reload.Hint(err))
+		return exitError
 	case errors.As(err, &exit):
 		if msg := err.Error(); msg != "" {
 			fmt.Fprintf(w, "gowsgi: %s\n", msg)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gowsgi/gowsgi/master"
 )
 
 // tutorialINI is the ini of a typical Django deployment tutorial, typo
@@ -50,7 +52,7 @@ func TestTutorialINI(t *testing.T) {
 		}
 	}
 	pid := readPid(t, pidfile)
-	if pid == 0 || !isGowsgi(pid) {
+	if pid == 0 || !master.IsGowsgi(pid) {
 		t.Fatalf("pidfile %s names %d, not a running gowsgi", pidfile, pid)
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -83,7 +85,7 @@ func TestTutorialINI(t *testing.T) {
 		if code != 0 || !strings.Contains(out, fmt.Sprintf("pid %d stopped", pid)) {
 			t.Fatalf("exit %d: %s", code, out)
 		}
-		if isGowsgi(pid) {
+		if master.IsGowsgi(pid) {
 			t.Fatalf("pid %d still runs after --stop returned", pid)
 		}
 		if _, err := os.Stat(pidfile); err == nil {

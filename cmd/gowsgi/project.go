@@ -48,15 +48,15 @@ func findSettings(dir, flag string) (string, error) {
 	src, err := os.ReadFile(manage)
 	if err != nil {
 		return "", &usageError{
-			msg:  fmt.Sprintf("%s is not a Django project: no manage.py in it (looked for %s)", dir, manage),
-			hint: "pass the directory that holds manage.py (gowsgi dev path/to/project), or serve a plain WSGI app with --wsgi-file app.py or --module pkg.mod:application.",
+			Msg:  fmt.Sprintf("%s is not a Django project: no manage.py in it (looked for %s)", dir, manage),
+			Hint: "pass the directory that holds manage.py (gowsgi dev path/to/project), or serve a plain WSGI app with --wsgi-file app.py or --module pkg.mod:application.",
 		}
 	}
 	m := settingsRE.FindSubmatch(src)
 	if m == nil {
 		return "", &usageError{
-			msg:  fmt.Sprintf("%s does not set DJANGO_SETTINGS_MODULE", manage),
-			hint: "name the settings module with --settings mysite.settings or DJANGO_SETTINGS_MODULE=mysite.settings.",
+			Msg:  fmt.Sprintf("%s does not set DJANGO_SETTINGS_MODULE", manage),
+			Hint: "name the settings module with --settings mysite.settings or DJANGO_SETTINGS_MODULE=mysite.settings.",
 		}
 	}
 	return string(m[1]), nil

@@ -11,12 +11,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gowsgi/gowsgi/master"
 )
 
 // lastReloadTrigger reads the status page's last reload.
 func lastReloadTrigger(t *testing.T, stats string) string {
 	t.Helper()
-	var doc statusDoc
+	var doc master.StatusDoc
 	_, _, body := get(t, nil, stats+"/status.json")
 	if err := json.Unmarshal([]byte(body), &doc); err != nil {
 		t.Fatalf("status.json: %v\n%s", err, body)

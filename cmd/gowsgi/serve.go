@@ -16,6 +16,7 @@ import (
 
 	"github.com/gowsgi/gowsgi/config"
 	"github.com/gowsgi/gowsgi/gateway"
+	"github.com/gowsgi/gowsgi/master"
 	"github.com/gowsgi/gowsgi/pyworker"
 )
 
@@ -49,9 +50,9 @@ func rootFlags() []cli.Flag {
 func runRoot(c *cli.Context) error {
 	switch {
 	case c.IsSet("stop"):
-		return stopByPidfile(c.String("stop"), 60*time.Second)
+		return master.StopByPidfile(c.String("stop"), 60*time.Second)
 	case c.IsSet("reload"):
-		return reloadByPidfile(c.String("reload"))
+		return master.ReloadByPidfile(c.String("reload"))
 	case c.NumFlags() == 0:
 		return cli.ShowAppHelp(c)
 	}
@@ -71,8 +72,8 @@ func runServe(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	mc.ops.stats = cfg.Stats // serve only: check and dev never bind it
-	return serve(mc)
+	mc.Stats = cfg.Stats // serve only: check and dev never bind it
+	return master.Serve(mc)
 }
 
 // loadConfig reads --ini (if any), applies the flags over it and validates
@@ -87,23 +88,23 @@ func loadConfig(c *cli.Context) (config.Config, error) {
 			fmt.Fprintf(os.Stderr, "gowsgi: warning: %s\n", w)
 		}
 		if err != nil {
-			return base, &usageError{msg: err.Error(), hint: "fix the ini file; gowsgi names the line."}
+			return base, &usageError{Msg: err.Error(), Hint: "fix the ini file; gowsgi names the line."}
 		}
 	}
 	cfg, err := config.FromCLI(c, base)
 	if err != nil {
-		return cfg, &usageError{msg: err.Error()}
+		return cfg, &usageError{Msg: err.Error()}
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, &usageError{msg: err.Error()}
+		return cfg, &usageError{Msg: err.Error()}
 	}
 	return cfg, nil
 }
 
 // masterFromConfig turns the configuration into what the master runs,
 // checking what can be checked before anything starts.
-func masterFromConfig(cfg config.Config) (masterConfig, error) {
-	var mc masterConfig
+func masterFromConfig(cfg config.Config) (master.Config, error) {
+	var mc master.Config
 	dir := cfg.Chdir
 	if dir == "" {
 		dir = "."
@@ -113,7 +114,7 @@ func masterFromConfig(cfg config.Config) (masterConfig, error) {
 		return mc, err
 	}
 	if st, err := os.Stat(abs); err != nil || !st.IsDir() {
-		return mc, &usageError{msg: fmt.Sprintf("chdir %s: no such directory", dir), hint: "point chdir (--chdir) at the directory that holds your project (where manage.py is)."}
+		return mc, &usageError{Msg: fmt.Sprintf("chdir %s: no such directory", dir), Hint: "point chdir (--chdir) at the directory that holds your project (where manage.py is)."}
 	}
 	file := cfg.WSGIFile
 	if file != "" {
@@ -121,7 +122,7 @@ func masterFromConfig(cfg config.Config) (masterConfig, error) {
 			file = filepath.Join(abs, file)
 		}
 		if _, err := os.Stat(file); err != nil {
-			return mc, &usageError{msg: fmt.Sprintf("wsgi-file %s: no such file (looked in %s)", cfg.WSGIFile, abs), hint: "a relative wsgi-file (--wsgi-file) is taken from chdir; check both."}
+			return mc, &usageError{Msg: fmt.Sprintf("wsgi-file %s: no such file (looked in %s)", cfg.WSGIFile, abs), Hint: "a relative wsgi-file (--wsgi-file) is taken from chdir; check both."}
 		}
 	}
 	home := cfg.Home
@@ -133,29 +134,29 @@ func masterFromConfig(cfg config.Config) (masterConfig, error) {
 		return mc, err
 	}
 	for _, a := range append(append([]config.Addr(nil), cfg.HTTP...), cfg.HTTPSocket...) {
-		mc.http = append(mc.http, listenSpec{addr: listenAddr(a), flag: "--http", mode: cfg.ChmodSocket})
+		mc.HTTP = append(mc.HTTP, master.Listen{Addr: master.ListenAddr(a), Flag: "--http", Mode: cfg.ChmodSocket})
 	}
 	for _, a := range cfg.Socket {
-		mc.uwsgi = append(mc.uwsgi, listenSpec{addr: listenAddr(a), flag: "--socket", mode: cfg.ChmodSocket})
+		mc.Uwsgi = append(mc.Uwsgi, master.Listen{Addr: master.ListenAddr(a), Flag: "--socket", Mode: cfg.ChmodSocket})
 	}
 	for _, h := range cfg.HTTPS {
-		l, err := httpsListener(h, cfg.ChmodSocket, os.Stderr)
+		l, err := master.HTTPSListener(h, cfg.ChmodSocket, os.Stderr)
 		if err != nil {
 			return mc, err
 		}
-		mc.http = append(mc.http, l)
+		mc.HTTP = append(mc.HTTP, l)
 	}
-	mc.bufferSize = cfg.BufferSize
-	if mc.bufferSize > gateway.MaxUwsgiBufferSize {
-		mc.bufferSize = gateway.MaxUwsgiBufferSize
+	mc.BufferSize = cfg.BufferSize
+	if mc.BufferSize > gateway.MaxUwsgiBufferSize {
+		mc.BufferSize = gateway.MaxUwsgiBufferSize
 	}
 	// An HTTP listener keeps net/http's 64 KiB for the request line and
 	// headers unless buffer-size is set: uWSGI's default 4096 fits nginx's
 	// packets but not a browser's big cookies sent directly.
 	if cfg.BufferSize != config.Default().BufferSize {
-		mc.maxHeaderBytes = cfg.BufferSize
+		mc.MaxHeaderBytes = cfg.BufferSize
 	}
-	mc.socketTimeout = cfg.SocketTimeout
+	mc.SocketTimeout = cfg.SocketTimeout
 	spawn := pyworker.SpawnZygote
 	if cfg.LazyApps {
 		spawn = pyworker.SpawnExec
@@ -171,7 +172,7 @@ func masterFromConfig(cfg config.Config) (masterConfig, error) {
 		}
 		pythonPath = append(pythonPath, p)
 	}
-	mc.workers = pyworker.Options{
+	mc.Workers = pyworker.Options{
 		Python: python, Dir: abs, Module: cfg.Module, WSGIFile: file, Callable: cfg.Callable,
 		PythonPath: pythonPath, Env: cfg.Env, Processes: cfg.Processes, Threads: cfg.Threads,
 		Spawn: spawn, Preload: "app", MaxRequests: cfg.MaxRequests, Harakiri: cfg.Harakiri,
@@ -184,38 +185,29 @@ func masterFromConfig(cfg config.Config) (masterConfig, error) {
 		}
 		st := &gateway.Static{URL: strings.TrimSuffix(sm.Prefix, "/") + "/", Dirs: []gateway.StaticDir{{Root: root}}}
 		if err := st.CheckDirs(); err != nil {
-			return mc, &usageError{msg: fmt.Sprintf("static-map %s: %v", sm, errors.Unwrap(err)), hint: "the directory after = must exist."}
+			return mc, &usageError{Msg: fmt.Sprintf("static-map %s: %v", sm, errors.Unwrap(err)), Hint: "the directory after = must exist."}
 		}
-		mc.staticMaps = append(mc.staticMaps, st)
+		mc.StaticMaps = append(mc.StaticMaps, st)
 	}
-	mc.limitPost = cfg.LimitPost
-	if mc.identity, err = resolveIdentity(cfg.UID, cfg.GID); err != nil {
+	mc.LimitPost = cfg.LimitPost
+	if mc.Identity, err = master.ResolveIdentity(cfg.UID, cfg.GID); err != nil {
 		return mc, err
 	}
 	proxies, err := gateway.ParseProxies(cfg.TrustedProxies)
 	if err != nil {
-		return mc, &usageError{msg: fmt.Sprintf("trusted-proxies: %v", err), hint: "give IP addresses or CIDR prefixes (10.0.0.0/8), or none."}
+		return mc, &usageError{Msg: fmt.Sprintf("trusted-proxies: %v", err), Hint: "give IP addresses or CIDR prefixes (10.0.0.0/8), or none."}
 	}
-	mc.proxies = &proxies
-	mc.accessLog = !cfg.DisableLogging
-	mc.pidfile = absOrEmpty(cfg.Pidfile)
-	mc.daemonize = absOrEmpty(cfg.Daemonize)
-	mc.logto = absOrEmpty(cfg.Logto)
-	mc.touchReload = cfg.TouchReload
-	mc.pyAutoreload = cfg.PyAutoreload
-	mc.out = os.Stderr
-	mc.appLabel = label
+	mc.Proxies = &proxies
+	mc.AccessLog = !cfg.DisableLogging
+	mc.Pidfile = absOrEmpty(cfg.Pidfile)
+	mc.Daemonize = absOrEmpty(cfg.Daemonize)
+	mc.Logto = absOrEmpty(cfg.Logto)
+	mc.TouchReload = cfg.TouchReload
+	mc.PyAutoreload = cfg.PyAutoreload
+	mc.Out = os.Stderr
+	mc.AppLabel = label
 	applyOps(&mc, cfg)
 	return mc, nil
-}
-
-// listenAddr is the address as net.Listen takes it; unix paths keep a
-// "unix:" prefix so listenSpec knows the network.
-func listenAddr(a config.Addr) string {
-	if a.Network == "unix" {
-		return "unix:" + a.Path
-	}
-	return a.ListenAddress()
 }
 
 func absOrEmpty(p string) string {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gowsgi/gowsgi/master"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -166,12 +167,12 @@ func TestStatusPage(t *testing.T) {
 	}()
 	defer wg.Wait()
 
-	var doc statusDoc
+	var doc master.StatusDoc
 	deadline := time.Now().Add(10 * time.Second)
 	busy := ""
 	for busy == "" && time.Now().Before(deadline) {
 		_, _, body := get(t, nil, stats+"/status.json")
-		doc = statusDoc{}
+		doc = master.StatusDoc{}
 		if err := json.Unmarshal([]byte(body), &doc); err != nil {
 			t.Fatalf("status.json: %v\n%s", err, body)
 		}
@@ -268,7 +269,7 @@ func TestStatsAcrossHUP(t *testing.T) {
 	}
 	syscall.Kill(old, syscall.SIGHUP)
 	pid := waitNewMaster(t, pidfile, old)
-	var doc statusDoc
+	var doc master.StatusDoc
 	_, _, body := get(t, nil, stats+"/status.json")
 	if err := json.Unmarshal([]byte(body), &doc); err != nil {
 		t.Fatalf("status.json: %v\n%s", err, body)

@@ -1,4 +1,4 @@
-package main
+package master
 
 // This file is HTTPS: uWSGI's "https = addr,cert,key[,ciphers[,client-ca]]"
 // served with crypto/tls, and the self-signed certificate of
@@ -39,9 +39,9 @@ func serveTLS(ln net.Listener, conf *tls.Config) net.Listener {
 	return tlsListener{tls.NewListener(ln, conf)}
 }
 
-// listenerScheme is wsgi.url_scheme for requests from ln, and its URL's
+// ListenerScheme is wsgi.url_scheme for requests from ln, and its URL's
 // scheme.
-func listenerScheme(ln net.Listener) string {
+func ListenerScheme(ln net.Listener) string {
 	if _, ok := ln.(tlsListener); ok {
 		return "https"
 	}
@@ -60,15 +60,15 @@ func newTLSConfig(cert tls.Certificate) *tls.Config {
 	}
 }
 
-// httpsListener reads one https listener's certificate, key and client CA,
+// HTTPSListener reads one https listener's certificate, key and client CA,
 // so a missing or bad file stops the start with its name.
-func httpsListener(h config.HTTPSAddr, mode os.FileMode, warn io.Writer) (listenSpec, error) {
-	l := listenSpec{addr: listenAddr(h.Addr), flag: "--https", mode: mode}
+func HTTPSListener(h config.HTTPSAddr, mode os.FileMode, warn io.Writer) (Listen, error) {
+	l := Listen{Addr: ListenAddr(h.Addr), Flag: "--https", Mode: mode}
 	cert, err := loadCertificate(h.Cert, h.Key)
 	if err != nil {
-		return l, &usageError{
-			msg:  fmt.Sprintf("https = %s: %v", h, err),
-			hint: "https = ADDR,CERT,KEY takes PEM files: the certificate chain (server first) and its private key; relative paths are taken from the directory gowsgi starts in.",
+		return l, &ConfigError{
+			Msg:  fmt.Sprintf("https = %s: %v", h, err),
+			Hint: "https = ADDR,CERT,KEY takes PEM files: the certificate chain (server first) and its private key; relative paths are taken from the directory gowsgi starts in.",
 		}
 	}
 	conf := newTLSConfig(cert)
@@ -84,15 +84,15 @@ func httpsListener(h config.HTTPSAddr, mode os.FileMode, warn io.Writer) (listen
 		}
 		pemBytes, err := os.ReadFile(ca)
 		if err != nil {
-			return l, &usageError{msg: fmt.Sprintf("https = %s: reading the client CA file: %v", h, err), hint: "the fifth field of https is a PEM file of the CAs that sign client certificates; leave it out to not ask for one."}
+			return l, &ConfigError{Msg: fmt.Sprintf("https = %s: reading the client CA file: %v", h, err), Hint: "the fifth field of https is a PEM file of the CAs that sign client certificates; leave it out to not ask for one."}
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pemBytes) {
-			return l, &usageError{msg: fmt.Sprintf("https = %s: the client CA file %s has no PEM certificate", h, ca), hint: "the fifth field of https is a PEM file of the CAs that sign client certificates."}
+			return l, &ConfigError{Msg: fmt.Sprintf("https = %s: the client CA file %s has no PEM certificate", h, ca), Hint: "the fifth field of https is a PEM file of the CAs that sign client certificates."}
 		}
 		conf.ClientCAs = pool
 	}
-	l.tls = conf
+	l.TLS = conf
 	return l, nil
 }
 
@@ -127,9 +127,9 @@ func loadCertificate(certFile, keyFile string) (tls.Certificate, error) {
 // devCertHosts are the names the dev certificate is valid for.
 var devCertHosts = []string{"localhost", "127.0.0.1", "::1"}
 
-// devTLSConfig is `gowsgi dev --https`: a self-signed certificate for
+// DevTLSConfig is `gowsgi dev --https`: a self-signed certificate for
 // localhost, kept in the cache directory and reused while it is valid.
-func devTLSConfig(out io.Writer) (*tls.Config, error) {
+func DevTLSConfig(out io.Writer) (*tls.Config, error) {
 	dir, err := pyworker.CacheDir()
 	if err != nil {
 		return nil, err
@@ -155,7 +155,7 @@ func devCertificate(certFile, keyFile string, now time.Time) (cert tls.Certifica
 		now.Add(24*time.Hour).Before(c.Leaf.NotAfter) && c.Leaf.VerifyHostname("localhost") == nil {
 		return c, false, nil
 	}
-	certPEM, keyPEM, err := selfSignedCertificate(devCertHosts, now, 365*24*time.Hour)
+	certPEM, keyPEM, err := SelfSignedCertificate(devCertHosts, now, 365*24*time.Hour)
 	if err != nil {
 		return cert, false, err
 	}
@@ -172,9 +172,9 @@ func devCertificate(certFile, keyFile string, now time.Time) (cert tls.Certifica
 	return cert, true, err
 }
 
-// selfSignedCertificate makes an ECDSA P-256 certificate for hosts (names
+// SelfSignedCertificate makes an ECDSA P-256 certificate for hosts (names
 // and IP addresses), valid from now for d, in PEM.
-func selfSignedCertificate(hosts []string, now time.Time, d time.Duration) (certPEM, keyPEM []byte, err error) {
+func SelfSignedCertificate(hosts []string, now time.Time, d time.Duration) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err

@@ -1,4 +1,4 @@
-package main
+package master
 
 // This file implements log-maxsize: the logto (or daemonize) file is
 // renamed FILE.<unix time>, as uWSGI names it, when the next write would
@@ -96,36 +96,53 @@ func (r *rotatingFile) Close() error {
 	return r.f.Close()
 }
 
-// rotatingLog opens the log file with log-maxsize rotation when it is set
-// (logto, or daemonize in the detached master) and sends the master's and
-// the workers' output to it. It clears cfg.logto, which it has handled.
-func rotatingLog(cfg *masterConfig) (closeLog func(), err error) {
-	path := cfg.logto
-	if cfg.daemonize != "" {
+// outputs are where a master and its workers write.
+type outputs struct {
+	out            io.Writer // the master's log and the access log
+	stdout, stderr io.Writer // the workers'; nil: the master's own
+}
+
+// openLogs opens the log file the configuration names: logto, or the
+// daemonize file in the detached master, with log-maxsize rotation when it
+// is set. It returns nil outputs when the master writes where it was
+// started (stderr, or the file a daemonizing parent opened for it).
+func openLogs(cfg *Config) (_ *outputs, closeLog func(), err error) {
+	path := cfg.Logto
+	daemonized := os.Getenv(daemonizedEnv) != ""
+	if cfg.Daemonize != "" {
 		path = ""
-		if os.Getenv(daemonizedEnv) != "" {
-			path = cfg.daemonize
+		if daemonized {
+			path = cfg.Daemonize
 		}
 	}
-	if cfg.ops.logMaxSize <= 0 || path == "" {
-		return func() {}, nil
+	if path == "" {
+		return nil, func() {}, nil
 	}
-	rf, err := openRotating(path, cfg.ops.logMaxSize)
+	if cfg.LogMaxSize <= 0 {
+		if cfg.Daemonize != "" {
+			return nil, func() {}, nil // the daemonizing parent opened it as our stderr
+		}
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, nil, &ConfigError{Msg: fmt.Sprintf("logto %s: %v", path, err), Hint: "check the path and its directory's permissions."}
+		}
+		fmt.Fprintf(os.Stderr, "gowsgi: logging to %s\n", path)
+		return &outputs{out: f, stdout: f, stderr: f}, func() { f.Close() }, nil
+	}
+	rf, err := openRotating(path, cfg.LogMaxSize)
 	if err != nil {
-		return nil, &usageError{msg: fmt.Sprintf("logto %s: %v", path, err), hint: "check the path and its directory's permissions."}
+		return nil, nil, &ConfigError{Msg: fmt.Sprintf("logto %s: %v", path, err), Hint: "check the path and its directory's permissions."}
 	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		rf.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	go copyWorkerOutput(rf, pr)
-	if cfg.daemonize == "" {
-		fmt.Fprintf(os.Stderr, "gowsgi: logging to %s (rotated past %d bytes)\n", path, cfg.ops.logMaxSize)
+	if cfg.Daemonize == "" {
+		fmt.Fprintf(os.Stderr, "gowsgi: logging to %s (rotated past %d bytes)\n", path, cfg.LogMaxSize)
 	}
-	cfg.logto = ""
-	cfg.out, cfg.workers.Stdout, cfg.workers.Stderr = rf, pw, pw
-	return func() {
+	return &outputs{out: rf, stdout: pw, stderr: pw}, func() {
 		pw.Close()
 		// The file stays open: workers of a draining master may still write.
 	}, nil

@@ -1,4 +1,4 @@
-package main
+package master
 
 // This file is the stats endpoint (uWSGI's stats key): a status page at /
 // (and /status.json) and Prometheus metrics at /metrics, on an address of
@@ -51,7 +51,7 @@ const (
 // opsState is the master's stats endpoint and what only the master knows:
 // the HUP handovers.
 type opsState struct {
-	m       *master
+	m       *Master
 	started time.Time
 	ln      net.Listener
 	srv     *http.Server
@@ -68,7 +68,7 @@ type opsState struct {
 // listenStats binds the stats address (through listenFn, so a HUP's new
 // master inherits it) and prepares the metrics. Called with the other
 // listeners, before privileges are dropped.
-func (m *master) listenStats() error {
+func (m *Master) listenStats() error {
 	o := &opsState{m: m, started: time.Now()}
 	m.ops = o
 	if n, err := strconv.ParseInt(os.Getenv(handoversEnv), 10, 64); err == nil {
@@ -84,11 +84,11 @@ func (m *master) listenStats() error {
 	os.Unsetenv(handoversEnv)
 	os.Unsetenv(hupStartedEnv)
 	os.Unsetenv(hupTriggerEnv)
-	a := m.cfg.ops.stats
+	a := m.cfg.Stats
 	if a.IsZero() {
 		return nil
 	}
-	ln, err := listen(listenSpec{addr: listenAddr(a), flag: "--stats"}, m.cfg.listenFn)
+	ln, err := listen(Listen{Addr: ListenAddr(a), Flag: "--stats"}, m.listenFn)
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func isLoopbackHost(h string) bool {
 }
 
 // serveStats starts answering on the stats address; the workers are ready.
-func (m *master) serveStats() {
+func (m *Master) serveStats() {
 	o := m.ops
 	if !o.hupAt.IsZero() {
 		o.mu.Lock()
@@ -128,7 +128,7 @@ func (m *master) serveStats() {
 	m.logf("stats on http://%s/ (status page), /status.json and /metrics", o.ln.Addr())
 }
 
-func serveStatsLoop(srv *http.Server, ln net.Listener, m *master) {
+func serveStatsLoop(srv *http.Server, ln net.Listener, m *Master) {
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 		m.logf("stats: %v", err)
 	}
@@ -136,7 +136,7 @@ func serveStatsLoop(srv *http.Server, ln net.Listener, m *master) {
 
 // stopStats stops answering; the listener is closed (a HUP's new master
 // holds its own copy).
-func (m *master) stopStats() {
+func (m *Master) stopStats() {
 	o := m.ops
 	if o == nil {
 		return
@@ -151,7 +151,7 @@ func (m *master) stopStats() {
 // hupStarting is called when a SIGHUP (or touch-reload, py-autoreload:
 // trigger) starts a new master: it hands the counters and the trigger on
 // through the environment tableflip passes to it.
-func (m *master) hupStarting(trigger string) {
+func (m *Master) hupStarting(trigger string) {
 	o := m.ops
 	os.Setenv(handoversEnv, strconv.FormatInt(o.handovers.Load()+1, 10))
 	os.Setenv(hupStartedEnv, strconv.FormatInt(time.Now().UnixNano(), 10))
@@ -162,7 +162,7 @@ func (m *master) hupStarting(trigger string) {
 }
 
 // hupDone records how a handover this master started ended.
-func (m *master) hupDone(err error) {
+func (m *Master) hupDone(err error) {
 	o := m.ops
 	os.Unsetenv(handoversEnv)
 	os.Unsetenv(hupStartedEnv)
@@ -276,8 +276,8 @@ func sortedKeys[K comparable, V any](m map[K]V, name func(K) string) []K {
 	return keys
 }
 
-// statusDoc is /status.json; the HTML page shows the same.
-type statusDoc struct {
+// StatusDoc is /status.json; the HTML page shows the same.
+type StatusDoc struct {
 	Version    string      `json:"version"`
 	Pid        int         `json:"pid"`
 	Started    time.Time   `json:"started"`
@@ -285,12 +285,12 @@ type statusDoc struct {
 	Generation int         `json:"generation"`
 	Listeners  []string    `json:"listeners"`
 	MasterRSS  int64       `json:"master_rss_bytes"`
-	Workers    []workerDoc `json:"workers"`
-	LastReload *reloadDoc  `json:"last_reload"`
+	Workers    []WorkerDoc `json:"workers"`
+	LastReload *ReloadDoc  `json:"last_reload"`
 	Handovers  int64       `json:"hup_handovers"`
 }
 
-type workerDoc struct {
+type WorkerDoc struct {
 	ID         int         `json:"id"`
 	Pid        int         `json:"pid"`
 	Generation int         `json:"generation"`
@@ -298,35 +298,35 @@ type workerDoc struct {
 	Requests   int64       `json:"requests"`
 	RSS        int64       `json:"rss_bytes"`
 	Started    time.Time   `json:"started"`
-	Threads    []threadDoc `json:"threads"`
+	Threads    []ThreadDoc `json:"threads"`
 }
 
-type threadDoc struct {
+type ThreadDoc struct {
 	Thread int     `json:"thread"`
 	Path   string  `json:"path,omitempty"` // the running request, "" when idle
 	AgeMS  float64 `json:"age_ms,omitempty"`
 }
 
-type reloadDoc struct {
+type ReloadDoc struct {
 	Trigger    string    `json:"trigger"`
 	Started    time.Time `json:"started"`
 	DurationMS float64   `json:"duration_ms"`
 	Outcome    string    `json:"outcome"` // "ok", "in progress" or "failed: why"
 }
 
-func (o *opsState) status() statusDoc {
+func (o *opsState) status() StatusDoc {
 	st := o.m.mgr.Status()
 	now := time.Now()
-	d := statusDoc{Version: version, Pid: os.Getpid(), Started: o.started, Python: st.Python,
-		Generation: st.Generation, Listeners: o.m.urls(), Handovers: o.handovers.Load(), Workers: []workerDoc{}}
+	d := StatusDoc{Version: Version, Pid: os.Getpid(), Started: o.started, Python: st.Python,
+		Generation: st.Generation, Listeners: o.m.URLs(), Handovers: o.handovers.Load(), Workers: []WorkerDoc{}}
 	d.MasterRSS, _ = pyworker.RSS(os.Getpid())
 	for _, w := range st.Workers {
-		wd := workerDoc{ID: w.ID, Pid: w.Pid, Generation: w.Generation, State: w.State, Requests: w.Requests, Started: w.Started}
+		wd := WorkerDoc{ID: w.ID, Pid: w.Pid, Generation: w.Generation, State: w.State, Requests: w.Requests, Started: w.Started}
 		if w.Pid > 0 {
 			wd.RSS, _ = pyworker.RSS(w.Pid)
 		}
 		for _, t := range w.Threads {
-			td := threadDoc{Thread: t.Thread, Path: t.Path}
+			td := ThreadDoc{Thread: t.Thread, Path: t.Path}
 			if !t.Since.IsZero() {
 				td.AgeMS = float64(now.Sub(t.Since).Microseconds()) / 1000
 			}
@@ -336,7 +336,7 @@ func (o *opsState) status() statusDoc {
 	}
 	sort.Slice(d.Workers, func(i, j int) bool { return d.Workers[i].ID < d.Workers[j].ID })
 	if r := o.lastReload(); r != nil {
-		rd := &reloadDoc{Trigger: r.Trigger, Started: r.Started, DurationMS: float64(r.Duration.Microseconds()) / 1000, Outcome: "ok"}
+		rd := &ReloadDoc{Trigger: r.Trigger, Started: r.Started, DurationMS: float64(r.Duration.Microseconds()) / 1000, Outcome: "ok"}
 		switch {
 		case r.Err != nil:
 			rd.Outcome = "failed: " + r.Err.Error()

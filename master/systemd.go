@@ -1,4 +1,4 @@
-package main
+package master
 
 // This file is gowsgi from systemd's perspective: socket activation (the
 // listeners arrive as fds 3, 4, ... with LISTEN_PID, LISTEN_FDS and
@@ -65,7 +65,7 @@ type activation struct {
 // error: serving on a socket nobody configured, or binding one behind
 // systemd's back, is never what was meant. The LISTEN_* variables are
 // removed either way, so neither workers nor later masters see them.
-func socketActivation(specs []listenSpec) (*activation, error) {
+func socketActivation(specs []Listen) (*activation, error) {
 	pidStr, nStr, names := os.Getenv("LISTEN_PID"), os.Getenv("LISTEN_FDS"), os.Getenv("LISTEN_FDNAMES")
 	os.Unsetenv("LISTEN_PID")
 	os.Unsetenv("LISTEN_FDS")
@@ -81,9 +81,9 @@ func socketActivation(specs []listenSpec) (*activation, error) {
 	if names != "" {
 		nameList = strings.Split(names, ":")
 		if len(nameList) != n {
-			return nil, &usageError{
-				msg:  fmt.Sprintf("systemd passed %d sockets (LISTEN_FDS) but %d names (LISTEN_FDNAMES=%s)", n, len(nameList), names),
-				hint: "this is a bug in what started gowsgi; systemd always passes one name per socket.",
+			return nil, &ConfigError{
+				Msg:  fmt.Sprintf("systemd passed %d sockets (LISTEN_FDS) but %d names (LISTEN_FDNAMES=%s)", n, len(nameList), names),
+				Hint: "this is a bug in what started gowsgi; systemd always passes one name per socket.",
 			}
 		}
 	}
@@ -102,9 +102,9 @@ func socketActivation(specs []listenSpec) (*activation, error) {
 		f.Close()
 		if err != nil {
 			closeAll()
-			return nil, &usageError{
-				msg:  fmt.Sprintf("inherited fd %d is not a listening stream socket: %v", fd, err),
-				hint: "gowsgi takes ListenStream= sockets only; check the .socket unit.",
+			return nil, &ConfigError{
+				Msg:  fmt.Sprintf("inherited fd %d is not a listening stream socket: %v", fd, err),
+				Hint: "gowsgi takes ListenStream= sockets only; check the .socket unit.",
 			}
 		}
 		var name string
@@ -122,7 +122,7 @@ func socketActivation(specs []listenSpec) (*activation, error) {
 	var owned []string
 	for i, f := range fds {
 		l := specs[match[i]]
-		a.byKey[l.network()+" "+strings.TrimPrefix(l.addr, "unix:")] = f.ln
+		a.byKey[l.network()+" "+strings.TrimPrefix(l.Addr, "unix:")] = f.ln
 		if f.ln.Addr().Network() == "unix" {
 			owned = append(owned, f.ln.Addr().String())
 		}
@@ -134,12 +134,12 @@ func socketActivation(specs []listenSpec) (*activation, error) {
 }
 
 // listenerKey is the name a listener answers to in LISTEN_FDNAMES.
-func listenerKey(l listenSpec) string { return strings.TrimPrefix(l.flag, "--") }
+func listenerKey(l Listen) string { return strings.TrimPrefix(l.Flag, "--") }
 
 // matchInherited pairs each inherited fd with a listener (see
 // socketActivation for the rule): match[i] is the index in specs of fds[i]'s
 // listener.
-func matchInherited(fds []inheritedFd, specs []listenSpec) ([]int, error) {
+func matchInherited(fds []inheritedFd, specs []Listen) ([]int, error) {
 	match := make([]int, len(fds))
 	taken := make([]bool, len(specs))
 	for i := range match {
@@ -157,7 +157,7 @@ func matchInherited(fds []inheritedFd, specs []listenSpec) ([]int, error) {
 			if taken[j] {
 				continue
 			}
-			if f.name == l.addr || f.name == strings.TrimPrefix(l.addr, "unix:") {
+			if f.name == l.Addr || f.name == strings.TrimPrefix(l.Addr, "unix:") {
 				byAddr, first = j, j
 				break
 			}
@@ -188,9 +188,9 @@ func matchInherited(fds []inheritedFd, specs []listenSpec) ([]int, error) {
 			}
 		}
 		if match[i] < 0 {
-			return nil, &usageError{
-				msg: fmt.Sprintf("%s matches no listener in the configuration", f),
-				hint: fmt.Sprintf("add a listener for %s to the configuration (http = ADDR, socket = ADDR or https = ADDR,CERT,KEY), "+
+			return nil, &ConfigError{
+				Msg: fmt.Sprintf("%s matches no listener in the configuration", f),
+				Hint: fmt.Sprintf("add a listener for %s to the configuration (http = ADDR, socket = ADDR or https = ADDR,CERT,KEY), "+
 					"remove it from the .socket unit, or name it with FileDescriptorName=http|socket|https.", f.ln.Addr()),
 			}
 		}
@@ -201,10 +201,10 @@ func matchInherited(fds []inheritedFd, specs []listenSpec) ([]int, error) {
 			for _, f := range fds {
 				have = append(have, f.String())
 			}
-			return nil, &usageError{
-				msg: fmt.Sprintf("%s %s has no socket from systemd (it passed %s)", l.flag, l.addr, strings.Join(have, ", ")),
-				hint: fmt.Sprintf("add ListenStream=%s to the .socket unit (for port 0 or a name gowsgi cannot match, "+
-					"FileDescriptorName=%s), or remove the listener from the configuration.", strings.TrimPrefix(l.addr, "unix:"), listenerKey(l)),
+			return nil, &ConfigError{
+				Msg: fmt.Sprintf("%s %s has no socket from systemd (it passed %s)", l.Flag, l.Addr, strings.Join(have, ", ")),
+				Hint: fmt.Sprintf("add ListenStream=%s to the .socket unit (for port 0 or a name gowsgi cannot match, "+
+					"FileDescriptorName=%s), or remove the listener from the configuration.", strings.TrimPrefix(l.Addr, "unix:"), listenerKey(l)),
 			}
 		}
 	}
@@ -212,12 +212,12 @@ func matchInherited(fds []inheritedFd, specs []listenSpec) ([]int, error) {
 }
 
 // addrMatches reports whether a socket bound to got is what l asks for.
-func addrMatches(got net.Addr, l listenSpec) bool {
+func addrMatches(got net.Addr, l Listen) bool {
 	if l.network() == "unix" {
 		if got.Network() != "unix" {
 			return false
 		}
-		want := strings.TrimPrefix(l.addr, "unix:")
+		want := strings.TrimPrefix(l.Addr, "unix:")
 		if strings.HasPrefix(want, "@") {
 			return want == got.String()
 		}
@@ -228,7 +228,7 @@ func addrMatches(got net.Addr, l listenSpec) bool {
 	if !ok {
 		return false
 	}
-	host, portStr, err := net.SplitHostPort(l.addr)
+	host, portStr, err := net.SplitHostPort(l.Addr)
 	if err != nil {
 		return false
 	}
@@ -334,14 +334,14 @@ func (n *notifier) send(lines ...string) error {
 
 // notify sends lines to systemd and logs (does not return) a failure:
 // systemd's bookkeeping must never stop the server.
-func (m *master) notify(lines ...string) {
+func (m *Master) notify(lines ...string) {
 	if err := systemdNotify.send(lines...); err != nil {
 		m.logf("%v", err)
 	}
 }
 
 // workersStatus is the STATUS= line: "STATUS=2 workers ready, generation 1".
-func (m *master) workersStatus() string {
+func (m *Master) workersStatus() string {
 	st := m.mgr.Status()
 	ready := 0
 	for _, w := range st.Workers {
@@ -355,7 +355,7 @@ func (m *master) workersStatus() string {
 // notifyReady tells systemd the master serves. After a HUP the new master
 // also says it is the main process now (systemd accepts that from a
 // process other than the old main one only with NotifyAccess=all).
-func (m *master) notifyReady(handover bool) {
+func (m *Master) notifyReady(handover bool) {
 	if handover {
 		m.notify("MAINPID="+strconv.Itoa(os.Getpid()), "READY=1", m.workersStatus())
 		return
@@ -365,20 +365,20 @@ func (m *master) notifyReady(handover bool) {
 
 // notifyReloading tells systemd a HUP restart started; READY=1 follows from
 // the new master, or from this one if the restart fails.
-func (m *master) notifyReloading() {
+func (m *Master) notifyReloading() {
 	m.notify("RELOADING=1", "MONOTONIC_USEC="+strconv.FormatInt(monotonicUsec(), 10),
 		fmt.Sprintf("STATUS=reloading: starting a new master; pid %d serves meanwhile", os.Getpid()))
 }
 
 // notifyRestartFailed tells systemd the restart is over and this master
 // still serves.
-func (m *master) notifyRestartFailed(err error) {
+func (m *Master) notifyRestartFailed(err error) {
 	msg, _, _ := strings.Cut(err.Error(), "\n")
 	m.notify("READY=1", m.workersStatus()+"; restart failed: "+msg)
 }
 
 // notifyStopping tells systemd the master is shutting down.
-func (m *master) notifyStopping() {
+func (m *Master) notifyStopping() {
 	m.notify("STOPPING=1", "STATUS=stopping: finishing in-flight requests")
 }
 

@@ -1,4 +1,4 @@
-package main
+package master
 
 // This file implements daemonize: the command re-executes itself detached,
 // logging to a file, and waits on a pipe until the detached master is ready
@@ -26,7 +26,7 @@ const (
 func daemonize(logfile string) error {
 	log, err := os.OpenFile(logfile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return &usageError{msg: fmt.Sprintf("daemonize: cannot open the log file: %v", err), hint: "check the path and its directory's permissions."}
+		return &ConfigError{Msg: fmt.Sprintf("daemonize: cannot open the log file: %v", err), Hint: "check the path and its directory's permissions."}
 	}
 	defer log.Close()
 	r, w, err := os.Pipe()
@@ -64,18 +64,12 @@ func daemonize(logfile string) error {
 	r.Close()
 	state, _ := cmd.Process.Wait()
 	os.Stderr.WriteString(first + string(rest))
-	code := exitError
+	code := 1
 	if state != nil && state.ExitCode() > 0 {
 		code = state.ExitCode()
 	}
-	return exitCodeError(code)
+	return ExitCode(code)
 }
-
-// exitCodeError ends the command with a code whose message was printed.
-type exitCodeError int
-
-func (e exitCodeError) Error() string { return "" }
-func (e exitCodeError) ExitCode() int { return int(e) }
 
 // daemonPipe is the readiness pipe of a detached master, nil otherwise.
 var daemonPipe = func() *os.File {
@@ -98,8 +92,8 @@ func daemonReady() {
 	}
 }
 
-// daemonFailed sends the error report to the waiting command's terminal.
-func daemonFailed(report string) {
+// DaemonFailed sends the error report to the waiting command's terminal.
+func DaemonFailed(report string) {
 	if daemonPipe != nil {
 		daemonPipe.WriteString(report)
 		daemonPipe.Close()

@@ -1,4 +1,4 @@
-package main
+package master
 
 // This file handles pidfiles the way operators expect and uWSGI does not:
 // a pidfile whose process is gone, or is not a gowsgi, is stale and is
@@ -38,16 +38,16 @@ func readPidfile(path string) (int, pidfileState, error) {
 	if err != nil || pid <= 0 {
 		return 0, pidfileStale, nil
 	}
-	if !isGowsgi(pid) {
+	if !IsGowsgi(pid) {
 		return pid, pidfileStale, nil
 	}
 	return pid, pidfileLive, nil
 }
 
-// isGowsgi reports whether pid is a running gowsgi master: its program is
+// IsGowsgi reports whether pid is a running gowsgi master: its program is
 // named gowsgi, or is this very executable. (A pid reused by another
 // program, even one named like "gowsgi.test", is not.)
-func isGowsgi(pid int) bool {
+func IsGowsgi(pid int) bool {
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if err != nil || len(cmdline) == 0 {
 		return false
@@ -71,9 +71,9 @@ func checkPidfileFree(path string) error {
 		return err
 	}
 	if state == pidfileLive && pid != os.Getpid() {
-		return &usageError{
-			msg:  fmt.Sprintf("already running as pid %d (pidfile %s)", pid, path),
-			hint: fmt.Sprintf("stop it with: gowsgi --stop %s, or reload it with: gowsgi --reload %s.", path, path),
+		return &ConfigError{
+			Msg:  fmt.Sprintf("already running as pid %d (pidfile %s)", pid, path),
+			Hint: fmt.Sprintf("stop it with: gowsgi --stop %s, or reload it with: gowsgi --reload %s.", path, path),
 		}
 	}
 	return nil
@@ -112,29 +112,47 @@ func removePidfile(path string, pid int) {
 	}
 }
 
-// stopByPidfile is `gowsgi --stop PIDFILE`: SIGTERM, then wait until the
-// process is gone.
-func stopByPidfile(path string, timeout time.Duration) error {
+// StopByPidfile is `gowsgi --stop PIDFILE`: SIGTERM, then wait until the
+// process is gone. When the pidfile then names another live master (a
+// restart's new master took over meanwhile), that one is stopped too: the
+// command stops the server, not one pid of it.
+func StopByPidfile(path string, timeout time.Duration) error {
 	pid, state, err := readPidfile(path)
 	if err != nil {
 		return err
 	}
 	switch state {
 	case pidfileMissing:
-		return &usageError{msg: fmt.Sprintf("no pidfile at %s", path), hint: "is gowsgi running? Check the pidfile path in your ini."}
+		return &ConfigError{Msg: fmt.Sprintf("no pidfile at %s", path), Hint: "is gowsgi running? Check the pidfile path in your ini."}
 	case pidfileStale:
 		os.Remove(path)
 		fmt.Fprintf(os.Stderr, "gowsgi: pidfile %s was stale (pid %d is not a running gowsgi); removed it. Nothing to stop.\n", path, pid)
 		return nil
 	}
+	deadline := time.Now().Add(timeout)
+	for stopped := map[int]bool{}; ; {
+		if err := stopPid(pid, deadline, timeout); err != nil {
+			return err
+		}
+		stopped[pid] = true
+		next, state, err := readPidfile(path)
+		if err != nil || state != pidfileLive || stopped[next] {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "gowsgi: the pidfile now names pid %d (a restart's new master); stopping it too\n", next)
+		pid = next
+	}
+}
+
+// stopPid sends SIGTERM to pid and waits until it is gone.
+func stopPid(pid int, deadline time.Time, timeout time.Duration) error {
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		return fmt.Errorf("stopping gowsgi (pid %d): %w", pid, err)
 	}
 	fmt.Fprintf(os.Stderr, "gowsgi: sent SIGTERM to pid %d; waiting for it to finish its requests\n", pid)
-	deadline := time.Now().Add(timeout)
 	// Not our child, so Wait is not possible: watch /proc instead.
 	for time.Now().Before(deadline) {
-		if !isGowsgi(pid) {
+		if !IsGowsgi(pid) {
 			fmt.Fprintf(os.Stderr, "gowsgi: pid %d stopped\n", pid)
 			return nil
 		}
@@ -143,17 +161,17 @@ func stopByPidfile(path string, timeout time.Duration) error {
 	return fmt.Errorf("gowsgi (pid %d) did not stop within %s; it may still be finishing long requests. Run --stop again to wait more, or kill -9 %d", pid, timeout, pid)
 }
 
-// reloadByPidfile is `gowsgi --reload PIDFILE`: SIGHUP.
-func reloadByPidfile(path string) error {
+// ReloadByPidfile is `gowsgi --reload PIDFILE`: SIGHUP.
+func ReloadByPidfile(path string) error {
 	pid, state, err := readPidfile(path)
 	if err != nil {
 		return err
 	}
 	switch state {
 	case pidfileMissing:
-		return &usageError{msg: fmt.Sprintf("no pidfile at %s", path), hint: "is gowsgi running? Check the pidfile path in your ini."}
+		return &ConfigError{Msg: fmt.Sprintf("no pidfile at %s", path), Hint: "is gowsgi running? Check the pidfile path in your ini."}
 	case pidfileStale:
-		return &usageError{msg: fmt.Sprintf("pidfile %s is stale: pid %d is not a running gowsgi", path, pid), hint: "start gowsgi instead of reloading it."}
+		return &ConfigError{Msg: fmt.Sprintf("pidfile %s is stale: pid %d is not a running gowsgi", path, pid), Hint: "start gowsgi instead of reloading it."}
 	}
 	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
 		return fmt.Errorf("reloading gowsgi (pid %d): %w", pid, err)

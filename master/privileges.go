@@ -1,4 +1,4 @@
-package main
+package master
 
 // This file drops root privileges the way uWSGI's uid/gid do: after the
 // listeners are bound (so ports below 1024 work) and before any app code
@@ -13,16 +13,16 @@ import (
 	"syscall"
 )
 
-// identity is a resolved uid/gid pair; -1 leaves that id unchanged.
-type identity struct {
+// Identity is a resolved uid/gid pair; -1 leaves that id unchanged.
+type Identity struct {
 	uid, gid   int
 	user, grp  string // as configured, for messages
 	configured bool
 }
 
-// resolveIdentity turns uid/gid values (names or numbers) into ids.
-func resolveIdentity(uidName, gidName string) (identity, error) {
-	id := identity{uid: -1, gid: -1, user: uidName, grp: gidName}
+// ResolveIdentity turns uid/gid values (names or numbers) into ids.
+func ResolveIdentity(uidName, gidName string) (Identity, error) {
+	id := Identity{uid: -1, gid: -1, user: uidName, grp: gidName}
 	if uidName == "" && gidName == "" {
 		return id, nil
 	}
@@ -33,7 +33,7 @@ func resolveIdentity(uidName, gidName string) (identity, error) {
 		} else {
 			u, err := user.Lookup(uidName)
 			if err != nil {
-				return id, &usageError{msg: fmt.Sprintf("uid %s: no such user", uidName), hint: "name an existing user (see /etc/passwd) or a number."}
+				return id, &ConfigError{Msg: fmt.Sprintf("uid %s: no such user", uidName), Hint: "name an existing user (see /etc/passwd) or a number."}
 			}
 			id.uid, _ = strconv.Atoi(u.Uid)
 			if gidName == "" {
@@ -47,7 +47,7 @@ func resolveIdentity(uidName, gidName string) (identity, error) {
 		} else {
 			g, err := user.LookupGroup(gidName)
 			if err != nil {
-				return id, &usageError{msg: fmt.Sprintf("gid %s: no such group", gidName), hint: "name an existing group (see /etc/group) or a number."}
+				return id, &ConfigError{Msg: fmt.Sprintf("gid %s: no such group", gidName), Hint: "name an existing group (see /etc/group) or a number."}
 			}
 			id.gid, _ = strconv.Atoi(g.Gid)
 		}
@@ -58,7 +58,7 @@ func resolveIdentity(uidName, gidName string) (identity, error) {
 // drop switches the whole process (every thread, since Go 1.16) to id.
 // The Python runtime is then extracted to a cache directory of the new
 // user's, since root's is not readable by it.
-func (id identity) drop() error {
+func (id Identity) drop() error {
 	if !id.configured {
 		return nil
 	}
