@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -159,17 +160,36 @@ func TestHUPWithTouchReloadDirectoryGone(t *testing.T) {
 }
 
 // TestStopDuringHUP pins issue 13, bug 4: a stop while a HUP's new master
-// was still starting left the new master running (it then took over and
-// served on), while `gowsgi --stop` reported "stopped".
+// was still starting let the new master finish starting while the old one
+// drained; it then served on, while `gowsgi --stop` had reported
+// "stopped".
 func TestStopDuringHUP(t *testing.T) {
 	dir, gate := writeGateApp(t)
+	release := filepath.Join(dir, "release")
 	slow := filepath.Join(dir, "slow-import")
+	// The import waits while the slow file exists.
+	src := strings.Replace(gateApp, "    time.sleep(600)\n\ndef", "    while os.path.exists(os.environ[\"SLOW_IMPORT_FILE\"]):\n        time.sleep(0.05)\n\ndef", 1)
+	if err := os.WriteFile(filepath.Join(dir, "gate.py"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	pidfile := filepath.Join(dir, "gowsgi.pid")
 	marker := checkMarker(t)
-	p := startGowsgi(t, dir, []string{"GATE_FILE=" + gate, "SLOW_IMPORT_FILE=" + slow, marker}, "serve", "--http", "127.0.0.1:0",
-		"--module", "gate", "--python", testPython(t), "--pidfile", pidfile)
+	p := startGowsgi(t, dir, []string{"GATE_FILE=" + gate, "RELEASE_FILE=" + release, "SLOW_IMPORT_FILE=" + slow, marker},
+		"serve", "--http", "127.0.0.1:0", "--module", "gate", "--python", testPython(t), "--pidfile", pidfile, "--threads", "2")
 	t.Cleanup(func() { killByPidfile(t, pidfile) })
-	// The next master's workers hang in the import.
+	// A request keeps the old master's graceful stop busy.
+	held := make(chan int, 1)
+	go func() {
+		resp, err := (&http.Client{Timeout: 60 * time.Second}).Get(p.url + "/hold/")
+		if err != nil {
+			held <- 0
+			return
+		}
+		resp.Body.Close()
+		held <- resp.StatusCode
+	}()
+	waitFile(t, gate, p)
+	// The next master's workers wait in their import.
 	if err := os.WriteFile(slow, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -177,10 +197,25 @@ func TestStopDuringHUP(t *testing.T) {
 	if _, ok := p.out.waitFor(regexp.MustCompile(`starting 1 worker\(s\)[^\n]*\n(?s:.*)starting 1 worker\(s\)`), 30*time.Second); !ok {
 		t.Fatalf("the new master did not start its workers:\n%s", p.out)
 	}
-	code, out := runGowsgi(t, dir, 30*time.Second, "--stop", pidfile)
-	if code != 0 {
-		t.Fatalf("--stop: exit %d\n%s", code, out)
+	stopped := make(chan string, 1)
+	go func() {
+		cmd := exec.Command(gowsgiBin, "--stop", pidfile)
+		out, _ := cmd.CombinedOutput()
+		stopped <- string(out)
+	}()
+	if _, ok := p.out.waitFor(regexp.MustCompile(`finishing in-flight requests`), 10*time.Second); !ok {
+		t.Fatalf("--stop did not start a graceful stop:\n%s", p.out)
 	}
+	// The new master may now finish starting: it must not take over.
+	os.Remove(slow)
+	if _, ok := p.out.waitFor(regexp.MustCompile(`took over the listeners`), 5*time.Second); ok {
+		t.Errorf("a new master took over during the stop:\n%s", p.out)
+	}
+	os.WriteFile(release, nil, 0o644)
+	if code := <-held; code != 200 {
+		t.Errorf("the request held during the stop: %d, want 200", code)
+	}
+	out := <-stopped
 	exitsWithin(t, p, 10*time.Second, "after --stop")
 	var left []string
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
