@@ -13,12 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,6 +26,7 @@ import (
 	"github.com/gowsgi/gowsgi/config"
 	"github.com/gowsgi/gowsgi/master"
 	"github.com/gowsgi/gowsgi/pyworker"
+	"github.com/gowsgi/gowsgi/smoke"
 )
 
 // Exit codes of `gowsgi check` (see README.md, "CI smoke test").
@@ -68,140 +65,18 @@ func checkCommand() *cli.Command {
 	}
 }
 
-// checkRequest is one --get or --post.
-type checkRequest struct {
-	method, path string
-	body         []byte
-	contentType  string
-	want         statusWant
-	expect       []string // --expect-body texts
-}
-
-func (r *checkRequest) name() string { return r.method + " " + r.path }
-
-// statusWant is the status a request must get: an exact code, a class
-// (2 for 2xx), or, when both are zero, anything below 500.
-type statusWant struct{ code, class int }
-
-func (w statusWant) ok(status int) bool {
-	switch {
-	case w.code != 0:
-		return status == w.code
-	case w.class != 0:
-		return status/100 == w.class
-	}
-	return status < 500
-}
-
-func (w statusWant) String() string {
-	switch {
-	case w.code != 0:
-		return fmt.Sprint(w.code)
-	case w.class != 0:
-		return fmt.Sprintf("%dxx", w.class)
-	}
-	return "< 500"
-}
-
-var statusRE = regexp.MustCompile(`^[1-5](?:[0-9][0-9]|xx)$`)
-
-// splitStatus takes a trailing =STATUS off a spec. Only a status-shaped
-// suffix counts, so `/slow/?s=5` is a path; `/page/?n=200` must be written
-// `/page/?n=200=2xx` (or with its own expected status).
-func splitStatus(spec string) (string, statusWant) {
-	i := strings.LastIndexByte(spec, '=')
-	if i <= 0 || !statusRE.MatchString(spec[i+1:]) {
-		return spec, statusWant{}
-	}
-	s := spec[i+1:]
-	if strings.HasSuffix(s, "xx") {
-		return spec[:i], statusWant{class: int(s[0] - '0')}
-	}
-	var code int
-	fmt.Sscanf(s, "%d", &code)
-	return spec[:i], statusWant{code: code}
-}
-
-// postTypes are the Content-Types of --post bodies by the file's
-// extension; any other file is a urlencoded form (name=x&lang=go), what a
-// web form posts. A fixed table, not the system's mime.types, so a check
-// sends the same request on every machine.
-var postTypes = map[string]string{
-	".json": "application/json",
-	".xml":  "application/xml",
-	".txt":  "text/plain; charset=utf-8",
-	".html": "text/html; charset=utf-8",
-}
-
-// parseCheckRequests reads --get, --post and --expect-body. With neither
-// --get nor --post the plan is GET / expecting a status below 500.
-func parseCheckRequests(gets, posts, expects []string) ([]*checkRequest, error) {
-	var reqs []*checkRequest
-	for _, g := range gets {
-		path, want := splitStatus(g)
-		if !strings.HasPrefix(path, "/") {
-			return nil, &usageError{Msg: fmt.Sprintf("--get %s: the path must start with /", g), Hint: "--get /items/ or --get /items/=200"}
-		}
-		reqs = append(reqs, &checkRequest{method: "GET", path: path, want: want})
-	}
-	for _, p := range posts {
-		rest, want := splitStatus(p)
-		i := strings.LastIndexByte(rest, '=')
-		if i <= 0 || i == len(rest)-1 || !strings.HasPrefix(rest, "/") {
-			return nil, &usageError{Msg: fmt.Sprintf("--post %s: want PATH=FILE[=STATUS]", p), Hint: "--post /form/=testdata/form.txt or --post /api/items/=item.json=201"}
-		}
-		path, file := rest[:i], rest[i+1:]
-		body, err := os.ReadFile(file)
-		if err != nil {
-			return nil, &usageError{Msg: fmt.Sprintf("--post %s: %v", p, err), Hint: "FILE is read from the directory gowsgi check runs in."}
-		}
-		ctype, ok := postTypes[strings.ToLower(filepath.Ext(file))]
-		if !ok {
-			ctype = "application/x-www-form-urlencoded"
-		}
-		reqs = append(reqs, &checkRequest{method: "POST", path: path, body: body, contentType: ctype, want: want})
-	}
-	if len(reqs) == 0 {
-		reqs = []*checkRequest{{method: "GET", path: "/"}}
-	}
-	for _, e := range expects {
-		// The longest request path followed by "=" names the requests: both
-		// paths and texts may hold "=".
-		best := ""
-		for _, r := range reqs {
-			if strings.HasPrefix(e, r.path+"=") && len(r.path) > len(best) {
-				best = r.path
-			}
-		}
-		if best == "" {
-			return nil, &usageError{Msg: fmt.Sprintf("--expect-body %s: no --get or --post of that path", e), Hint: "write --expect-body PATH=TEXT with the PATH of a --get or --post exactly as given."}
-		}
-		for _, r := range reqs {
-			if r.path == best {
-				r.expect = append(r.expect, e[len(best)+1:])
-			}
-		}
-	}
-	return reqs, nil
-}
-
 // checkRun is one `gowsgi check`: its options, its log and its results.
 type checkRun struct {
+	*smoke.Report
 	ctx     context.Context // cancelled by SIGINT, SIGTERM or SIGHUP
-	out     io.Writer       // the check lines: stdout, or stderr with --json
-	color   bool
-	plain   bool
 	verbose bool
-	github  bool
 	log     *checkLog
-	started time.Time
 	// bootReport is the error of a failed boot as serve prints it (the
 	// traceback, the cause, a hint), printed after the log.
 	bootReport string
 
-	mu      sync.Mutex
-	results []checkResult
-	signal  os.Signal // the signal that interrupted the run
+	mu     sync.Mutex
+	signal os.Signal // the signal that interrupted the run
 }
 
 // checkLog is gowsgi's and the workers' log during a check: kept for the
@@ -235,7 +110,7 @@ func runCheck(c *cli.Context) error {
 	if len(args) == 1 && c.IsSet("ini") {
 		return &usageError{Msg: "both a PROJECT_DIR and --ini given", Hint: "give one: the ini file names its own chdir."}
 	}
-	reqs, err := parseCheckRequests(c.StringSlice("get"), c.StringSlice("post"), c.StringSlice("expect-body"))
+	reqs, err := smoke.ParseRequests(c.StringSlice("get"), c.StringSlice("post"), c.StringSlice("expect-body"))
 	if err != nil {
 		return err
 	}
@@ -257,20 +132,24 @@ func runCheck(c *cli.Context) error {
 	defer signal.Stop(sigs)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	log := &checkLog{}
 	r := &checkRun{
+		Report: &smoke.Report{
+			Out:     os.Stdout,
+			Plain:   c.Bool("plain"),
+			GitHub:  os.Getenv("GITHUB_ACTIONS") != "",
+			Started: time.Now(),
+			Log:     log,
+		},
 		ctx:     ctx,
-		out:     os.Stdout,
-		plain:   c.Bool("plain"),
 		verbose: c.Bool("verbose"),
-		github:  os.Getenv("GITHUB_ACTIONS") != "",
-		log:     &checkLog{},
-		started: time.Now(),
+		log:     log,
 	}
 	if c.Bool("json") {
-		r.out = os.Stderr
+		r.Out = os.Stderr
 	}
-	if f, ok := r.out.(*os.File); ok && os.Getenv("NO_COLOR") == "" {
-		r.color = term.IsTerminal(int(f.Fd()))
+	if f, ok := r.Out.(*os.File); ok && os.Getenv("NO_COLOR") == "" {
+		r.Color = term.IsTerminal(int(f.Fd()))
 	}
 	if r.verbose {
 		r.log.live = os.Stderr
@@ -285,18 +164,18 @@ func runCheck(c *cli.Context) error {
 		}
 	}
 	io.WriteString(os.Stderr, r.bootReport)
-	passed, failed := r.counts()
+	passed, failed := r.Counts()
 	if c.Bool("json") {
-		r.writeJSON(os.Stdout, code)
+		r.WriteJSON(os.Stdout, code)
 	}
 	if junit != nil {
-		if err := r.writeJUnit(junit); err != nil {
+		if err := r.WriteJUnit(junit); err != nil {
 			fatalf("writing the JUnit report %s: %v", junit.Name(), err)
 			code = checkExitNoStart
 		}
 	}
 	// The closing line, in the shape CI runners read.
-	fmt.Fprintf(r.out, "%d passed, %d failed\n", passed, failed)
+	fmt.Fprintf(r.Out, "%d passed, %d failed\n", passed, failed)
 	if code == 0 {
 		return nil
 	}
@@ -324,7 +203,7 @@ func (r *checkRun) caught() os.Signal {
 
 // run boots the app, runs every check and stops the app; it returns the
 // exit code.
-func (r *checkRun) run(c *cli.Context, reqs []*checkRequest) int {
+func (r *checkRun) run(c *cli.Context, reqs []*smoke.Request) int {
 	start := time.Now()
 	mc, settings, err := checkMasterConfig(c, r.log)
 	if err != nil {
@@ -337,7 +216,7 @@ func (r *checkRun) run(c *cli.Context, reqs []*checkRequest) int {
 		return r.bootFailed(err, start)
 	}
 	url := m.URLs()[0]
-	r.add(checkResult{Name: "boot", OK: true, DurationMS: msSince(start),
+	r.Add(smoke.Result{Name: "boot", OK: true, DurationMS: smoke.MsSince(start),
 		Line: fmt.Sprintf("boot %s on %s in %d ms (%d worker(s) x %d thread(s), python %s)",
 			mc.AppLabel, url, time.Since(start).Milliseconds(), mc.Workers.Processes, mc.Workers.Threads, m.PythonVersion())})
 
@@ -371,7 +250,7 @@ func (r *checkRun) run(c *cli.Context, reqs []*checkRequest) int {
 		fatalf("check: interrupted by %s; the app is stopped and the remaining checks did not run", master.SignalName(s))
 		return checkExitFailed
 	}
-	if _, failed := r.counts(); failed > 0 {
+	if _, failed := r.Counts(); failed > 0 {
 		return checkExitFailed
 	}
 	return exitOK
@@ -379,24 +258,24 @@ func (r *checkRun) run(c *cli.Context, reqs []*checkRequest) int {
 
 // checkAll runs Django's checks and every request; it reports whether a
 // request timed out (its worker is still busy with it).
-func (r *checkRun) checkAll(ctx context.Context, c *cli.Context, mc master.Config, url, settings string, reqs []*checkRequest) (stuck bool) {
+func (r *checkRun) checkAll(ctx context.Context, c *cli.Context, mc master.Config, url, settings string, reqs []*smoke.Request) (stuck bool) {
 	// Django's checks run after the boot, not beside it: an app that does
 	// not import is reported once, by the boot, and the two pythons do not
 	// compete for the CPU of a small CI runner.
 	djangoStart := time.Now()
 	rep := runDjangoChecks(ctx, mc.Workers, settings, c.Bool("deploy"), r.log)
 	if ctx.Err() == nil {
-		r.addDjango(rep, c.Bool("deploy"), msSince(djangoStart))
+		r.addDjango(rep, c.Bool("deploy"), smoke.MsSince(djangoStart))
 	}
-	client, transport := checkClient()
+	client, transport := smoke.NewClient()
 	defer transport.CloseIdleConnections()
 	for _, req := range reqs {
 		if ctx.Err() != nil {
 			break
 		}
-		res := r.do(client, url, c.String("host"), c.Duration("timeout"), req)
+		res := smoke.Do(r.ctx, client, url, c.String("host"), version, c.Duration("timeout"), req)
 		stuck = stuck || res.TimedOut
-		r.add(res)
+		r.Add(res)
 	}
 	return stuck
 }
@@ -488,7 +367,7 @@ func (r *checkRun) bootFailed(err error, start time.Time) int {
 	var be *pyworker.BootError
 	var msg bytes.Buffer
 	report(&msg, err)
-	res := checkResult{Name: "boot", DurationMS: msSince(start), Detail: msg.String()}
+	res := smoke.Result{Name: "boot", DurationMS: smoke.MsSince(start), Detail: msg.String()}
 	r.bootReport = msg.String()
 	if errors.As(err, &be) && be.Traceback != "" && strings.Contains(r.log.String(), strings.TrimSpace(be.Traceback)) {
 		// The worker printed the traceback into the log, which is shown
@@ -499,11 +378,11 @@ func (r *checkRun) bootFailed(err error, start time.Time) int {
 	}
 	if be != nil {
 		res.Line = "boot: " + be.Error()
-		res.file, res.line = be.Filename, be.Lineno
+		res.File, res.Lineno = be.Filename, be.Lineno
 	} else {
 		res.Line = "boot: " + firstLine(msg.String())
 	}
-	r.add(res)
+	r.Add(res)
 	return checkExitNoStart
 }
 
@@ -513,85 +392,4 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
-}
-
-// checkClient makes requests as a browser would reach the app directly:
-// no proxy from the environment, redirects not followed.
-func checkClient() (*http.Client, *http.Transport) {
-	t := &http.Transport{
-		Proxy:       nil,
-		DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-	}
-	return &http.Client{
-		Transport:     t,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}, t
-}
-
-// maxCheckBody is how much of an answer is read for --expect-body; the
-// rest is read and dropped, so the time covers the whole answer.
-const maxCheckBody = 16 << 20
-
-// do makes one request and judges it.
-func (r *checkRun) do(client *http.Client, base, host string, timeout time.Duration, req *checkRequest) checkResult {
-	res := checkResult{Name: req.name(), Want: req.want.String()}
-	ctx, cancel := context.WithTimeout(r.ctx, timeout)
-	defer cancel()
-	var body io.Reader
-	if req.body != nil {
-		body = bytes.NewReader(req.body)
-	}
-	hreq, err := http.NewRequestWithContext(ctx, req.method, base+req.path, body)
-	if err != nil {
-		res.Line = fmt.Sprintf("%s: %v", req.name(), err)
-		return res
-	}
-	if host != "" {
-		hreq.Host = host
-	}
-	hreq.Header.Set("User-Agent", "gowsgi-check/"+version)
-	if req.contentType != "" {
-		hreq.Header.Set("Content-Type", req.contentType)
-	}
-	start := time.Now()
-	resp, err := client.Do(hreq)
-	var got []byte
-	if err == nil {
-		got, err = io.ReadAll(io.LimitReader(resp.Body, maxCheckBody))
-		if err == nil {
-			_, err = io.Copy(io.Discard, resp.Body)
-		}
-		resp.Body.Close()
-		res.Status = resp.StatusCode
-	}
-	d := time.Since(start)
-	res.DurationMS = float64(d.Microseconds()) / 1000
-	switch {
-	case err != nil && r.ctx.Err() != nil:
-		res.Line = fmt.Sprintf("%s interrupted after %s", req.name(), fmtMS(d))
-		return res
-	case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
-		res.TimedOut = true
-		res.Line = fmt.Sprintf("%s timed out: no complete answer within %s (--timeout)", req.name(), timeout)
-		return res
-	case err != nil:
-		res.Line = fmt.Sprintf("%s failed: %v", req.name(), err)
-		return res
-	}
-	ms := fmtMS(d)
-	if !req.want.ok(resp.StatusCode) {
-		res.Line = fmt.Sprintf("%s %d (want %s) in %s", req.name(), resp.StatusCode, req.want, ms)
-		res.Detail = bodyExcerpt(got)
-		return res
-	}
-	for _, text := range req.expect {
-		if !bytes.Contains(got, []byte(text)) {
-			res.Line = fmt.Sprintf("%s %d in %s, but the body lacks %q", req.name(), resp.StatusCode, ms, text)
-			res.Detail = bodyExcerpt(got)
-			return res
-		}
-	}
-	res.OK = true
-	res.Line = fmt.Sprintf("%s %d in %s", req.name(), resp.StatusCode, ms)
-	return res
 }

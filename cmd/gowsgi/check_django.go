@@ -20,6 +20,7 @@ import (
 
 	"github.com/gowsgi/gowsgi/config"
 	"github.com/gowsgi/gowsgi/pyworker"
+	"github.com/gowsgi/gowsgi/smoke"
 )
 
 // checkDjangoProject finds the Django project in cfg.Chdir as dev does,
@@ -177,12 +178,12 @@ func (r *checkRun) addDjango(rep djangoReport, deploy bool, ms float64) {
 	}
 	switch {
 	case rep.Error != "":
-		r.add(checkResult{Name: what, Line: what + " could not run: " + rep.Error, Detail: rep.Traceback, DurationMS: ms})
+		r.Add(smoke.Result{Name: what, Line: what + " could not run: " + rep.Error, Detail: rep.Traceback, DurationMS: ms})
 		return
 	case rep.Django == "":
 		return // not a Django app
 	case len(rep.Messages) == 0:
-		r.add(checkResult{Name: what, OK: true, Line: fmt.Sprintf("%s: no issues (Django %s)", what, rep.Django), DurationMS: ms})
+		r.Add(smoke.Result{Name: what, OK: true, Line: fmt.Sprintf("%s: no issues (Django %s)", what, rep.Django), DurationMS: ms})
 		return
 	}
 	for _, m := range rep.Messages {
@@ -191,10 +192,10 @@ func (r *checkRun) addDjango(rep djangoReport, deploy bool, ms float64) {
 			line += m.Obj + ": "
 		}
 		line += fmt.Sprintf("(%s) %s", m.ID, m.Msg)
-		res := checkResult{Name: strings.TrimSpace(what + " " + m.ID), OK: m.Level < 40, Warning: m.Level < 40, Line: line}
+		res := smoke.Result{Name: strings.TrimSpace(what + " " + m.ID), OK: m.Level < 40, Warning: m.Level < 40, Line: line}
 		if m.Hint != "" {
 			res.Detail = "HINT: " + m.Hint
 		}
-		r.add(res)
+		r.Add(res)
 	}
 }

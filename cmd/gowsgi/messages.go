@@ -16,6 +16,7 @@ import (
 	"github.com/gowsgi/gowsgi/master"
 	"github.com/gowsgi/gowsgi/pyworker"
 	"github.com/gowsgi/gowsgi/reload"
+	"github.com/gowsgi/gowsgi/smoke"
 )
 
 // usageError is a problem with flags or configuration: the master's
@@ -29,6 +30,7 @@ func report(w io.Writer, err error) int {
 		be   *pyworker.BootError
 		ue   *usageError
 		exit cli.ExitCoder
+		spec *smoke.SpecError
 	)
 	switch {
 	case errors.As(err, &be):
@@ -58,6 +60,9 @@ func report(w io.Writer, err error) int {
 		if ue.Hint != "" {
 			fmt.Fprintf(w, "hint: %s\n", ue.Hint)
 		}
+		return exitUsage
+	case errors.As(err, &spec):
+		fmt.Fprintf(w, "gowsgi: %s\nhint: %s\n", spec.Msg, spec.Hint)
 		return exitUsage
 	case reload.Hint(err) != "":
 		fmt.Fprintf(w, "gowsgi: %v\nhint: %s\n", err, reload.Hint(err))

@@ -1,4 +1,4 @@
-package main
+package smoke
 
 // This file is what `gowsgi check` reports: a line per check (✓, ✗, or !
 // for a Django warning), GitHub Actions annotations, the JSON on stdout
@@ -12,11 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
-// checkResult is one line of the report.
-type checkResult struct {
+// Result is one line of the report.
+type Result struct {
 	Name    string `json:"name"`              // "boot", "django check", "GET /items/"
 	OK      bool   `json:"ok"`                // passed (a warning passes)
 	Warning bool   `json:"warning,omitempty"` // a Django warning: reported, not failed
@@ -28,13 +29,26 @@ type checkResult struct {
 	DurationMS float64 `json:"duration_ms"`
 	TimedOut   bool    `json:"timed_out,omitempty"`
 
-	// For GitHub annotations of an import error.
-	file string
-	line int
+	// File and Lineno place a GitHub annotation of an import error.
+	File   string `json:"-"`
+	Lineno int    `json:"-"`
 }
 
-// add records a result and prints its line.
-func (r *checkRun) add(res checkResult) {
+// Report is a check run's results, printed as they come.
+type Report struct {
+	Out     io.Writer // the check lines
+	Color   bool      // colour the marks
+	Plain   bool      // ok/FAIL/warn instead of the marks
+	GitHub  bool      // also write GitHub Actions annotations
+	Started time.Time
+	Log     fmt.Stringer // gowsgi's log, for the JSON and JUnit reports
+
+	mu      sync.Mutex
+	results []Result
+}
+
+// Add records a result and prints its line.
+func (r *Report) Add(res Result) {
 	r.mu.Lock()
 	r.results = append(r.results, res)
 	r.mu.Unlock()
@@ -45,10 +59,10 @@ func (r *checkRun) add(res checkResult) {
 	case res.Warning:
 		mark, color = "!", "\x1b[33m"
 	}
-	if r.plain {
+	if r.Plain {
 		mark = map[string]string{"✓": "ok", "✗": "FAIL", "!": "warn"}[mark]
 	}
-	if r.color {
+	if r.Color {
 		mark = color + mark + "\x1b[0m"
 	}
 	var b strings.Builder
@@ -60,13 +74,14 @@ func (r *checkRun) add(res checkResult) {
 			fmt.Fprintf(&b, "    %s\n", l)
 		}
 	}
-	if r.github && (!res.OK || res.Warning) {
+	if r.GitHub && (!res.OK || res.Warning) {
 		b.WriteString(githubAnnotation(res))
 	}
-	io.WriteString(r.out, b.String())
+	io.WriteString(r.Out, b.String())
 }
 
-func (r *checkRun) counts() (passed, failed int) {
+// Counts are the results that passed and failed.
+func (r *Report) Counts() (passed, failed int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, res := range r.results {
@@ -82,16 +97,16 @@ func (r *checkRun) counts() (passed, failed int) {
 // githubAnnotation is a GitHub Actions workflow command that shows the
 // failure (or Django warning) on the run's summary page, at the file and
 // line of an import error when they are in the workspace.
-func githubAnnotation(res checkResult) string {
+func githubAnnotation(res Result) string {
 	kind := "error"
 	if res.Warning {
 		kind = "warning"
 	}
 	props := "title=" + githubEscape("gowsgi check", true)
-	if res.file != "" {
+	if res.File != "" {
 		if ws := os.Getenv("GITHUB_WORKSPACE"); ws != "" {
-			if rel, err := filepath.Rel(ws, res.file); err == nil && !strings.HasPrefix(rel, "..") {
-				props += fmt.Sprintf(",file=%s,line=%d", githubEscape(rel, true), res.line)
+			if rel, err := filepath.Rel(ws, res.File); err == nil && !strings.HasPrefix(rel, "..") {
+				props += fmt.Sprintf(",file=%s,line=%d", githubEscape(rel, true), res.Lineno)
 			}
 		}
 	}
@@ -108,22 +123,22 @@ func githubEscape(s string, prop bool) string {
 	return s
 }
 
-// writeJSON prints the machine-readable report.
-func (r *checkRun) writeJSON(w io.Writer, code int) {
-	passed, failed := r.counts()
+// WriteJSON prints the machine-readable report.
+func (r *Report) WriteJSON(w io.Writer, code int) {
+	passed, failed := r.Counts()
 	r.mu.Lock()
-	results := append([]checkResult{}, r.results...)
+	results := append([]Result{}, r.results...)
 	r.mu.Unlock()
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(struct {
-		Passed     int           `json:"passed"`
-		Failed     int           `json:"failed"`
-		ExitCode   int           `json:"exit_code"`
-		DurationMS float64       `json:"duration_ms"`
-		Checks     []checkResult `json:"checks"`
-		Log        string        `json:"log"`
-	}{passed, failed, code, msSince(r.started), results, r.log.String()})
+		Passed     int      `json:"passed"`
+		Failed     int      `json:"failed"`
+		ExitCode   int      `json:"exit_code"`
+		DurationMS float64  `json:"duration_ms"`
+		Checks     []Result `json:"checks"`
+		Log        string   `json:"log"`
+	}{passed, failed, code, MsSince(r.Started), results, r.Log.String()})
 }
 
 // JUnit XML, the shape Jenkins, GitLab and the GitHub test-report actions
@@ -155,12 +170,13 @@ type (
 	}
 )
 
-func (r *checkRun) writeJUnit(f *os.File) error {
-	passed, failed := r.counts()
+// WriteJUnit writes the JUnit XML report into f and closes it.
+func (r *Report) WriteJUnit(f *os.File) error {
+	passed, failed := r.Counts()
 	s := junitSuite{
 		Name: "gowsgi check", Tests: passed + failed, Failures: failed,
-		Time: fmt.Sprintf("%.3f", time.Since(r.started).Seconds()), Timestamp: r.started.Format("2006-01-02T15:04:05"),
-		SystemOut: r.log.String(),
+		Time: fmt.Sprintf("%.3f", time.Since(r.Started).Seconds()), Timestamp: r.Started.Format("2006-01-02T15:04:05"),
+		SystemOut: r.Log.String(),
 	}
 	r.mu.Lock()
 	for _, res := range r.results {
@@ -189,8 +205,8 @@ func (r *checkRun) writeJUnit(f *os.File) error {
 	return f.Close()
 }
 
-// bodyExcerpt is the start of an answer, for the reports.
-func bodyExcerpt(b []byte) string {
+// BodyExcerpt is the start of an answer, for the reports.
+func BodyExcerpt(b []byte) string {
 	const max = 2048
 	if len(b) > max {
 		return string(b[:max]) + "\n[...]"
@@ -198,12 +214,13 @@ func bodyExcerpt(b []byte) string {
 	return string(b)
 }
 
-// fmtMS writes a request's time as people read it: "12 ms", "0.6 ms".
-func fmtMS(d time.Duration) string {
+// FmtMS writes a request's time as people read it: "12 ms", "0.6 ms".
+func FmtMS(d time.Duration) string {
 	if d < 10*time.Millisecond {
 		return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000)
 	}
 	return fmt.Sprintf("%d ms", d.Milliseconds())
 }
 
-func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
+// MsSince is the time since t in milliseconds.
+func MsSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
