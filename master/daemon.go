@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 )
 
@@ -72,7 +73,9 @@ func daemonize(logfile string) error {
 }
 
 // daemonPipe is the readiness pipe of a detached master, nil otherwise.
-var daemonPipe = func() *os.File {
+// It is taken from the environment once, when first asked for (not at
+// init: a test or a library user that never daemonizes never touches fd 3).
+var daemonPipe = sync.OnceValue(func() *os.File {
 	if os.Getenv(daemonEnv) == "" {
 		return nil
 	}
@@ -81,22 +84,23 @@ var daemonPipe = func() *os.File {
 	// command reads until it closes.
 	syscall.CloseOnExec(3)
 	return os.NewFile(3, "daemon-ready")
-}()
+})
+
+// daemonSaid is set once the waiting command got its word.
+var daemonSaid sync.Once
 
 // daemonReady tells the waiting command that the master is ready.
-func daemonReady() {
-	if daemonPipe != nil {
-		daemonPipe.WriteString("ready\n")
-		daemonPipe.Close()
-		daemonPipe = nil
-	}
+func daemonReady() { daemonSay("ready\n") }
+
+// daemonSay writes msg to the waiting command, once, and closes the pipe.
+func daemonSay(msg string) {
+	daemonSaid.Do(func() {
+		if p := daemonPipe(); p != nil {
+			p.WriteString(msg)
+			p.Close()
+		}
+	})
 }
 
 // DaemonFailed sends the error report to the waiting command's terminal.
-func DaemonFailed(report string) {
-	if daemonPipe != nil {
-		daemonPipe.WriteString(report)
-		daemonPipe.Close()
-		daemonPipe = nil
-	}
-}
+func DaemonFailed(report string) { daemonSay(report) }

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -305,7 +306,7 @@ type notifier struct {
 // systemdNotify is this process's notifier. NOTIFY_SOCKET stays in the
 // environment: the master that follows a HUP must tell systemd it is the
 // main process now.
-var systemdNotify = newNotifier(os.Getenv("NOTIFY_SOCKET"))
+var systemdNotify = sync.OnceValue(func() *notifier { return newNotifier(os.Getenv("NOTIFY_SOCKET")) })
 
 // newNotifier returns a notifier for socket: a path, or "@name" for an
 // abstract socket (Go's net package maps the "@" to the leading NUL).
@@ -335,7 +336,7 @@ func (n *notifier) send(lines ...string) error {
 // notify sends lines to systemd and logs (does not return) a failure:
 // systemd's bookkeeping must never stop the server.
 func (m *Master) notify(lines ...string) {
-	if err := systemdNotify.send(lines...); err != nil {
+	if err := systemdNotify().send(lines...); err != nil {
 		m.logf("%v", err)
 	}
 }
