@@ -31,7 +31,7 @@ def _candidates():
     add(sysconfig.get_path("scripts"))
     # pip install --user: the user scheme's scripts directory.
     user_scheme = {"posix": "posix_user", "nt": "nt_user"}.get(os.name)
-    if sys.platform == "darwin" and sys._framework:
+    if sys.platform == "darwin" and getattr(sys, "_framework", None):
         user_scheme = "osx_framework_user"
     if user_scheme and user_scheme in sysconfig.get_scheme_names():
         add(sysconfig.get_path("scripts", scheme=user_scheme))
