@@ -64,12 +64,24 @@ wait_log() {
 	return 1
 }
 
+# fetch URL: prints the body, a newline and the status (urllib: no curl needed).
+fetch() {
+	"$T/bare/bin/python3" - "$1" <<'PY'
+import sys, urllib.error, urllib.request
+try:
+    r = urllib.request.urlopen(sys.argv[1], timeout=20)
+except urllib.error.HTTPError as e:
+    r = e
+sys.stdout.write(r.read().decode("utf-8", "replace") + "\n%d" % r.getcode())
+PY
+}
+
 stop() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 
 # admin_login URL LOG NAME: GET URL/admin/login/ is Django's login page.
 admin_login() {
 	local body code
-	body="$(curl -sS -m 20 -w '\n%{http_code}' "$1/admin/login/" 2>&1)"
+	body="$(fetch "$1/admin/login/" 2>&1)"
 	code="${body##*$'\n'}"
 	if [ "$code" = 200 ] && grep -q "Log in | Django site admin" <<<"$body"; then
 		ok "$3"

@@ -21,6 +21,11 @@ class Command(StaticfilesRunserver):
     help = "Starts gowsgi dev (a Go development server with reload that fails no request) for this project."
 
     def handle(self, *args, **options):
+        if options.get("pythonpath"):
+            # --pythonpath put it on this process's sys.path only; the
+            # workers get it through the environment gowsgi passes on.
+            extra = [os.path.abspath(options["pythonpath"]), os.environ.get("PYTHONPATH", "")]
+            os.environ["PYTHONPATH"] = os.pathsep.join(p for p in extra if p)
         try:
             exec_gowsgi(dev_args(options, project_dir(), settings.SETTINGS_MODULE, sys.executable))
         except GowsgiNotFound as e:
