@@ -29,7 +29,7 @@ venv6:
 # wheel: the platform wheel for this machine (or GOOS=darwin GOARCH=arm64 ...)
 # into dist/: the CGO_ENABLED=0 executable and the gowsgi import package.
 wheel:
-	python3 scripts/build-wheel.py --out dist
+	GO=$(GO) python3 scripts/build-wheel.py --out dist
 
 # lint-workflows: actionlint (built from the Go module proxy into .tools/)
 # over .github/workflows.

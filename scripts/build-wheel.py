@@ -29,6 +29,7 @@ import tempfile
 import time
 import zipfile
 
+GO = os.environ.get("GO", "go")  # the Makefile passes its $(GO)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DISTRIBUTION = "gowsgi-server"  # on PyPI, `gowsgi` is an unrelated 2019 package
 SUMMARY = "One Go binary that serves Python WSGI apps (Django first), in development and production"
@@ -65,12 +66,12 @@ def read_version():
 
 
 def go_env(name):
-    return subprocess.check_output(["go", "env", name], cwd=ROOT, text=True).strip()
+    return subprocess.check_output([GO, "env", name], cwd=ROOT, text=True).strip()
 
 
 def build_binary(goos, goarch, out):
     env = dict(os.environ, CGO_ENABLED="0", GOOS=goos, GOARCH=goarch)
-    cmd = ["go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, "./cmd/gowsgi"]
+    cmd = [GO, "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, "./cmd/gowsgi"]
     sys.stderr.write("build-wheel: CGO_ENABLED=0 GOOS=%s GOARCH=%s %s\n" % (goos, goarch, " ".join(cmd)))
     if subprocess.call(cmd, cwd=ROOT, env=env) != 0:
         die("go build failed")

@@ -38,6 +38,42 @@ VERSION="$(python3 "$ROOT/scripts/build-wheel.py" --print-version)" || die "read
 WHEEL="$(python3 "$ROOT/scripts/build-wheel.py" --out "$T/dist")" || die "building the wheel"
 echo "test-wheel: built $(basename "$WHEEL") ($(du -h "$WHEEL" | cut -f1))"
 
+# The archive itself: every RECORD line matches its entry, the executable's
+# zip mode is 0o100755 (pip keeps the exec bit only for that), the WHEEL tag
+# is the file name's, the import package is at the top.
+out="$(python3 - "$WHEEL" <<'PY' 2>&1
+import base64, hashlib, os, sys, zipfile
+path = sys.argv[1]
+z = zipfile.ZipFile(path)
+names = z.namelist()
+dist, version, py, abi, plat = os.path.basename(path)[:-4].split("-")
+info = "%s-%s.dist-info/" % (dist, version)
+errors = []
+for line in z.read(info + "RECORD").decode().splitlines():
+    name, digest, size = line.rsplit(",", 2)
+    if name == info + "RECORD":
+        continue
+    data = z.read(name)
+    want = "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    if digest != want or int(size) != len(data):
+        errors.append("RECORD does not match " + name)
+if len(z.read(info + "RECORD").decode().splitlines()) != len(names):
+    errors.append("RECORD lists %d entries, the archive has %d" % (len(z.read(info + "RECORD").decode().splitlines()), len(names)))
+exe = z.getinfo("%s-%s.data/scripts/gowsgi" % (dist, version))
+if exe.external_attr >> 16 != 0o100755:
+    errors.append("executable mode %o, want 100755" % (exe.external_attr >> 16))
+if "Tag: %s-%s-%s" % (py, abi, plat) not in z.read(info + "WHEEL").decode().splitlines():
+    errors.append("WHEEL has no Tag: %s-%s-%s" % (py, abi, plat))
+for want in ("gowsgi/__main__.py", "gowsgi/management/commands/runserver.py"):
+    if want not in names:
+        errors.append("no " + want)
+print("\n".join(errors))
+sys.exit(1 if errors else 0)
+PY
+)" && ok "the archive: RECORD, modes, tag" || fail "the archive: RECORD, modes, tag" "$out"
+again="$(python3 "$ROOT/scripts/build-wheel.py" --out "$T/dist-again" 2>/dev/null)"
+if cmp -s "$WHEEL" "$again"; then ok "a second build is the same file"; else fail "a second build is the same file" "$WHEEL and $again differ"; fi
+
 # The PATH of every run: a python3 (and python) without Django first, then the
 # system's directories. The environment is otherwise empty: no VIRTUAL_ENV,
 # no DJANGO_SETTINGS_MODULE, no GOWSGI_TEST_PYTHON.
