@@ -214,5 +214,12 @@ test_python() {
 }
 
 for py in "$@"; do test_python "$py"; done
+
+# pip install --target DIR puts the executable in DIR/bin, away from any
+# interpreter: python -m gowsgi finds it there too.
+PIP_NO_INPUT=1 "$1" -m pip install --quiet --disable-pip-version-check --no-deps --target "$T/target" "$WHEEL" ||
+	die "pip install --target failed"
+out="$(cd "$T" && run env PYTHONPATH="$T/target" "$T/bare/bin/python3" -m gowsgi --version 2>&1)"
+if [ "$out" = "gowsgi version $VERSION" ]; then ok "pip install --target: python -m gowsgi --version"; else fail "pip install --target: python -m gowsgi --version" "$out"; fi
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -39,7 +39,9 @@ def _candidates():
     # scripts) and --prefix P (P/lib/pythonX.Y/site-packages/gowsgi/).
     pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     add(os.path.join(pkg_parent, "bin"))
-    add(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(pkg_parent))), "bin"))
+    lib_python = os.path.dirname(pkg_parent)
+    if os.path.basename(pkg_parent) == "site-packages" and os.path.basename(lib_python).startswith("python"):
+        add(os.path.join(os.path.dirname(os.path.dirname(lib_python)), "bin"))
     # The interpreter's own bin/ (a virtualenv whose scheme was overridden).
     add(os.path.dirname(os.path.abspath(sys.executable)))
     return seen
