@@ -4,10 +4,13 @@
 GO      ?= go
 VENV    := .venv
 PY      := $(VENV)/bin/python
+# The second test virtualenv: Django 6.x on CPython 3.13 or 3.12.
+VENV6   := .venv-django6
+PY6     := $(VENV6)/bin/python
 BIN     := bin/gowsgi
 ADDR    ?= 127.0.0.1:8000
 
-.PHONY: demo test build venv system fuzz bench clean
+.PHONY: demo test build venv venv6 wheel lint-workflows system fuzz bench clean
 
 # demo: serve testdata/mysite (a real Django project) on http://$(ADDR)
 demo: build venv
@@ -20,16 +23,40 @@ build:
 venv:
 	scripts/setup-venv.sh
 
+venv6:
+	scripts/setup-venv-django6.sh
+
+# wheel: the platform wheel for this machine (or GOOS=darwin GOARCH=arm64 ...)
+# into dist/: the CGO_ENABLED=0 executable and the gowsgi import package.
+wheel:
+	GO=$(GO) python3 scripts/build-wheel.py --out dist
+
+# lint-workflows: actionlint (built from the Go module proxy into .tools/)
+# over .github/workflows.
+lint-workflows:
+	scripts/actionlint.sh
+
 # system: Debian packages the tests drive for real (nginx, chromium, wrk).
 system:
 	scripts/setup-system.sh
 
+# The tests that run a real Django project; `make test` runs them a second
+# time with Django 6 ($(PY6)).
+DJANGO_TESTS := ^(TestMysite|TestDev|TestCheck|TestTutorialINI|TestLiveReloadInChromium)
+
 # test: every test: Go (race detector, real python workers and real Django),
-# the Python runtime's own tests on each CPython 3.9-3.13 found, bounded fuzzing.
-test: venv system
+# the Django tests again on Django 6.x, the Python runtime's own tests on each
+# CPython 3.9-3.13 found, the wheel installed and used as a user would
+# (scripts/test-wheel.sh, on both Djangos), the release workflow linted,
+# bounded fuzzing.
+test: venv venv6 system
 	$(GO) vet ./...
+	scripts/actionlint.sh
 	GOWSGI_TEST_PYTHON=$(abspath $(PY)) $(GO) test -race -count=1 -timeout 15m ./...
+	GOWSGI_TEST_PYTHON=$(abspath $(PY6)) $(GO) test -race -count=1 -timeout 10m -run '$(DJANGO_TESTS)' ./...
 	scripts/test-python.sh $(PY)
+	$(PY6) -m unittest discover -s pyworker/python/tests -t pyworker/python -p 'test_django.py'
+	scripts/test-wheel.sh $(PY) $(PY6)
 	scripts/fuzz.sh 5s
 
 # fuzz: a longer run of every fuzzer (FUZZTIME per fuzzer).
@@ -38,7 +65,7 @@ fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
 
 clean:
-	rm -rf bin $(VENV)
+	rm -rf bin dist .tools $(VENV) $(VENV6)
 
 # bench: gowsgi side by side with uWSGI, gunicorn, granian and runserver
 # (about 22 minutes; not part of `make test`). Writes bench/results/latest.*;

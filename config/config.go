@@ -53,7 +53,8 @@ type Config struct {
 	// Home (home, virtualenv, venv, pyhome) is the app's virtualenv.
 	Home string
 	// Python (python) is the interpreter to run, a gowsgi key (uWSGI links
-	// its Python in). Empty: Home's python, then $VIRTUAL_ENV, then python3.
+	// its Python in). Empty: pyworker.FindPython decides (Home, $VIRTUAL_ENV, the
+	// virtualenv gowsgi is installed in, python3).
 	Python string
 	// PythonPath (pythonpath, python-path, pp) are directories added to
 	// sys.path, in order. Repeatable.

@@ -100,7 +100,7 @@ var keys = []*key{
 		help:  "the app's virtualenv `DIR`",
 		field: func(c *Config) any { return &c.Home }},
 	{name: "python", kind: kindString, group: groupApp,
-		help:  "the Python interpreter `PATH` (default: home's python, then $VIRTUAL_ENV's, then python3)",
+		help:  "the Python interpreter `PATH` (default: home's python, then $VIRTUAL_ENV's, then the one beside gowsgi in its virtualenv, then python3)",
 		field: func(c *Config) any { return &c.Python }},
 	{name: "pythonpath", aliases: []string{"python-path", "pp"}, kind: kindStrings, group: groupApp, cliAppends: true,
 		help:  "add `DIR` to sys.path; repeatable",

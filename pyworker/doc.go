@@ -55,7 +55,8 @@
 //	gowsgi: no python interpreter found: tried python3 (PATH)
 //
 // Install python3, activate the app's virtualenv ($VIRTUAL_ENV is used),
-// or pass --python.
+// run the gowsgi that pip installed into it (VENV/bin/gowsgi uses the python
+// beside it), or pass --python. The order is in FindPython (interpreter.go).
 //
 //	gowsgi: worker connection refused: first frame is ..., want Hello
 //

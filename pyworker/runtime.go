@@ -4,14 +4,11 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
 )
 
 // The Python runtime ships inside the gowsgi binary and is written once per
@@ -91,56 +88,4 @@ func ExtractRuntime() (string, error) {
 		return "", fmt.Errorf("extracting the python runtime: %w", err)
 	}
 	return dir, nil
-}
-
-// ErrNoPython is returned when no Python interpreter can be found or run.
-var ErrNoPython = errors.New("no python interpreter found")
-
-// FindPython picks the interpreter that runs the workers: explicit (the
-// --python flag) if set, else home/bin/python (ini home/virtualenv), else
-// $VIRTUAL_ENV/bin/python, else python3 on PATH.
-func FindPython(explicit, home string) (string, error) {
-	var tried []string
-	check := func(p, why string) (string, bool) {
-		if p == "" {
-			return "", false
-		}
-		tried = append(tried, fmt.Sprintf("%s (%s)", p, why))
-		if !strings.ContainsRune(p, '/') {
-			found, err := exec.LookPath(p)
-			if err != nil {
-				return "", false
-			}
-			p = found
-		}
-		st, err := os.Stat(p)
-		if err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
-			return "", false
-		}
-		if abs, err := filepath.Abs(p); err == nil {
-			p = abs
-		}
-		return p, true
-	}
-	if explicit != "" {
-		if p, ok := check(explicit, "--python"); ok {
-			return p, nil
-		}
-		return "", fmt.Errorf("%w: %s is not an executable file", ErrNoPython, explicit)
-	}
-	if home != "" {
-		if p, ok := check(filepath.Join(home, "bin", "python"), "virtualenv home"); ok {
-			return p, nil
-		}
-		return "", fmt.Errorf("%w: virtualenv %s has no bin/python", ErrNoPython, home)
-	}
-	if venv := os.Getenv("VIRTUAL_ENV"); venv != "" {
-		if p, ok := check(filepath.Join(venv, "bin", "python"), "$VIRTUAL_ENV"); ok {
-			return p, nil
-		}
-	}
-	if p, ok := check("python3", "PATH"); ok {
-		return p, nil
-	}
-	return "", fmt.Errorf("%w: tried %s", ErrNoPython, strings.Join(tried, ", "))
 }

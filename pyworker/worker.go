@@ -154,13 +154,6 @@ type workerConfig struct {
 	ReportFiles    bool              `json:"report_files,omitempty"`
 }
 
-// procAttr is the one place process attributes of Python children are set:
-// their own process group (a terminal's ^C reaches only the master, which
-// stops them in order) and SIGKILL when the master dies.
-func procAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-}
-
 // startPython execs the runtime in the given mode. The supervisor learns of
 // the exit through onExit, called from a goroutine that waits on the process.
 func (m *Manager) startPython(cfg workerConfig, onExit func(Exit)) (*exec.Cmd, error) {
@@ -174,7 +167,7 @@ func (m *Manager) startPython(cfg workerConfig, onExit func(Exit)) (*exec.Cmd, e
 	cmd.Env = append(append(os.Environ(), m.opts.Env...), "GOWSGI_CONFIG="+string(raw))
 	cmd.Stdout = m.opts.Stdout
 	cmd.Stderr = m.opts.Stderr
-	cmd.SysProcAttr = procAttr()
+	cmd.SysProcAttr = ChildProcAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", m.opts.Python, err)
 	}
