@@ -9,7 +9,7 @@ package pyworker
 import (
 	"sort"
 	"strconv"
-	"strings"
+
 	"sync/atomic"
 	"time"
 )
@@ -46,7 +46,7 @@ type ReloadInfo struct {
 // metrics is embedded in Manager.
 type metrics struct {
 	exits        [len(exitCauseNames)]atomic.Int64
-	retired      [len(retireReasons)]atomic.Int64
+	retired      [len(retireLabels)]atomic.Int64
 	harakiri     atomic.Int64
 	evilRSSKills atomic.Int64
 	reloads      atomic.Int64
@@ -57,23 +57,8 @@ type metrics struct {
 	queued       atomic.Int64
 }
 
-var retireReasons = [...]string{"other", "max-requests", "reload-on-rss", "replaced", "broken"}
-
-// retireReason maps retire's free-text why to a label.
-func retireReason(why string) int {
-	if strings.HasPrefix(why, whyRSS) {
-		return 2
-	}
-	switch why {
-	case "max-requests reached":
-		return 1
-	case "its generation was replaced":
-		return 3
-	case "a connection to it broke":
-		return 4
-	}
-	return 0
-}
+// retireLabels name the retirement counters (retireReason.label).
+var retireLabels = [...]string{"other", "max-requests", "reload-on-rss", "replaced", "broken"}
 
 // noteExit counts a worker's end; called by the supervisor.
 func (m *Manager) noteExit(w *worker, e Exit) {
@@ -86,7 +71,7 @@ func (m *Manager) noteExit(w *worker, e Exit) {
 }
 
 // noteRetire counts a retirement; called by the supervisor.
-func (m *Manager) noteRetire(why string) { m.stats.retired[retireReason(why)].Add(1) }
+func (m *Manager) noteRetire(why retireReason) { m.stats.retired[why.label()].Add(1) }
 
 // SetReloadTrigger names what caused the next Reload ("touch-reload",
 // "main.py changed"), for the status page.
@@ -116,7 +101,7 @@ func (m *Manager) Counters() Counters {
 	for i := range m.stats.exits {
 		c.Exits[ExitCause(i)] = m.stats.exits[i].Load()
 	}
-	for i, r := range retireReasons {
+	for i, r := range retireLabels {
 		c.Retired[r] = m.stats.retired[i].Load()
 	}
 	c.Harakiri = m.stats.harakiri.Load()

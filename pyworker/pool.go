@@ -22,16 +22,12 @@ package pyworker
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
 // queueLimit: a slot whose requests take longer than this on average, or
 // whose running request has run longer, takes no queued request.
 const queueLimit = 5 * time.Millisecond
-
-// ErrStopping is returned by Acquire once the manager is stopping.
-var ErrStopping = errors.New("gowsgi is stopping")
 
 // Acquire takes a slot of the current generation for req, waiting until
 // one is free (or, for a queueable req, can queue it) or ctx ends. It is
@@ -90,7 +86,7 @@ func (m *Manager) Acquire(ctx context.Context, req *Request) (*Slot, error) {
 		}
 		if n := s.w.requests.Add(1); m.opts.MaxRequests > 0 && n == int64(m.opts.MaxRequests) {
 			s.w.retiring.Store(true)
-			m.send(retireEvent{w: s.w})
+			m.send(retireEvent{w: s.w, why: retireMaxRequests})
 		}
 		return s, nil
 	}

@@ -76,7 +76,7 @@ func queueTestSlot(t *testing.T, hold bool) (*Manager, *Slot, *fakeThread) {
 	t.Helper()
 	a, b := net.Pipe()
 	t.Cleanup(func() { a.Close(); b.Close() })
-	m := &Manager{opts: Options{QueueGets: true}, events: make(chan any, 16), done: make(chan struct{})}
+	m := &Manager{opts: Options{QueueGets: true}, events: make(chan event, 16), done: make(chan struct{})}
 	ch := make(chan struct{})
 	m.swapped.Store(&ch)
 	g := &generation{n: 1, idle: make(chan *Slot, 1), queue: make(chan *Slot, 1), retired: make(chan struct{}), workers: map[int]*worker{}}

@@ -15,9 +15,6 @@ import (
 	"time"
 )
 
-// whyRSS starts the reason retire logs for reload-on-rss.
-const whyRSS = "reload-on-rss"
-
 // rssInterval is how often Release reads one worker's /proc/PID/statm at
 // most: a busy worker serving thousands of requests a second reads it ten
 // times a second, not thousands.
@@ -81,12 +78,9 @@ func (m *Manager) checkRSS(s *Slot) {
 		return
 	}
 	w.retiring.Store(true)
-	why := fmt.Sprintf("%s: resident memory %d MiB is over the limit of %d MiB", whyRSS, rss>>20, limit>>20)
-	m.send(callEvent{f: func() { m.retire(w, why) }})
+	detail := fmt.Sprintf("resident memory %d MiB is over the limit of %d MiB", rss>>20, limit>>20)
+	m.send(retireEvent{w: w, why: retireRSS, detail: detail})
 }
-
-// callEvent runs f on the supervisor goroutine.
-type callEvent struct{ f func() }
 
 // evilRSSLoop is the goroutine of evil-reload-on-rss: every
 // evilRSSInterval it reads each worker's RSS and kills (SIGKILL) one past
@@ -113,7 +107,7 @@ func (m *Manager) evilRSSLoop() {
 			m.logf("evil-reload-on-rss: worker %d (gen %d, pid %d) uses %d MiB, over the limit of %d MiB; killing it",
 				ws.ID, ws.Generation, ws.Pid, rss>>20, m.opts.EvilReloadOnRSS>>20)
 			m.stats.evilRSSKills.Add(1)
-			syscall.Kill(ws.Pid, syscall.SIGKILL)
+			m.procs.signal(ws.Pid, syscall.SIGKILL)
 		}
 	}
 }

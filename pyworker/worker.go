@@ -8,11 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"sync/atomic"
 	"syscall"
+
 	"time"
 )
 
@@ -42,12 +41,11 @@ type worker struct {
 	pid     int
 	state   workerState
 	started time.Time
-	ctrl    net.Conn
+	ctrl    *control // its control connection, once its Hello came (control.go)
 	slots   []*Slot
 	ready   bool // Ready frame arrived (slots may still be connecting)
 	back    int  // slots handed back to the supervisor while retiring/stopping
 	crashes int  // consecutive short-lived crashes, for backoff
-	cmd     *exec.Cmd
 	killAt  time.Time
 
 	isZygote bool       // a zygote: forks workers, serves nothing
@@ -65,6 +63,9 @@ type worker struct {
 }
 
 func (w *worker) String() string {
+	if w.isZygote {
+		return fmt.Sprintf("zygote (pid %d)", w.pid)
+	}
 	return fmt.Sprintf("worker %d (gen %d, pid %d)", w.id, w.gen.n, w.pid)
 }
 
@@ -154,43 +155,6 @@ type workerConfig struct {
 	ReportFiles    bool              `json:"report_files,omitempty"`
 }
 
-// startPython execs the runtime in the given mode. The supervisor learns of
-// the exit through onExit, called from a goroutine that waits on the process.
-func (m *Manager) startPython(cfg workerConfig, onExit func(Exit)) (*exec.Cmd, error) {
-	raw, err := json.Marshal(cfg)
-	if err != nil {
-		return nil, err
-	}
-	boot := fmt.Sprintf("import sys; sys.path.insert(1, %q); from _gowsgi.boot import main; main()", m.runtimeDir)
-	cmd := exec.Command(m.opts.Python, "-u", "-c", boot)
-	cmd.Dir = m.opts.Dir
-	cmd.Env = append(append(os.Environ(), m.opts.Env...), "GOWSGI_CONFIG="+string(raw))
-	cmd.Stdout = m.opts.Stdout
-	cmd.Stderr = m.opts.Stderr
-	cmd.SysProcAttr = ChildProcAttr()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", m.opts.Python, err)
-	}
-	go waitProcess(cmd, onExit)
-	return cmd, nil
-}
-
-// waitProcess is the goroutine that sees a child die, through Wait.
-func waitProcess(cmd *exec.Cmd, onExit func(Exit)) {
-	err := cmd.Wait()
-	onExit(exitOf(cmd.ProcessState, err))
-}
-
-func exitOf(ps *os.ProcessState, err error) Exit {
-	if ps == nil {
-		return Exit{Code: 127}
-	}
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return Exit{Signal: ws.Signal()}
-	}
-	return Exit{Code: ps.ExitCode()}
-}
-
 // acceptLoop accepts connections from Python processes on the master socket
 // and hands each, after its Hello, to the supervisor.
 func (m *Manager) acceptLoop(ln net.Listener) {
@@ -226,66 +190,6 @@ func (m *Manager) handshake(c net.Conn) {
 	}
 	c.SetReadDeadline(time.Time{})
 	m.send(helloEvent{conn: c, r: r, h: h})
-}
-
-// controlLoop reads the control connection of a worker or of the zygote.
-func (m *Manager) controlLoop(w *worker, c net.Conn, r *bufio.Reader) {
-	for {
-		f, err := ReadFrame(r, nil)
-		if err != nil {
-			m.send(controlClosedEvent{w: w})
-			return
-		}
-		switch f.Type {
-		case TypeReady:
-			var info readyInfo
-			json.Unmarshal(f.Payload, &info)
-			m.send(readyEvent{w: w, info: info})
-		case TypeBootError:
-			be := &BootError{}
-			if err := json.Unmarshal(f.Payload, be); err != nil {
-				be = &BootError{Type: "Error", Message: string(f.Payload)}
-			}
-			m.send(bootErrorEvent{w: w, err: be})
-		case TypeLog:
-			w.log(f.Payload)
-		case TypeStack:
-			var st struct {
-				Thread int    `json:"thread"`
-				Stack  string `json:"stack"`
-			}
-			json.Unmarshal(f.Payload, &st)
-			m.logf("%s thread %d stack:\n%s", w, st.Thread, st.Stack)
-		case TypeForked:
-			var fk struct {
-				Worker int `json:"worker"`
-				Pid    int `json:"pid"`
-			}
-			json.Unmarshal(f.Payload, &fk)
-			m.send(forkedEvent{worker: fk.Worker, pid: fk.Pid})
-		case TypeExited:
-			var ex struct {
-				Pid    int  `json:"pid"`
-				Code   *int `json:"code"`
-				Signal *int `json:"signal"`
-			}
-			json.Unmarshal(f.Payload, &ex)
-			e := Exit{}
-			if ex.Signal != nil && *ex.Signal != 0 {
-				e.Signal = syscall.Signal(*ex.Signal)
-			} else if ex.Code != nil {
-				e.Code = *ex.Code
-			}
-			m.send(zygoteExitEvent{pid: ex.Pid, exit: e})
-		default:
-			m.logf("%s: unexpected %s frame on the control connection", w, f.Type)
-		}
-	}
-}
-
-func writeFrame(c net.Conn, t FrameType, payload []byte) error {
-	_, err := c.Write(AppendFrame(nil, t, 0, 0, payload))
-	return err
 }
 
 func isConnReset(err error) bool {
