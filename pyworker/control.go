@@ -32,16 +32,18 @@ const (
 
 // control is the master's end of a control connection.
 type control struct {
-	conn   net.Conn
-	name   string // the process, for the log line of a failed write
-	logf   func(format string, a ...any)
-	out    chan []byte
-	closed chan struct{}
-	once   sync.Once
+	conn    net.Conn
+	name    string // the process, for the log line of a failed write
+	logf    func(format string, a ...any)
+	timeout time.Duration // per frame (controlWriteTimeout)
+	out     chan []byte
+	closed  chan struct{}
+	once    sync.Once
 }
 
-func newControl(c net.Conn, name string, logf func(string, ...any)) *control {
-	ctl := &control{conn: c, name: name, logf: logf, out: make(chan []byte, controlQueue), closed: make(chan struct{})}
+func newControl(c net.Conn, name string, logf func(string, ...any), timeout time.Duration) *control {
+	ctl := &control{conn: c, name: name, logf: logf, timeout: timeout,
+		out: make(chan []byte, controlQueue), closed: make(chan struct{})}
 	go ctl.writeLoop()
 	return ctl
 }
@@ -77,7 +79,7 @@ func (c *control) writeLoop() {
 		case <-c.closed:
 			return
 		case b := <-c.out:
-			c.conn.SetWriteDeadline(time.Now().Add(controlWriteTimeout))
+			c.conn.SetWriteDeadline(time.Now().Add(c.timeout))
 			if _, err := c.conn.Write(b); err != nil {
 				select {
 				case <-c.closed: // closed by the supervisor: nothing to say
@@ -105,7 +107,7 @@ func (m *Manager) onHello(ev helloEvent) {
 		if w.pid == 0 {
 			w.pid = ev.h.Pid
 		}
-		w.ctrl = newControl(ev.conn, w.String(), m.logf)
+		w.ctrl = newControl(ev.conn, w.String(), m.logf, controlWriteTimeout)
 		go m.controlLoop(w, w.ctrl, ev.r)
 	case "thread":
 		s := newSlot(w, ev.h.Thread, ev.conn, ev.r)

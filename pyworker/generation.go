@@ -239,11 +239,18 @@ func (m *Manager) failGeneration(g *generation, err error) {
 	g.isOld.Store(true)
 	close(g.retired)
 	for _, w := range g.workers {
-		if w.state != stateDead {
+		switch {
+		case w.state == stateDead:
+		case w.pid == 0 && w.forkedBy == nil:
+			// Waiting for a zygote to fork it: no process to wait for.
+			m.bury(w)
+		default:
 			w.state = stateStopping
 			if w.pid > 0 {
 				m.procs.signal(w.pid, syscall.SIGKILL)
 			}
+			// A fork in flight is killed when its Forked frame comes
+			// (onForked), or dies with its zygote (onZygoteExit).
 		}
 	}
 	if g.zygote != nil && g.zygote.state != stateDead && g.zygote.pid > 0 {

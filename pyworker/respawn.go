@@ -106,11 +106,12 @@ func (m *Manager) onExit(w *worker, e Exit) {
 	if w.state == stateDead {
 		return
 	}
-	if e.Cause() == ExitAppLoad && w.bootErr == nil && !w.exitDeferred {
-		// The process said "app failed to import" and exited, but its
-		// BootError frame (with the traceback) may not have been read yet:
-		// the exit can overtake its Hello or its control frames. Wait for
-		// the control connection to close, or a second at most.
+	// The exit can overtake the last frames of the control connection:
+	// the BootError of a process that said "app failed to import" (exit
+	// 4), or a zygote's Exited frames for the children it reaped before it
+	// exited. Wait for the control connection to close, a second at most.
+	unread := e.Cause() == ExitAppLoad && w.bootErr == nil || w.isZygote && w.ctrl != nil && !w.ctrlClosed
+	if unread && !w.exitDeferred {
 		w.exitDeferred, w.deferredExit = true, e
 		m.after(time.Second, exitEvent{w: w, exit: e})
 		return

@@ -248,8 +248,10 @@ func (m *Manager) handle(ev event) bool {
 		ev.w.bootErr = ev.err
 	case controlClosedEvent:
 		// The exit event says why; if it came first and was put off until
-		// the BootError could be read (see onExit), handle it now.
-		if w := ev.w; w.exitDeferred && w.state != stateDead {
+		// the frames before it could be read (see onExit), handle it now.
+		w := ev.w
+		w.ctrlClosed = true
+		if w.exitDeferred && w.state != stateDead {
 			m.onExit(w, w.deferredExit)
 		}
 	case forkedEvent:

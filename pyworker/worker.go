@@ -53,7 +53,8 @@ type worker struct {
 	bootErr  *BootError // the import failure it reported
 	harakiri bool       // killed by harakiri
 
-	exitDeferred bool // its exit waits for its BootError (see onExit)
+	ctrlClosed   bool // its control connection was read to the end
+	exitDeferred bool // its exit waits for its last control frames (see onExit)
 	deferredExit Exit
 
 	retiring atomic.Bool  // no new requests; read by Acquire/Release
