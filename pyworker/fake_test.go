@@ -68,6 +68,7 @@ type fakeProc struct {
 	conns    []net.Conn
 	children map[int]*fakeProc // a zygote's live children
 	stopping bool              // a zygote was told to stop
+	reports  sync.WaitGroup    // a zygote's Exited frames not sent yet
 
 	ctrl   net.Conn
 	ctrlR  *bufio.Reader
@@ -360,6 +361,9 @@ func (p *fakeProc) end(e Exit) {
 			_, mine := z.children[p.pid]
 			delete(z.children, p.pid)
 			last := z.stopping && len(z.children) == 0
+			if mine {
+				z.reports.Add(1)
+			}
 			z.mu.Unlock()
 			if !mine {
 				return
@@ -373,7 +377,9 @@ func (p *fakeProc) end(e Exit) {
 			go func() {
 				<-p.announced
 				z.send(TypeExited, ex)
-				if last {
+				z.reports.Done()
+				if last { // like the real one, it exits once it reported every child
+					z.reports.Wait()
 					z.end(Exit{})
 				}
 			}()
