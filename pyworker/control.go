@@ -11,8 +11,10 @@ package pyworker
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -81,9 +83,9 @@ func (c *control) writeLoop() {
 		case b := <-c.out:
 			c.conn.SetWriteDeadline(time.Now().Add(c.timeout))
 			if _, err := c.conn.Write(b); err != nil {
-				select {
-				case <-c.closed: // closed by the supervisor: nothing to say
-				default:
+				// Only a timeout is news: any other error means the
+				// process is gone, and its exit says how.
+				if errors.Is(err, os.ErrDeadlineExceeded) {
 					c.logf("writing to the control connection of %s: %v; closing it", c.name, err)
 				}
 				c.close()

@@ -306,6 +306,7 @@ func serveZygote(p *fakeProc) {
 			idle := len(p.children) == 0
 			p.mu.Unlock()
 			if idle {
+				p.reports.Wait()
 				p.end(Exit{})
 				return
 			}
@@ -391,17 +392,27 @@ func (p *fakeProc) end(e Exit) {
 
 // logLines collects a Manager's log lines for assertions.
 type logLines struct {
-	t  *testing.T
-	mu sync.Mutex
-	ls []string
+	t    *testing.T
+	mu   sync.Mutex
+	ls   []string
+	over bool // the test has ended: t.Log would panic
 }
 
 func (l *logLines) logf(format string, a ...any) {
 	s := fmt.Sprintf(format, a...)
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.ls = append(l.ls, s)
+	if !l.over {
+		l.t.Log(s)
+	}
+}
+
+// end stops forwarding lines to the test log.
+func (l *logLines) end() {
+	l.mu.Lock()
+	l.over = true
 	l.mu.Unlock()
-	l.t.Log(s)
 }
 
 // has reports whether a line contains sub.
@@ -421,6 +432,7 @@ func (l *logLines) has(sub string) bool {
 func newFakeManager(t *testing.T, opts Options, f *fakePython) (*Manager, *logLines) {
 	t.Helper()
 	logs := &logLines{t: t}
+	t.Cleanup(logs.end)
 	opts.Logf = logs.logf
 	m, err := newManager(opts, f)
 	if err != nil {

@@ -140,6 +140,20 @@ func (m *Manager) finish(err error) {
 	}
 	m.ln.Close()
 	os.RemoveAll(m.sockDir)
+	// No control writer outlives the supervisor (after a kill, some may
+	// still hold frames for processes that are dying).
+	for _, g := range m.gens {
+		for _, w := range g.workers {
+			if w.ctrl != nil {
+				w.ctrl.close()
+			}
+		}
+	}
+	for _, z := range m.zygotes() {
+		if z.ctrl != nil {
+			z.ctrl.close()
+		}
+	}
 	for _, r := range m.stopWait {
 		r <- err
 	}
