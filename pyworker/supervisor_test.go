@@ -369,3 +369,59 @@ func TestMaxRequestsRetiresAndReplaces(t *testing.T) {
 		t.Errorf("counted as a crash: %v", c.Exits)
 	}
 }
+
+func TestZygoteThatDiesIsReplacedWithItsWorkers(t *testing.T) {
+	for _, tc := range spawnModes[1:] {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakePython(t)
+			m, logs := newFakeManager(t, tc.opts, f)
+			if err := start(t, m); err != nil {
+				t.Fatal(err)
+			}
+			var z *fakeProc
+			f.mu.Lock()
+			for _, p := range f.started {
+				if p.mode() == "zygote" {
+					z = p
+				}
+			}
+			f.mu.Unlock()
+			z.end(Exit{Signal: 9}) // its workers die with it
+			eventually(t, "a new zygote and new workers", func() bool {
+				return f.count("zygote") == 2 && f.count("worker") == 2*tc.opts.Processes
+			})
+			eventually(t, "the new workers serve", func() bool {
+				pid, gen := serveOne(t, m)
+				return pid > z.pid+tc.opts.Processes && gen == 1
+			})
+			if !logs.has("zygote (pid ") {
+				t.Error("the zygote's death was not logged")
+			}
+		})
+	}
+}
+
+func TestResetZygoteForksTheNextGenerationFromAFreshOne(t *testing.T) {
+	f := newFakePython(t)
+	m, _ := newFakeManager(t, Options{Spawn: SpawnZygote, Preload: "site", Processes: 2}, f)
+	if err := start(t, m); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	old := f.started[0]
+	f.mu.Unlock()
+	m.ResetZygote()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := m.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.count("zygote"); n != 2 {
+		t.Fatalf("%d zygotes started, want 2", n)
+	}
+	// The old one is stopped once the workers it forked are gone.
+	waitFor(t, old.gone, "the old zygote to stop")
+	if _, gen := serveOne(t, m); gen != 2 {
+		t.Fatalf("served by generation %d, want 2", gen)
+	}
+}
