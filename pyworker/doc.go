@@ -37,6 +37,7 @@
 //	stop.go        Stop, Kill, ErrStopping
 //	status.go      snapshots for the status page
 //	exit.go        exit codes and their causes; rss.go, metrics.go: counters
+//	interpreter.go FindPython; runtime.go: the embedded runtime; procattr_*.go
 //
 // The supervisor never writes to a socket: frames for a control connection
 // are queued to its writer goroutine, which gives up on a process that
