@@ -156,7 +156,8 @@ type (
 		why    retireReason
 		detail string
 	}
-	// From timers (respawn.go, generation.go).
+	// From the supervisor's own helpers: back-off timers (respawn.go)
+	// and the warm-up goroutine (generation.go).
 	respawnEvent struct {
 		g       *generation
 		crashes int
