@@ -68,7 +68,7 @@ func (d *dispatch) run(ctx context.Context) error {
 			return &errAcquire{err: aerr, timeout: qt}
 		}
 		d.ran(slot.Worker())
-		err = slot.Do(d.req, d.out)
+		err = slot.Do(ctx, d.req, d.out)
 		d.backend.Release(slot)
 		if !errors.Is(err, pyworker.ErrNotDelivered) {
 			return err
