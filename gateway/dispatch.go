@@ -32,6 +32,12 @@ type dispatch struct {
 	// first slot and calls cancel if it goes away; it returns the function
 	// that stops watching.
 	watch func(cancel context.CancelFunc) (stop func())
+	// abandon ends when the server closes: a request still in its worker
+	// is given up then (pyworker.Slot.Do), at the cost of the worker. It is
+	// not the request's context, which also ends when the client goes
+	// away: that costs no worker (the app's next write fails and the worker
+	// stops the request). Nil: never.
+	abandon context.Context
 }
 
 // errAcquire wraps Acquire's error: the request never reached a worker.
@@ -68,13 +74,20 @@ func (d *dispatch) run(ctx context.Context) error {
 			return &errAcquire{err: aerr, timeout: qt}
 		}
 		d.ran(slot.Worker())
-		err = slot.Do(ctx, d.req, d.out)
+		err = slot.Do(d.runContext(), d.req, d.out)
 		d.backend.Release(slot)
 		if !errors.Is(err, pyworker.ErrNotDelivered) {
 			return err
 		}
 	}
 	return err
+}
+
+func (d *dispatch) runContext() context.Context {
+	if d.abandon == nil {
+		return context.Background()
+	}
+	return d.abandon
 }
 
 // verdict is what a listener does with run's error.
