@@ -121,6 +121,10 @@ func judge(method, path string, err error, clientGone bool) verdict {
 		return verdict{status: http.StatusInternalServerError, log: fmt.Sprintf("%s %s: %s", method, path, strings.TrimRight(appErr.Traceback, "\n"))}
 	case errors.As(err, &badResp):
 		return verdict{status: http.StatusInternalServerError, log: fmt.Sprintf("%s %s: %v", method, path, badResp)}
+	case errors.Is(err, pyworker.ErrAbandoned):
+		// The server is closing: its connection is closed too, so the
+		// answer most likely reaches nobody.
+		return verdict{status: http.StatusServiceUnavailable, failErr: fmt.Errorf("%s %s: %w (gowsgi is stopping)", method, path, err)}
 	case errors.Is(err, pyworker.ErrHarakiri):
 		return verdict{status: http.StatusGatewayTimeout, failErr: fmt.Errorf("%s %s: %w", method, path, err)}
 	case errors.Is(err, pyworker.ErrWorkerDied):

@@ -8,6 +8,7 @@ package gateway
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -266,4 +267,50 @@ func namedInCGI(conn []string, key string) bool {
 		}
 	}
 	return false
+}
+
+// uwsgiRequestHeaders are the request headers a uwsgi request's
+// http.Request carries, by their vars: those that static files
+// (conditional and range requests) and the access log formats read.
+var uwsgiRequestHeaders = map[string]string{
+	"HTTP_USER_AGENT": "User-Agent", "HTTP_REFERER": "Referer",
+	"HTTP_RANGE": "Range", "HTTP_IF_RANGE": "If-Range",
+	"HTTP_IF_MODIFIED_SINCE": "If-Modified-Since", "HTTP_IF_UNMODIFIED_SINCE": "If-Unmodified-Since",
+	"HTTP_IF_NONE_MATCH": "If-None-Match", "HTTP_IF_MATCH": "If-Match",
+}
+
+// httpRequest returns r as the request pipeline's *http.Request (the
+// access log, static mounts and the Unavailable hook read it): Method,
+// RequestURI, Proto, Host, RemoteAddr, URL.Path, and the headers of
+// uwsgiRequestHeaders found in vars. So both listeners' log lines read (and
+// parse) alike, Referer and User-Agent included.
+func (r *uwsgiRequest) httpRequest(vars []uwsgiVar) *http.Request {
+	proto := r.proto
+	if proto == "" {
+		proto = "HTTP/1.1"
+	}
+	major, minor, ok := http.ParseHTTPVersion(proto)
+	if !ok {
+		major, minor = 1, 1
+	}
+	var h http.Header
+	for _, v := range vars {
+		if name, ok := uwsgiRequestHeaders[v.key]; ok {
+			if h == nil {
+				h = make(http.Header, 4)
+			}
+			h[name] = append(h[name], v.value)
+		}
+	}
+	return &http.Request{
+		Method:     r.method,
+		RequestURI: r.uri,
+		Proto:      proto,
+		ProtoMajor: major,
+		ProtoMinor: minor,
+		Host:       r.host,
+		RemoteAddr: r.remoteAddr,
+		URL:        &url.URL{Path: r.path},
+		Header:     h,
+	}
 }

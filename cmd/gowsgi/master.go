@@ -176,9 +176,7 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 			Unavailable: m.serveBroken,
 			LimitPost:   cfg.limitPost,
 			Timeout:     cfg.socketTimeout,
-		}
-		if len(cfg.staticMaps) > 0 {
-			h = staticFirst(cfg.staticMaps, h)
+			Static:      cfg.staticMaps,
 		}
 		if cfg.wrap != nil {
 			h = cfg.wrap(h)
@@ -196,6 +194,7 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 			BufferSize: cfg.bufferSize,
 			LimitPost:  cfg.limitPost,
 			Timeout:    cfg.socketTimeout,
+			Static:     cfg.staticMaps,
 			Log:        m.alog,
 			Logf:       m.logf,
 		}
@@ -205,19 +204,6 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 	}
 	m.serveStats()
 	return m, nil
-}
-
-// staticFirst serves the static mounts (uWSGI's static-map) before the app;
-// a path no directory has goes to the app.
-func staticFirst(mounts []*gateway.Static, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, st := range mounts {
-			if st.Match(r.URL.Path) && st.Serve(w, r) {
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // errInterrupted is returned when a signal stops the master while its
