@@ -109,16 +109,7 @@ func (e *Environ) AppendEnviron(dst []byte, r *http.Request) ([]byte, error) {
 	}
 	dst = pyworker.AppendEnviron(dst, "wsgi.url_scheme", scheme)
 
-	host, port := splitHostPort(hostHeader)
-	if host == "" && e.LocalAddr != nil {
-		host, port = splitHostPort(e.LocalAddr.String())
-	}
-	if port == "" {
-		port = "80"
-		if scheme == "https" {
-			port = "443"
-		}
-	}
+	host, port := serverAddr(hostHeader, e.LocalAddr, scheme)
 	dst = pyworker.AppendEnviron(dst, "SERVER_NAME", host)
 	dst = pyworker.AppendEnviron(dst, "SERVER_PORT", port)
 	dst = pyworker.AppendEnviron(dst, "REMOTE_ADDR", raddr)
@@ -178,6 +169,24 @@ func namedIn(conn []string, name string) bool {
 		}
 	}
 	return false
+}
+
+// serverAddr is SERVER_NAME and SERVER_PORT, for both listeners: the
+// host and port of the Host header, else of the listener's local address
+// (a unix socket's path is no host name: then ""), and the scheme's port
+// when neither names one.
+func serverAddr(hostHeader string, local net.Addr, scheme string) (host, port string) {
+	host, port = splitHostPort(hostHeader)
+	if host == "" && local != nil && local.Network() != "unix" {
+		host, port = splitHostPort(local.String())
+	}
+	if port == "" {
+		port = "80"
+		if scheme == "https" {
+			port = "443"
+		}
+	}
+	return host, port
 }
 
 func splitHostPort(hp string) (host, port string) {

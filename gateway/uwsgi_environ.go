@@ -141,16 +141,7 @@ func (e *Environ) appendUwsgiEnviron(dst []byte, vars []uwsgiVar, local, remote 
 	req.host = get("HTTP_HOST")
 	serverName, serverPort := get("SERVER_NAME"), get("SERVER_PORT")
 	if serverName == "" || serverPort == "" {
-		host, port := splitHostPort(req.host)
-		if host == "" && local != nil && local.Network() != "unix" {
-			host, port = splitHostPort(local.String())
-		}
-		if port == "" {
-			port = "80"
-			if scheme == "https" {
-				port = "443"
-			}
-		}
+		host, port := serverAddr(req.host, local, scheme)
 		if serverName == "" {
 			serverName = host
 		}
