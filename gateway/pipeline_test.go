@@ -77,10 +77,14 @@ var listenerKinds = []listenerKind{
 		get: func(t *testing.T, addr, method, path string, header ...string) net.Conn {
 			c := dial(t, addr)
 			req := method + " " + path + " HTTP/1.1\r\nHost: x\r\n"
+			conn := "Connection: close\r\n" // unless the test says otherwise
 			for i := 0; i+1 < len(header); i += 2 {
 				req += header[i] + ": " + header[i+1] + "\r\n"
+				if header[i] == "Connection" {
+					conn = ""
+				}
 			}
-			if _, err := io.WriteString(c, req+"Connection: close\r\n\r\n"); err != nil {
+			if _, err := io.WriteString(c, req+conn+"\r\n"); err != nil {
 				t.Fatal(err)
 			}
 			return c
@@ -180,6 +184,42 @@ func TestStopWithARequestStuckInTheApp(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestShutdownWithNothingInFlight: with no request in flight, Shutdown
+// returns at once on both listeners, and closes an idle keep-alive
+// connection instead of waiting for its client to leave.
+func TestShutdownWithNothingInFlight(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "a.txt"), []byte("a"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	static := []*Static{{URL: "/static/", Dirs: []StaticDir{{Root: root}}}}
+	for _, lk := range listenerKinds {
+		t.Run(lk.name, func(t *testing.T) {
+			addr, shutdown, _ := lk.start(t, newFakeBackend(pyworker.ErrStopping), static, io.Discard)
+			c := lk.get(t, addr, "GET", "/static/a.txt", "Connection", "keep-alive")
+			br := bufio.NewReader(c)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			start := time.Now()
+			if err := shutdown(ctx); err != nil {
+				t.Fatalf("Shutdown = %v", err)
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("Shutdown took %s with nothing in flight", d)
+			}
+			c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			if _, err := br.ReadByte(); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("the idle connection is still open after Shutdown (read: %v)", err)
+			}
+		})
 	}
 }
 
