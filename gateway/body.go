@@ -148,15 +148,13 @@ type limitedBody struct {
 }
 
 func (l *limitedBody) Read(p []byte) (int, error) {
-	if l.left <= 0 {
-		return 0, &http.MaxBytesError{Limit: l.limit}
-	}
 	if int64(len(p)) > l.left+1 {
 		p = p[:l.left+1] // one byte more tells a body of exactly limit bytes from a longer one
 	}
 	n, err := l.r.Read(p)
 	if int64(n) > l.left {
-		return int(l.left), &http.MaxBytesError{Limit: l.limit}
+		n, l.left = int(l.left), 0
+		return n, &http.MaxBytesError{Limit: l.limit}
 	}
 	l.left -= int64(n)
 	return n, err
