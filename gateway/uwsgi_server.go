@@ -10,7 +10,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -328,25 +327,14 @@ func (s *UwsgiServer) refuse(uc *uwsgiConn, err error) {
 		s.logf("uwsgi %s: %v", peer, err)
 	case errors.Is(err, errUwsgiMalformed):
 		s.logf("uwsgi %s: %v; answered 400", peer, err)
-		writeUwsgiError(uc.c, http.StatusBadRequest, false)
+		// The pipeline's error page, but before there is a request to log.
+		msg := errorPages[http.StatusBadRequest]
+		uc.writeHead(http.StatusBadRequest, "", errorPageHeaders(msg))
+		uc.writeBody([]byte(msg))
+		uc.flushPending()
 	}
 	// EOF before a packet (a health check, nginx probing), a truncated packet
 	// or the header timeout: nothing to answer, nothing worth a log line.
-}
-
-// writeUwsgiError writes a complete error response with the HTTP
-// listener's text for code, and returns the body bytes written.
-func writeUwsgiError(w io.Writer, code int, head bool) int64 {
-	msg := errorPages[code]
-	resp := fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n\r\n",
-		code, http.StatusText(code), len(msg))
-	if !head {
-		resp += msg
-	}
-	if _, err := io.WriteString(w, resp); err != nil || head {
-		return 0
-	}
-	return int64(len(msg))
 }
 
 func (s *UwsgiServer) logf(format string, a ...any) {
