@@ -82,10 +82,17 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	p := h.pipeline()
-	hw := &httpWire{w: w, r: r, rc: http.NewResponseController(w), timeout: p.timeout, env: &h.Environ,
-		bp: bufPool.Get().(*[]byte)}
+	// One allocation for both.
+	xw := &struct {
+		x  exchange
+		hw httpWire
+	}{
+		x:  exchange{r: r, path: r.URL.Path, abandon: closingFrom(r.Context())},
+		hw: httpWire{w: w, r: r, rc: http.NewResponseController(w), timeout: p.timeout, env: &h.Environ, bp: bufPool.Get().(*[]byte)},
+	}
+	x, hw := &xw.x, &xw.hw
+	x.w = hw
 	defer bufPool.Put(hw.bp)
-	x := &exchange{w: hw, r: r, path: r.URL.Path, abandon: closingFrom(r.Context())}
 	hasBody := r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
 	if hasBody {
 		x.contentLength, x.body = r.ContentLength, r.Body
@@ -164,7 +171,7 @@ func (hw *httpWire) stopReading() { hw.rc.SetReadDeadline(aLongTimeAgo) }
 
 // watchPeer watches nothing: net/http's background read ends the
 // request's context when the client goes away.
-func (hw *httpWire) watchPeer(context.CancelFunc) func() { return func() {} }
+func (hw *httpWire) watchPeer(context.CancelFunc) func() { return nil }
 func (hw *httpWire) peerGone() bool                      { return false }
 
 func (hw *httpWire) writeHead(code int, _ string, headers [][2]string) error {

@@ -36,9 +36,10 @@ type wire interface {
 	// stopReading is called when the body is abandoned before its end:
 	// what follows on the connection cannot frame another request.
 	stopReading()
-	// watchPeer watches the connection while the request waits for a
-	// worker and calls cancel if the peer goes away; see dispatch.watch.
-	// gone reports whether it did.
+	// watchPeer watches the connection while the request waits for its
+	// first worker and calls cancel if the peer goes away; it returns the
+	// function that stops watching, nil for none. peerGone reports whether
+	// the peer went.
 	watchPeer(cancel context.CancelFunc) (stop func())
 	peerGone() bool
 
@@ -95,7 +96,8 @@ type exchange struct {
 	// went away, and is not answered (uwsgi: nginx's client did; HTTP
 	// answers such a body 400).
 	bodyCutIsGone bool
-	// abandon ends when the server closes (see dispatch.abandon).
+	// abandon ends when the server closes (see dispatch.runContext); nil
+	// for never.
 	abandon context.Context
 
 	// What the pipeline did, for the wire format and the access log.
@@ -180,8 +182,7 @@ func (p *pipeline) run(ctx context.Context, x *exchange) (int, error) {
 			return x.status, nil
 		}
 	}
-	d := dispatch{backend: p.backend, req: req, out: appResponse{x}, queue: p.queueTimeout,
-		ran: func(pid, gen int) { x.pid, x.gen = pid, gen }, watch: x.w.watchPeer, abandon: x.abandon}
+	d := dispatch{backend: p.backend, req: req, queue: p.queueTimeout, x: x}
 	err = d.run(ctx)
 	if err == nil {
 		return x.status, nil

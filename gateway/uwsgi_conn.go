@@ -68,7 +68,7 @@ func (uc *uwsgiConn) stopReading() {}
 // The returned function stops the watch.
 func (uc *uwsgiConn) watchPeer(cancel context.CancelFunc) (stop func()) {
 	if (uc.body != nil && uc.body.N > 0) || uc.br.Buffered() > 0 {
-		return func() {}
+		return nil
 	}
 	done := make(chan struct{})
 	go uc.peerWatch(cancel, done)

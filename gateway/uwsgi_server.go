@@ -237,7 +237,12 @@ func (s *UwsgiServer) serveConn(c net.Conn) {
 	p := s.pipeline()
 	br := uwsgiReaderPool.Get().(*bufio.Reader)
 	br.Reset(c)
-	uc := &uwsgiConn{c: c, br: br, timeout: p.timeout}
+	// The connection and its exchange in one allocation.
+	cx := &struct {
+		uc uwsgiConn
+		x  exchange
+	}{uc: uwsgiConn{c: c, br: br, timeout: p.timeout}}
+	uc := &cx.uc
 	// The request's context: it ends when the server closes (a request
 	// waiting for a worker gives up) or when watchPeer sees nginx go.
 	ctx, cancel := context.WithCancel(s.stop.closingContext())
@@ -268,7 +273,8 @@ func (s *UwsgiServer) serveConn(c net.Conn) {
 	}
 	c.SetReadDeadline(time.Time{})
 
-	x := s.exchange(uc, pkt, bp)
+	x := &cx.x
+	s.exchange(x, uc, pkt, bp)
 	if p.serve(ctx, x, start) || x.appStarted && !uc.complete() {
 		// The response broke after the app's headers, or the app sent
 		// less than its Content-Length: cut, so that nginx sees a truncated
@@ -279,17 +285,17 @@ func (s *UwsgiServer) serveConn(c net.Conn) {
 	uc.flushPending()
 }
 
-// exchange turns a packet into the pipeline's request; its environ is
+// exchange turns a packet into the pipeline's request x; its environ is
 // encoded into bp.
-func (s *UwsgiServer) exchange(uc *uwsgiConn, pkt *uwsgiPacket, bp *[]byte) *exchange {
+func (s *UwsgiServer) exchange(x *exchange, uc *uwsgiConn, pkt *uwsgiPacket, bp *[]byte) {
 	var req uwsgiRequest
-	x := &exchange{w: uc, abandon: s.stop.closingContext(), bodyCutIsGone: true}
+	*x = exchange{w: uc, abandon: s.stop.closingContext(), bodyCutIsGone: true}
 	env, err := s.Environ.appendUwsgiEnviron((*bp)[:0], pkt.vars, uc.c.LocalAddr(), uc.c.RemoteAddr(), &req)
 	x.r, x.path = req.httpRequest(pkt.vars), req.path
 	uc.head = req.method == http.MethodHead
 	if err != nil {
 		x.refuse, x.refuseErr = http.StatusBadRequest, err
-		return x
+		return
 	}
 	*bp, uc.env = env, env
 	headers := 0
@@ -305,7 +311,6 @@ func (s *UwsgiServer) exchange(uc *uwsgiConn, pkt *uwsgiPacket, bp *[]byte) *exc
 		uc.body = &io.LimitedReader{R: uc.br, N: req.contentLength}
 		x.body, x.contentLength = uc.body, req.contentLength
 	}
-	return x
 }
 
 // refuse handles a packet that could not be read. A too-large packet or a
