@@ -74,14 +74,7 @@ func (e *Environ) AppendEnviron(dst []byte, r *http.Request) ([]byte, error) {
 	if strings.IndexByte(path, 0) >= 0 || strings.IndexByte(r.RequestURI, 0) >= 0 {
 		return nil, fmt.Errorf("%w: NUL in the request path", ErrBadRequest)
 	}
-	script := e.ScriptName
-	if script != "" {
-		if path == script || strings.HasPrefix(path, script+"/") {
-			path = path[len(script):]
-		} else {
-			script = ""
-		}
-	}
+	script, path := splitScriptName(e.ScriptName, path)
 	dst = pyworker.AppendEnviron(dst, "REQUEST_METHOD", r.Method)
 	dst = pyworker.AppendEnviron(dst, "SCRIPT_NAME", script)
 	dst = pyworker.AppendEnviron(dst, "PATH_INFO", path)
@@ -169,6 +162,16 @@ func namedIn(conn []string, name string) bool {
 		}
 	}
 	return false
+}
+
+// splitScriptName splits path into SCRIPT_NAME and PATH_INFO for an app
+// mounted at mount, for both listeners: a path outside the mount keeps
+// SCRIPT_NAME empty.
+func splitScriptName(mount, path string) (script, pathInfo string) {
+	if mount != "" && (path == mount || strings.HasPrefix(path, mount+"/")) {
+		return mount, path[len(mount):]
+	}
+	return "", path
 }
 
 // serverAddr is SERVER_NAME and SERVER_PORT, for both listeners: the

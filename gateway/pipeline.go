@@ -2,9 +2,12 @@ package gateway
 
 // This file is the request pipeline, the one path every request takes
 // whatever its wire format: refuse what the wire format found unfit, apply
-// limit-post, serve static mounts, read the body ahead, complete the
-// environ, run the request on a worker (dispatch.go), choose the error page
-// (response.go), log and count the request.
+// limit-post, serve static mounts, read the body ahead, take the environ,
+// run the request on a worker (dispatch.go), choose the error page
+// (response.go), log and count the request. Each wire format encodes its
+// own request's environ, with the rules both share written once in
+// environ.go (the mount point, the SERVER_NAME fallback, hop-by-hop
+// headers).
 //
 // A wire format only parses its framing into an exchange and writes what
 // the pipeline hands its wire: handler.go does it for HTTP (net/http

@@ -107,8 +107,8 @@ func (e *Environ) appendUwsgiEnviron(dst []byte, vars []uwsgiVar, local, remote 
 		}
 	}
 	script, hasScript := get("SCRIPT_NAME"), has("SCRIPT_NAME")
-	if !hasScript && e.ScriptName != "" && (path == e.ScriptName || strings.HasPrefix(path, e.ScriptName+"/")) {
-		script, path = e.ScriptName, path[len(e.ScriptName):]
+	if !hasScript {
+		script, path = splitScriptName(e.ScriptName, path)
 	}
 	if strings.IndexByte(uri, 0) >= 0 || strings.IndexByte(path, 0) >= 0 {
 		return nil, fmt.Errorf("%w: NUL in the request path", ErrBadRequest)
