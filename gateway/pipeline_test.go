@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -59,6 +60,8 @@ type listenerKind struct {
 	// get sends a GET (or HEAD) for path with extra headers and returns the
 	// connection, for the test to read the answer from.
 	get func(t *testing.T, addr, method, path string, header ...string) net.Conn
+	// post sends a POST of body for path.
+	post func(t *testing.T, addr, path, body string) net.Conn
 }
 
 var listenerKinds = []listenerKind{
@@ -89,6 +92,11 @@ var listenerKinds = []listenerKind{
 			}
 			return c
 		},
+		post: func(t *testing.T, addr, path, body string) net.Conn {
+			c := dial(t, addr)
+			fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", path, len(body), body)
+			return c
+		},
 	},
 	{
 		name: "uwsgi",
@@ -116,6 +124,17 @@ var listenerKinds = []listenerKind{
 			if _, err := c.Write(b); err != nil {
 				t.Fatal(err)
 			}
+			return c
+		},
+		post: func(t *testing.T, addr, path, body string) net.Conn {
+			vars := []uwsgiVar{{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", path}, {"PATH_INFO", path},
+				{"QUERY_STRING", ""}, {"SERVER_PROTOCOL", "HTTP/1.1"}, {"CONTENT_LENGTH", fmt.Sprint(len(body))}}
+			b, err := appendUwsgiPacket(nil, &uwsgiPacket{vars: vars})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := dial(t, addr)
+			c.Write(append(b, body...))
 			return c
 		},
 	},
@@ -184,6 +203,31 @@ func TestStopWithARequestStuckInTheApp(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestCloseWithARequestWaitingForAWorker: Close ends the wait of a request
+// queued for a worker on both listeners, also one with a body (net/http
+// ends a request's context on a closed connection only once the handler
+// has read its body to EOF, which reading a body of known length does not
+// do).
+func TestCloseWithARequestWaitingForAWorker(t *testing.T) {
+	for _, lk := range listenerKinds {
+		t.Run(lk.name, func(t *testing.T) {
+			be := newFakeBackend(nil) // Acquire waits until its context ends
+			addr, _, closeFn := lk.start(t, be, nil, io.Discard)
+			lk.post(t, addr, "/queued", "hello")
+			<-be.waiting
+			start := time.Now()
+			if err := closeFn(); err != nil {
+				t.Errorf("Close = %v", err)
+			}
+			select {
+			case <-be.gaveUp:
+			case <-time.After(time.Second):
+				t.Fatalf("the request still waits for a worker %s after Close", time.Since(start).Round(time.Millisecond))
+			}
+		})
 	}
 }
 

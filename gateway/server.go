@@ -42,7 +42,11 @@ func NewServer(h http.Handler, errorLog *log.Logger, maxHeaderBytes int, headerT
 		headerTimeout = DefaultTimeout
 	}
 	s := &Server{conns: map[net.Conn]struct{}{}}
-	base := context.WithValue(context.Background(), closingKey{}, s.stop.closingContext())
+	// Requests' contexts end when the server closes, as a uwsgi request's
+	// does (whatever net/http's background read has seen), and carry the
+	// closing context for the pipeline (closingFrom).
+	closing := s.stop.closingContext()
+	base := context.WithValue(closing, closingKey{}, closing)
 	s.srv = &http.Server{
 		Handler:           s.wrap(h),
 		ReadHeaderTimeout: headerTimeout,
