@@ -16,9 +16,15 @@ import (
 //
 // Lines are queued and written by one goroutine in batches, so a request
 // never waits for the terminal or the disk.
+//
+// The queue is never closed: a handler that outlived the grace period may
+// still log after Close, and a send on a closed channel panics, even in a
+// select with a default (issue 13, bug 3). Close stops the writer instead;
+// a line queued after that is dropped.
 type AccessLog struct {
 	lines chan []byte
-	done  chan struct{}
+	stop  chan struct{} // closed by Close
+	done  chan struct{} // closed when the writer has written what was queued
 	once  sync.Once
 	// Format turns a request into a line (without the newline). nil uses
 	// the default format above.
@@ -27,7 +33,7 @@ type AccessLog struct {
 
 // NewAccessLog starts an access log writing to w.
 func NewAccessLog(w io.Writer) *AccessLog {
-	l := &AccessLog{lines: make(chan []byte, 4096), done: make(chan struct{})}
+	l := &AccessLog{lines: make(chan []byte, 4096), stop: make(chan struct{}), done: make(chan struct{})}
 	go l.writeLoop(w)
 	return l
 }
@@ -86,19 +92,37 @@ func defaultFormat(b []byte, r *http.Request, status int, size int64, d time.Dur
 func (l *AccessLog) writeLoop(w io.Writer) {
 	defer close(l.done)
 	bw := bufio.NewWriterSize(w, 64<<10)
-	for b := range l.lines {
+	write := func(b []byte) {
 		bw.Write(b)
 		linePool.Put(b[:0]) //nolint:staticcheck // slices are fine in a pool here
-		// Write the batch out once nothing else is queued.
-		if len(l.lines) == 0 {
-			bw.Flush()
+	}
+	for {
+		select {
+		case b := <-l.lines:
+			write(b)
+			// Write the batch out once nothing else is queued.
+			if len(l.lines) == 0 {
+				bw.Flush()
+			}
+		case <-l.stop:
+			// What was queued before Close is written; later lines stay
+			// in the queue, unread.
+			for {
+				select {
+				case b := <-l.lines:
+					write(b)
+				default:
+					bw.Flush()
+					return
+				}
+			}
 		}
 	}
-	bw.Flush()
 }
 
-// Close writes what is queued and stops the writer.
+// Close writes what is queued and stops the writer. Request may still be
+// called afterwards; its lines are dropped.
 func (l *AccessLog) Close() {
-	l.once.Do(func() { close(l.lines) })
+	l.once.Do(func() { close(l.stop) })
 	<-l.done
 }

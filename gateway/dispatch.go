@@ -23,15 +23,12 @@ const defaultQueueTimeout = 60 * time.Second
 type dispatch struct {
 	backend Backend
 	req     *pyworker.Request
-	out     pyworker.Responder
 	queue   time.Duration // how long to wait for a slot; 0: defaultQueueTimeout
-	// ran is called with each slot's worker before the request runs there
-	// (the access log names it).
-	ran func(pid, gen int)
-	// watch, when set, watches the client while the request waits for the
-	// first slot and calls cancel if it goes away; it returns the function
-	// that stops watching.
-	watch func(cancel context.CancelFunc) (stop func())
+	// x is the request's exchange: its responder gets the response, its
+	// wire watches the client while the request waits for the first slot
+	// (watchPeer), and it notes each slot's worker before the request runs
+	// there (the access log names it).
+	x *exchange
 }
 
 // errAcquire wraps Acquire's error: the request never reached a worker.
@@ -55,26 +52,41 @@ func (d *dispatch) run(ctx context.Context) error {
 	var err error
 	for try := 0; try < 4; try++ {
 		actx, cancel := context.WithTimeout(ctx, qt)
-		stop := func() {}
-		if d.watch != nil && try == 0 {
-			stop = d.watch(cancel)
+		var stop func()
+		if try == 0 {
+			stop = d.x.w.watchPeer(cancel)
 		}
 		slot, aerr := d.backend.Acquire(actx, d.req)
-		stop()
+		if stop != nil {
+			stop()
+		}
 		cancel()
 		if aerr != nil {
 			// Also on a retry: the request ran nowhere, so what counts is
 			// why no slot came (shutting down, client gone, queue full).
 			return &errAcquire{err: aerr, timeout: qt}
 		}
-		d.ran(slot.Worker())
-		err = slot.Do(d.req, d.out)
+		d.x.pid, d.x.gen = slot.Worker()
+		err = slot.Do(d.runContext(), d.req, appResponse{d.x})
 		d.backend.Release(slot)
 		if !errors.Is(err, pyworker.ErrNotDelivered) {
 			return err
 		}
 	}
 	return err
+}
+
+// runContext is the context the request runs in its worker with: the
+// exchange's abandon, which ends when the server closes, and then gives up
+// a request still in its worker (pyworker.Slot.Do) at the cost of the
+// worker. It is not the request's context, which also ends when the client
+// goes away: that costs no worker (the app's next write fails and the
+// worker stops the request).
+func (d *dispatch) runContext() context.Context {
+	if d.x.abandon == nil {
+		return context.Background()
+	}
+	return d.x.abandon
 }
 
 // verdict is what a listener does with run's error.
@@ -108,6 +120,10 @@ func judge(method, path string, err error, clientGone bool) verdict {
 		return verdict{status: http.StatusInternalServerError, log: fmt.Sprintf("%s %s: %s", method, path, strings.TrimRight(appErr.Traceback, "\n"))}
 	case errors.As(err, &badResp):
 		return verdict{status: http.StatusInternalServerError, log: fmt.Sprintf("%s %s: %v", method, path, badResp)}
+	case errors.Is(err, pyworker.ErrAbandoned):
+		// The server is closing: its connection is closed too, so the
+		// answer most likely reaches nobody.
+		return verdict{status: http.StatusServiceUnavailable, failErr: fmt.Errorf("%s %s: %w (gowsgi is stopping)", method, path, err)}
 	case errors.Is(err, pyworker.ErrHarakiri):
 		return verdict{status: http.StatusGatewayTimeout, failErr: fmt.Errorf("%s %s: %w", method, path, err)}
 	case errors.Is(err, pyworker.ErrWorkerDied):

@@ -1,18 +1,51 @@
 // Package gateway turns client requests into worker requests: it builds
 // the PEP 3333 environ, streams request bodies to the worker and responses
-// back, writes the access log and chooses the error page when something
-// fails.
+// back, serves static mounts, writes the access log and chooses the error
+// page when something fails.
 //
 // # Model
 //
-// net/http parses HTTP; Handler.ServeHTTP encodes the environ (hop-by-hop
-// headers and header names with underscores are dropped first), reads the
-// whole body before it takes a worker (up to 64 KiB in memory, the rest in
-// an unlinked temporary file, so a slow client never holds a Python
-// thread), then takes a slot from the Backend and lets pyworker stream the
-// response through a responder (dispatch.go, shared with the uwsgi
-// listener, also retries on another worker a request no worker received).
+// Every request, from either listener, takes one pipeline (pipeline.go):
+// refusals, limit-post, static mounts, the body read ahead, the environ,
+// one dispatch to a worker with a retry of what no worker received
+// (dispatch.go), the error page, the access log and the metrics. A wire
+// format only parses its framing into an exchange and writes the answers
+// the pipeline hands its wire: HTTP through net/http (server.go, guard.go,
+// handler.go), the uwsgi protocol by itself (uwsgi.go, uwsgi_server.go,
+// uwsgi_conn.go, uwsgi_environ.go).
+//
+// Files by role:
+//
+//	pipeline.go     the request path both wire formats feed; the wire interface
+//	dispatch.go     acquire a slot, run, retry what no worker received, map the outcome to a status
+//	response.go     PEP 3333 checks of the app's status and headers, error pages
+//	body.go         the body read ahead: 64 KiB in memory, the rest in an unlinked temporary file
+//	environ.go      the environ of an HTTP request; proxy.go: whose X-Forwarded-* count
+//	shutdown.go     how both servers stop, in one order
+//	server.go       the HTTP server: net/http behind the framing guard (guard.go)
+//	handler.go      the HTTP wire: a net/http request into the pipeline, its answers through ResponseWriter
+//	uwsgi.go        the uwsgi packet format, declared once
+//	uwsgi_server.go the uwsgi server: accept, read a packet, hand it to the pipeline
+//	uwsgi_conn.go   the uwsgi wire: the body after the packet, the answer as nginx reads it
+//	accesslog.go, logformat.go, metrics.go, static.go, errorpage.go, livereload.go
+//
+// net/http parses HTTP; hop-by-hop headers and header names with
+// underscores are dropped before the environ is built; the whole body is
+// read before a worker is taken (up to 64 KiB in memory, the rest in an
+// unlinked temporary file, so a slow client never holds a Python thread);
+// then pyworker streams the response through the pipeline's responder.
 // Python never sees the socket.
+//
+// # Stopping
+//
+// Server and UwsgiServer stop through the same code (shutdown.go): stop
+// accepting; give idle keep-alive connections the idle grace (Drain; none
+// for Shutdown), answering their next request with "Connection: close";
+// let requests in flight run until the caller's context ends; then close
+// as Close does at once: requests waiting for a worker give up, requests
+// still in a worker are abandoned (pyworker.Slot.Do closes the worker's
+// connection; the worker is replaced), every connection is closed, and
+// Close returns within half a second even with a request stuck in the app.
 //
 // # Hostile clients
 //
@@ -37,10 +70,12 @@
 //
 // # The uwsgi listener
 //
-// UwsgiServer (uwsgi.go: wire format; uwsgi_server.go: behaviour) reads the
-// binary packet nginx sends with uwsgi_pass, turns its CGI variables into
-// the same environ (uwsgi_environ.go) and writes the answer back as an
-// HTTP/1.1 response, one request per connection. Its doc comment quotes
+// UwsgiServer reads the binary packet nginx sends with uwsgi_pass (the
+// format is declared once, in uwsgi.go), turns its CGI variables into the
+// same environ (uwsgi_environ.go) and writes the answer back as an
+// HTTP/1.1 response, one request per connection (uwsgi_conn.go). The
+// pipeline is the HTTP listener's: static-map, limit-post, the error pages,
+// the access log line and the metrics are the same. Its doc comment quotes
 // the errors gowsgi and nginx print and what to do about them.
 //
 // # What the client sees when things fail
@@ -69,7 +104,10 @@
 //   - 502: the worker died during the request (the log says how).
 //   - 503: no worker became free within the queue timeout, or gowsgi is
 //     stopping, or a large body could not be kept in a temporary file (the
-//     log names the file error: a full disk).
+//     log names the file error: a full disk). A request still in the app
+//     when the server closes is abandoned with a 503 (or a cut, if its
+//     headers were sent), which its client mostly never reads: its
+//     connection is closed too.
 //   - 504: harakiri killed the request's worker.
 //   - A cut connection: the response failed after its headers were sent;
 //     nothing else can tell the client its body is incomplete. A client
@@ -87,4 +125,23 @@
 //
 // The worker process ended mid-request; the pyworker log line just above
 // classifies how (signal, crash, harakiri).
+//
+//	gowsgi: no worker free after 1m0s
+//
+// Every worker thread was busy for the whole queue timeout: the app is too
+// slow for the load, or a few requests hold every thread (the status page
+// lists what each thread runs). Add processes or threads, or find the slow
+// view.
+//
+//	gowsgi: POST /upload/: reading the request body: keeping the request body in a temporary file: write /tmp/gowsgi-body-1234: no space left on device
+//
+// Bodies past 64 KiB wait in $TMPDIR before a worker is taken, and the
+// disk is full: free it, point TMPDIR elsewhere, or set limit-post.
+//
+//	gowsgi: GET /slow/: request abandoned while it ran in the worker (worker pid 4121): context canceled (gowsgi is stopping)
+//
+// The server closed (a second CONTROL-C, or the grace period of a stop
+// ran out) while the request was still in the app: gowsgi stopped waiting
+// for it, and its worker is replaced (or killed with the rest). Raise the
+// grace period if such requests should finish.
 package gateway

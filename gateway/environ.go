@@ -74,14 +74,7 @@ func (e *Environ) AppendEnviron(dst []byte, r *http.Request) ([]byte, error) {
 	if strings.IndexByte(path, 0) >= 0 || strings.IndexByte(r.RequestURI, 0) >= 0 {
 		return nil, fmt.Errorf("%w: NUL in the request path", ErrBadRequest)
 	}
-	script := e.ScriptName
-	if script != "" {
-		if path == script || strings.HasPrefix(path, script+"/") {
-			path = path[len(script):]
-		} else {
-			script = ""
-		}
-	}
+	script, path := splitScriptName(e.ScriptName, path)
 	dst = pyworker.AppendEnviron(dst, "REQUEST_METHOD", r.Method)
 	dst = pyworker.AppendEnviron(dst, "SCRIPT_NAME", script)
 	dst = pyworker.AppendEnviron(dst, "PATH_INFO", path)
@@ -109,16 +102,7 @@ func (e *Environ) AppendEnviron(dst []byte, r *http.Request) ([]byte, error) {
 	}
 	dst = pyworker.AppendEnviron(dst, "wsgi.url_scheme", scheme)
 
-	host, port := splitHostPort(hostHeader)
-	if host == "" && e.LocalAddr != nil {
-		host, port = splitHostPort(e.LocalAddr.String())
-	}
-	if port == "" {
-		port = "80"
-		if scheme == "https" {
-			port = "443"
-		}
-	}
+	host, port := serverAddr(hostHeader, e.LocalAddr, scheme)
 	dst = pyworker.AppendEnviron(dst, "SERVER_NAME", host)
 	dst = pyworker.AppendEnviron(dst, "SERVER_PORT", port)
 	dst = pyworker.AppendEnviron(dst, "REMOTE_ADDR", raddr)
@@ -178,6 +162,34 @@ func namedIn(conn []string, name string) bool {
 		}
 	}
 	return false
+}
+
+// splitScriptName splits path into SCRIPT_NAME and PATH_INFO for an app
+// mounted at mount, for both listeners: a path outside the mount keeps
+// SCRIPT_NAME empty.
+func splitScriptName(mount, path string) (script, pathInfo string) {
+	if mount != "" && (path == mount || strings.HasPrefix(path, mount+"/")) {
+		return mount, path[len(mount):]
+	}
+	return "", path
+}
+
+// serverAddr is SERVER_NAME and SERVER_PORT, for both listeners: the
+// host and port of the Host header, else of the listener's local address
+// (a unix socket's path is no host name: then ""), and the scheme's port
+// when neither names one.
+func serverAddr(hostHeader string, local net.Addr, scheme string) (host, port string) {
+	host, port = splitHostPort(hostHeader)
+	if host == "" && local != nil && local.Network() != "unix" {
+		host, port = splitHostPort(local.String())
+	}
+	if port == "" {
+		port = "80"
+		if scheme == "https" {
+			port = "443"
+		}
+	}
+	return host, port
 }
 
 func splitHostPort(hp string) (host, port string) {

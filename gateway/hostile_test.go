@@ -84,7 +84,7 @@ func sendRaw(t *testing.T, addr string, raw []byte, halfClose bool) (statuses []
 func TestHostileHTTPCorpus(t *testing.T) {
 	be := &countingBackend{}
 	logs := &lockedBuffer{}
-	srv := NewServer(&Handler{Backend: be, QueueTimeout: time.Second}, log.New(logs, "", 0), 0, 5*time.Second)
+	srv := NewServer(&Handler{Backend: be, QueueTimeout: time.Second, LimitPost: 1 << 20}, log.New(logs, "", 0), 0, 5*time.Second)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -106,6 +106,50 @@ func TestHostileHTTPCorpus(t *testing.T) {
 				t.Errorf("responses %v, want %v", statuses, want)
 			}
 			if tc.Closed && !closed {
+				t.Errorf("the connection is still open")
+			}
+			if n := int(be.n.Load() - before); n != tc.App {
+				t.Errorf("%d request(s) reached the backend, want %d", n, tc.App)
+			}
+			for _, re := range tc.Logs {
+				if !re.MatchString(logs.String()) {
+					t.Errorf("log does not match %q:\n%s", re, logs)
+				}
+			}
+		})
+	}
+}
+
+// TestHostileUwsgiCorpus runs testdata/hostile/uwsgi against the uwsgi
+// listener alone, as TestHostileHTTPCorpus does for HTTP: the answers come
+// from the pipeline both listeners share.
+func TestHostileUwsgiCorpus(t *testing.T) {
+	be := &countingBackend{}
+	logs := &lockedBuffer{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// LimitPost as in cmd/gowsgi's corpus test, which the .expect files assume.
+	srv := &UwsgiServer{Backend: be, QueueTimeout: time.Second, HeaderTimeout: 2 * time.Second, LimitPost: 1 << 20,
+		Logf: func(f string, a ...any) { fmt.Fprintf(logs, f+"\n", a...) }}
+	srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	for _, tc := range loadCorpus(t, "uwsgi", ".pkt") {
+		t.Run(tc.Name, func(t *testing.T) {
+			before := be.n.Load()
+			statuses, _, closed := sendRaw(t, ln.Addr().String(), tc.Raw, tc.HalfClose)
+			want := make([]int, len(tc.Responses))
+			for i, s := range tc.Responses {
+				if s == http.StatusOK {
+					s = http.StatusServiceUnavailable // what the counting backend answers
+				}
+				want[i] = s
+			}
+			if fmt.Sprint(statuses) != fmt.Sprint(want) {
+				t.Errorf("responses %v, want %v", statuses, want)
+			}
+			if !closed {
 				t.Errorf("the connection is still open")
 			}
 			if n := int(be.n.Load() - before); n != tc.App {

@@ -1,5 +1,10 @@
 package gateway
 
+// This file is the HTTP listener's server: net/http accepts and parses, the
+// framing guard (guard.go) stands between each plain connection and
+// net/http, and Handler (handler.go) feeds the request pipeline. Stopping
+// is shutdown.go's, shared with the uwsgi listener.
+
 import (
 	"context"
 	"errors"
@@ -14,12 +19,13 @@ import (
 // Server serves HTTP on any number of listeners with one handler.
 type Server struct {
 	srv      *http.Server
-	wg       sync.WaitGroup
+	stop     stopper
+	wg       sync.WaitGroup // serveListener goroutines
 	mu       sync.Mutex
 	lns      []net.Listener
-	conns    map[net.Conn]http.ConnState
-	draining atomic.Bool
-	idle     chan struct{} // signalled when a connection closes while draining
+	conns    map[net.Conn]struct{} // open connections, as ConnState reports them
+	stopping bool                  // under mu: Serve closes a new listener at once
+	draining atomic.Bool           // answer with "Connection: close"
 }
 
 // NewServer returns a Server for h. errorLog receives net/http's own
@@ -35,7 +41,12 @@ func NewServer(h http.Handler, errorLog *log.Logger, maxHeaderBytes int, headerT
 	if headerTimeout <= 0 {
 		headerTimeout = DefaultTimeout
 	}
-	s := &Server{conns: map[net.Conn]http.ConnState{}, idle: make(chan struct{}, 1)}
+	s := &Server{conns: map[net.Conn]struct{}{}}
+	// Requests' contexts end when the server closes, as a uwsgi request's
+	// does (whatever net/http's background read has seen), and carry the
+	// closing context for the pipeline (closingFrom).
+	closing := s.stop.closingContext()
+	base := context.WithValue(closing, closingKey{}, closing)
 	s.srv = &http.Server{
 		Handler:           s.wrap(h),
 		ReadHeaderTimeout: headerTimeout,
@@ -43,6 +54,7 @@ func NewServer(h http.Handler, errorLog *log.Logger, maxHeaderBytes int, headerT
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          errorLog,
 		ConnState:         s.connState,
+		BaseContext:       func(net.Listener) context.Context { return base },
 	}
 	return s
 }
@@ -62,26 +74,28 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 
 func (s *Server) connState(c net.Conn, st http.ConnState) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	switch st {
 	case http.StateClosed, http.StateHijacked:
 		delete(s.conns, c)
-		if s.draining.Load() {
-			select {
-			case s.idle <- struct{}{}:
-			default:
-			}
-		}
+		s.mu.Unlock()
+		s.stop.connEnded()
+		return
 	default:
-		s.conns[c] = st
+		s.conns[c] = struct{}{}
 	}
+	s.mu.Unlock()
 }
 
-// Serve accepts connections on ln in a goroutine until Shutdown or Drain.
+// Serve accepts connections on ln in a goroutine until Shutdown, Drain or
+// Close.
 func (s *Server) Serve(ln net.Listener) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping {
+		ln.Close()
+		return
+	}
 	s.lns = append(s.lns, ln)
-	s.mu.Unlock()
 	s.wg.Add(1)
 	go s.serveListener(ln)
 }
@@ -92,58 +106,64 @@ func (s *Server) serveListener(ln net.Listener) {
 	if s.srv.ErrorLog != nil {
 		logf = s.srv.ErrorLog.Printf
 	}
-	if err := s.srv.Serve(guardListener{Listener: ln, logf: logf}); err != nil && !errors.Is(err, http.ErrServerClosed) && !s.draining.Load() {
+	err := s.srv.Serve(guardListener{Listener: ln, logf: logf})
+	s.mu.Lock()
+	stopping := s.stopping
+	s.mu.Unlock()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) && !stopping && s.srv.ErrorLog != nil {
 		s.srv.ErrorLog.Printf("serving %s: %v", ln.Addr(), err)
 	}
 }
 
 // Drain stops accepting, answers each open connection's next request with
-// "Connection: close", and waits until the connections are gone or ctx
-// ends; then it shuts down what is left. It is the old process's half of a
-// zero-downtime restart.
+// "Connection: close", gives idle keep-alive connections idleGrace to send
+// one, and waits until the connections are gone or ctx ends; then it
+// closes what is left, as Close does. It is the old process's half of a
+// zero-downtime restart. See shutdown.go for the order.
 func (s *Server) Drain(ctx context.Context, idleGrace time.Duration) error {
 	s.draining.Store(true)
+	return s.stop.drain(ctx, s, idleGrace)
+}
+
+// Shutdown stops accepting, closes idle connections, waits for in-flight
+// requests until ctx ends, then closes what is left as Close does, and
+// returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error { return s.Drain(ctx, 0) }
+
+// Close closes every listener and connection at once; a request still in
+// a worker is abandoned (its worker is replaced). It returns within
+// closeWait.
+func (s *Server) Close() error { return s.stop.close(s) }
+
+func (s *Server) stopAccepting() {
 	s.mu.Lock()
+	s.stopping = true
 	for _, ln := range s.lns {
 		ln.Close()
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
-	// Idle keep-alive connections get idleGrace to send one more request;
-	// busy ones get until ctx ends.
-	graceEnd := time.Now().Add(idleGrace)
-	for {
-		s.mu.Lock()
-		total, busy := len(s.conns), 0
-		for _, st := range s.conns {
-			if st == http.StateActive || st == http.StateNew {
-				busy++
-			}
-		}
-		s.mu.Unlock()
-		if total == 0 || (busy == 0 && time.Now().After(graceEnd)) {
-			break
-		}
-		select {
-		case <-s.idle:
-		case <-time.After(25 * time.Millisecond):
-		case <-ctx.Done():
-			return s.Shutdown(ctx)
-		}
-	}
-	return s.Shutdown(ctx)
 }
 
-// Shutdown stops accepting, waits for in-flight requests until ctx ends,
-// then closes what is left.
-func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
-		s.srv.Close()
+// closeIdle leaves the closing of idle connections to net/http's
+// Shutdown, given a context that has already ended so that it only does
+// that and returns: it closes each one only if it is still idle, so a
+// request that arrives at that moment is not cut, and it counts a
+// connection that has sent nothing for 5 seconds as idle.
+func (s *Server) closeIdle(graceOver bool) int {
+	if graceOver {
+		s.srv.Shutdown(doneContext)
 	}
-	s.wg.Wait()
-	return err
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
 }
 
-// Close closes every listener and connection at once.
-func (s *Server) Close() error { return s.srv.Close() }
+// doneContext is a context that has ended.
+var doneContext = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+func (s *Server) closeConns() { s.srv.Close() }

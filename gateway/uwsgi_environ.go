@@ -8,6 +8,7 @@ package gateway
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -106,8 +107,8 @@ func (e *Environ) appendUwsgiEnviron(dst []byte, vars []uwsgiVar, local, remote 
 		}
 	}
 	script, hasScript := get("SCRIPT_NAME"), has("SCRIPT_NAME")
-	if !hasScript && e.ScriptName != "" && (path == e.ScriptName || strings.HasPrefix(path, e.ScriptName+"/")) {
-		script, path = e.ScriptName, path[len(e.ScriptName):]
+	if !hasScript {
+		script, path = splitScriptName(e.ScriptName, path)
 	}
 	if strings.IndexByte(uri, 0) >= 0 || strings.IndexByte(path, 0) >= 0 {
 		return nil, fmt.Errorf("%w: NUL in the request path", ErrBadRequest)
@@ -140,16 +141,7 @@ func (e *Environ) appendUwsgiEnviron(dst []byte, vars []uwsgiVar, local, remote 
 	req.host = get("HTTP_HOST")
 	serverName, serverPort := get("SERVER_NAME"), get("SERVER_PORT")
 	if serverName == "" || serverPort == "" {
-		host, port := splitHostPort(req.host)
-		if host == "" && local != nil && local.Network() != "unix" {
-			host, port = splitHostPort(local.String())
-		}
-		if port == "" {
-			port = "80"
-			if scheme == "https" {
-				port = "443"
-			}
-		}
+		host, port := serverAddr(req.host, local, scheme)
 		if serverName == "" {
 			serverName = host
 		}
@@ -266,4 +258,50 @@ func namedInCGI(conn []string, key string) bool {
 		}
 	}
 	return false
+}
+
+// uwsgiRequestHeaders are the request headers a uwsgi request's
+// http.Request carries, by their vars: those that static files
+// (conditional and range requests) and the access log formats read.
+var uwsgiRequestHeaders = map[string]string{
+	"HTTP_USER_AGENT": "User-Agent", "HTTP_REFERER": "Referer",
+	"HTTP_RANGE": "Range", "HTTP_IF_RANGE": "If-Range",
+	"HTTP_IF_MODIFIED_SINCE": "If-Modified-Since", "HTTP_IF_UNMODIFIED_SINCE": "If-Unmodified-Since",
+	"HTTP_IF_NONE_MATCH": "If-None-Match", "HTTP_IF_MATCH": "If-Match",
+}
+
+// httpRequest returns r as the request pipeline's *http.Request (the
+// access log, static mounts and the Unavailable hook read it): Method,
+// RequestURI, Proto, Host, RemoteAddr, URL.Path, and the headers of
+// uwsgiRequestHeaders found in vars. So both listeners' log lines read (and
+// parse) alike, Referer and User-Agent included.
+func (r *uwsgiRequest) httpRequest(vars []uwsgiVar) *http.Request {
+	proto := r.proto
+	if proto == "" {
+		proto = "HTTP/1.1"
+	}
+	major, minor, ok := http.ParseHTTPVersion(proto)
+	if !ok {
+		major, minor = 1, 1
+	}
+	var h http.Header
+	for _, v := range vars {
+		if name, ok := uwsgiRequestHeaders[v.key]; ok {
+			if h == nil {
+				h = make(http.Header, 4)
+			}
+			h[name] = append(h[name], v.value)
+		}
+	}
+	return &http.Request{
+		Method:     r.method,
+		RequestURI: r.uri,
+		Proto:      proto,
+		ProtoMajor: major,
+		ProtoMinor: minor,
+		Host:       r.host,
+		RemoteAddr: r.remoteAddr,
+		URL:        &url.URL{Path: r.path},
+		Header:     h,
+	}
 }

@@ -2,24 +2,21 @@ package gateway
 
 // This file implements the uwsgi listener from the perspective of the
 // application server behind nginx's `uwsgi_pass`: accept a connection, read
-// one packet (uwsgi.go), run the request on a worker exactly as the HTTP
-// handler does, write the response back, close.
+// one packet (uwsgi.go), hand the request to the pipeline every listener
+// shares (pipeline.go) with the connection as its wire (uwsgi_conn.go),
+// close. Stopping is shutdown.go's, shared with the HTTP listener.
 
 import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/gowsgi/gowsgi/pyworker"
 )
 
 // UwsgiServer serves the uwsgi protocol on any number of listeners: one
@@ -83,85 +80,84 @@ type UwsgiServer struct {
 	// LimitPost is the largest request body accepted (uWSGI's limit-post);
 	// a larger CONTENT_LENGTH gets 413 before the body is read. 0: no limit.
 	LimitPost int64
+	// Static are the static mounts (uWSGI's static-map) served before the
+	// app, as on the HTTP listener.
+	Static []*Static
+	// Unavailable, when set, answers requests while no generation of the
+	// app is live, as Handler.Unavailable does.
+	Unavailable func(w http.ResponseWriter, r *http.Request) bool
 
+	stop     stopper
 	mu       sync.Mutex
 	lns      []net.Listener
-	conns    map[net.Conn]context.CancelFunc
-	closing  bool
+	conns    map[net.Conn]struct{}
+	stopping bool          // no connection is accepted any more
 	quit     chan struct{} // closed when the server stops accepting
 	acceptWG sync.WaitGroup
-	connWG   sync.WaitGroup
 }
 
 // Serve accepts connections on ln in a goroutine until Shutdown or Close.
 func (s *UwsgiServer) Serve(ln net.Listener) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closing {
+	s.initLocked()
+	if s.stopping {
 		ln.Close()
 		return
-	}
-	if s.conns == nil {
-		s.conns = map[net.Conn]context.CancelFunc{}
-		s.quit = make(chan struct{})
 	}
 	s.lns = append(s.lns, ln)
 	s.acceptWG.Add(1)
 	go s.acceptLoop(ln)
 }
 
-// Shutdown stops accepting, waits for in-flight requests until ctx ends,
-// then closes what is left and returns ctx's error.
-func (s *UwsgiServer) Shutdown(ctx context.Context) error {
-	s.stopAccepting()
-	done := make(chan struct{})
-	go func() { s.connWG.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.closeConns()
-		<-done
-		return ctx.Err()
+func (s *UwsgiServer) initLocked() {
+	if s.conns == nil {
+		s.conns = map[net.Conn]struct{}{}
+		s.quit = make(chan struct{})
 	}
 }
 
-// Drain is Shutdown: with one request per connection there are no idle
-// keep-alive connections to give a grace period to. It exists so that
-// cmd/gowsgi treats Server and UwsgiServer alike.
-func (s *UwsgiServer) Drain(ctx context.Context, idleGrace time.Duration) error {
-	return s.Shutdown(ctx)
+// Shutdown stops accepting, waits for in-flight requests until ctx ends,
+// then closes what is left as Close does, and returns ctx's error. See
+// shutdown.go for the order, the same as the HTTP listener's.
+func (s *UwsgiServer) Shutdown(ctx context.Context) error {
+	// One request per connection: no idle keep-alive connection to give
+	// a grace period to.
+	return s.stop.drain(ctx, s, 0)
 }
 
-// Close closes every listener and connection at once.
-func (s *UwsgiServer) Close() error {
-	s.stopAccepting()
-	s.closeConns()
-	s.connWG.Wait()
-	return nil
-}
+// Close closes every listener and connection at once; a request still in
+// a worker is abandoned (its worker is replaced). It returns within
+// closeWait.
+func (s *UwsgiServer) Close() error { return s.stop.close(s) }
 
 func (s *UwsgiServer) stopAccepting() {
 	s.mu.Lock()
-	if !s.closing {
-		s.closing = true
-		if s.quit != nil {
-			close(s.quit)
-		}
+	s.initLocked()
+	if !s.stopping {
+		s.stopping = true
+		close(s.quit)
 		for _, ln := range s.lns {
 			ln.Close()
 		}
 	}
 	s.mu.Unlock()
-	// After this no accept loop can add to connWG, so waiting on it is safe.
+	// After this no accept loop can add a connection.
 	s.acceptWG.Wait()
+}
+
+// closeIdle closes nothing: a connection still sending its packet is
+// bounded by HeaderTimeout and counts as busy.
+func (s *UwsgiServer) closeIdle(bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
 }
 
 func (s *UwsgiServer) closeConns() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for c, cancel := range s.conns {
-		cancel() // a request still queued for a worker gives up
+	for c := range s.conns {
 		c.Close()
 	}
 }
@@ -204,18 +200,15 @@ func (s *UwsgiServer) acceptLoop(ln net.Listener) {
 			continue
 		}
 		delay = 0
-		ctx, cancel := context.WithCancel(context.Background())
 		s.mu.Lock()
-		if s.closing {
+		if s.stopping {
 			s.mu.Unlock()
-			cancel()
 			c.Close()
 			return
 		}
-		s.conns[c] = cancel
-		s.connWG.Add(1)
+		s.conns[c] = struct{}{}
 		s.mu.Unlock()
-		go s.serveConn(ctx, c)
+		go s.serveConn(c)
 	}
 }
 
@@ -234,28 +227,40 @@ func temporaryAcceptError(err error) bool {
 
 var uwsgiReaderPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 8<<10) }}
 
+func (s *UwsgiServer) pipeline() pipeline {
+	return pipeline{backend: s.Backend, static: s.Static, limitPost: s.LimitPost, timeout: timeoutOr(s.Timeout),
+		queueTimeout: s.QueueTimeout, unavailable: s.Unavailable, log: s.Log, metrics: s.Metrics, logFn: s.Logf}
+}
+
 // serveConn serves the one request of connection c.
-func (s *UwsgiServer) serveConn(ctx context.Context, c net.Conn) {
+func (s *UwsgiServer) serveConn(c net.Conn) {
+	p := s.pipeline()
 	br := uwsgiReaderPool.Get().(*bufio.Reader)
 	br.Reset(c)
-	uc := &uwsgiConn{c: c, br: br}
+	// The connection and its exchange in one allocation.
+	cx := &struct {
+		uc uwsgiConn
+		x  exchange
+	}{uc: uwsgiConn{c: c, br: br, timeout: p.timeout}}
+	uc := &cx.uc
+	// The request's context: it ends when the server closes (a request
+	// waiting for a worker gives up) or when watchPeer sees nginx go.
+	ctx, cancel := context.WithCancel(s.stop.closingContext())
 	defer func() {
+		cancel()
 		uc.close() // may drain the body through br
 		br.Reset(nil)
 		uwsgiReaderPool.Put(br)
 		s.mu.Lock()
-		if cancel, ok := s.conns[c]; ok {
-			cancel()
-			delete(s.conns, c)
-		}
+		delete(s.conns, c)
 		s.mu.Unlock()
-		s.connWG.Done()
+		s.stop.connEnded()
 	}()
 
 	start := time.Now()
 	ht := s.HeaderTimeout
 	if ht == 0 {
-		ht = s.timeout()
+		ht = p.timeout
 	}
 	c.SetReadDeadline(start.Add(ht))
 
@@ -268,60 +273,43 @@ func (s *UwsgiServer) serveConn(ctx context.Context, c net.Conn) {
 	}
 	c.SetReadDeadline(time.Time{})
 
-	rw := &uwsgiResponder{conn: uc}
+	x := &cx.x
+	s.exchange(x, uc, pkt, bp)
+	if p.serve(ctx, x, start) || x.appStarted && !uc.complete() {
+		// The response broke after the app's headers, or the app sent
+		// less than its Content-Length: cut, so that nginx sees a truncated
+		// response.
+		uc.cut = true
+		return
+	}
+	uc.flushPending()
+}
+
+// exchange turns a packet into the pipeline's request x; its environ is
+// encoded into bp.
+func (s *UwsgiServer) exchange(x *exchange, uc *uwsgiConn, pkt *uwsgiPacket, bp *[]byte) {
 	var req uwsgiRequest
-	s.Metrics.begin()
-	status, err := s.serve(ctx, uc, rw, pkt, &req, bp)
-	s.Metrics.done(status, time.Since(start))
-	if s.Log != nil {
-		s.Log.Request(req.httpRequest(), status, rw.written, time.Since(start), rw.pid, rw.gen)
+	*x = exchange{w: uc, abandon: s.stop.closingContext(), bodyCutIsGone: true}
+	env, err := s.Environ.appendUwsgiEnviron((*bp)[:0], pkt.vars, uc.c.LocalAddr(), uc.c.RemoteAddr(), &req)
+	x.r, x.path = req.httpRequest(pkt.vars), req.path
+	uc.head = req.method == http.MethodHead
+	if err != nil {
+		x.refuse, x.refuseErr = http.StatusBadRequest, err
+		return
 	}
-	switch {
-	case errors.Is(err, pyworker.ErrResponseBroken), err != nil && rw.appStarted && !errors.Is(err, pyworker.ErrClientGone):
-		// Headers are out: the only honest signal left is to cut the
-		// connection so nginx sees a truncated response.
-		uc.cut = true
-	case rw.appStarted && !rw.complete():
-		// The app sent less than its Content-Length.
-		uc.cut = true
+	*bp, uc.env = env, env
+	headers := 0
+	for _, v := range pkt.vars {
+		if strings.HasPrefix(v.key, "HTTP_") {
+			headers++
+		}
 	}
-	if !uc.cut {
-		c.SetWriteDeadline(time.Now().Add(s.timeout()))
-		rw.flush()
-	}
-}
-
-func (s *UwsgiServer) timeout() time.Duration {
-	if s.Timeout > 0 {
-		return s.Timeout
-	}
-	return DefaultTimeout
-}
-
-// timedUwsgiResponder gives each write to nginx the timeout, as the HTTP
-// responder does: a peer that reads nothing for that long fails the write
-// and so frees the worker. A failed Flush fails the next Write: a
-// streaming app's small chunks are written by Flush alone, and the worker
-// must hear that nginx is gone at its next chunk, not once 32 KiB of them
-// have piled up.
-type timedUwsgiResponder struct {
-	*uwsgiResponder
-	timeout  time.Duration
-	flushErr error
-}
-
-func (t *timedUwsgiResponder) Write(p []byte) error {
-	if t.flushErr != nil {
-		return t.flushErr
-	}
-	t.conn.c.SetWriteDeadline(time.Now().Add(t.timeout))
-	return t.uwsgiResponder.Write(p)
-}
-
-func (t *timedUwsgiResponder) Flush() {
-	t.conn.c.SetWriteDeadline(time.Now().Add(t.timeout))
-	if err := t.uwsgiResponder.flush(); err != nil && t.flushErr == nil {
-		t.flushErr = err
+	x.refuse, x.refuseErr = checkHeaderLines(headers)
+	if req.contentLength > 0 {
+		// The body is CONTENT_LENGTH bytes after the packet: the limit keeps
+		// anyone from reading past it.
+		uc.body = &io.LimitedReader{R: uc.br, N: req.contentLength}
+		x.body, x.contentLength = uc.body, req.contentLength
 	}
 }
 
@@ -344,195 +332,18 @@ func (s *UwsgiServer) refuse(uc *uwsgiConn, err error) {
 		s.logf("uwsgi %s: %v", peer, err)
 	case errors.Is(err, errUwsgiMalformed):
 		s.logf("uwsgi %s: %v; answered 400", peer, err)
-		writeUwsgiError(uc.c, http.StatusBadRequest, false)
+		// The pipeline's error page, but before there is a request to log.
+		msg := errorPages[http.StatusBadRequest]
+		uc.writeHead(http.StatusBadRequest, "", errorPageHeaders(msg))
+		uc.writeBody([]byte(msg))
+		uc.flushPending()
 	}
 	// EOF before a packet (a health check, nginx probing), a truncated packet
 	// or the header timeout: nothing to answer, nothing worth a log line.
 }
 
-// serve runs one request and returns the status for the access log.
-func (s *UwsgiServer) serve(ctx context.Context, uc *uwsgiConn, rw *uwsgiResponder, pkt *uwsgiPacket, r *uwsgiRequest, bp *[]byte) (int, error) {
-	env, err := s.Environ.appendUwsgiEnviron((*bp)[:0], pkt.vars, uc.c.LocalAddr(), uc.c.RemoteAddr(), r)
-	if err != nil {
-		return s.fail(rw, http.StatusBadRequest, err)
-	}
-	*bp = env
-	rw.head = r.method == http.MethodHead
-	headers := 0
-	for _, v := range pkt.vars {
-		if strings.HasPrefix(v.key, "HTTP_") {
-			headers++
-		}
-	}
-	if headers > MaxHeaders {
-		return s.fail(rw, http.StatusRequestHeaderFieldsTooLarge, nil)
-	}
-	req := &pyworker.Request{Environ: env, Path: r.path, Method: r.method}
-	if r.contentLength > 0 {
-		// The body is CONTENT_LENGTH bytes after the packet: the limit keeps
-		// anyone from reading past it.
-		uc.body = &io.LimitedReader{R: uc.br, N: r.contentLength}
-		if s.LimitPost > 0 && r.contentLength > s.LimitPost {
-			return s.fail(rw, http.StatusRequestEntityTooLarge, nil)
-		}
-		// The whole body is read before a worker is taken, as on the HTTP
-		// listener (readBody).
-		body := &idleReader{r: uc.body, timeout: s.timeout(), setDeadline: uc.c.SetReadDeadline}
-		_, err := readBody(req, body, r.contentLength)
-		defer closeSpool(req)
-		uc.c.SetReadDeadline(time.Time{})
-		switch code := bodyErrorStatus(err); {
-		case err == nil:
-		case code == http.StatusRequestTimeout, code == http.StatusServiceUnavailable:
-			return s.fail(rw, code, fmt.Errorf("%s %s: %w", r.method, r.path, err))
-		default:
-			// nginx (its client) went away mid-body: nobody to answer.
-			return 499, fmt.Errorf("reading the request body: %w", err)
-		}
-	}
-
-	d := dispatch{backend: s.Backend, req: req, out: &timedUwsgiResponder{uwsgiResponder: rw, timeout: s.timeout()},
-		queue: s.QueueTimeout, ran: func(pid, gen int) { rw.pid, rw.gen = pid, gen }, watch: uc.watchPeer}
-	err = d.run(ctx)
-	if err == nil {
-		return rw.status, nil
-	}
-	v := judge(r.method, r.path, err, ctx.Err() != nil || uc.peerGone)
-	if v.log != "" {
-		s.logf("%s", v.log)
-	}
-	switch v.status {
-	case 0:
-		return rw.status, err
-	case 499:
-		return 499, err
-	}
-	return s.fail(rw, v.status, v.failErr)
-}
-
-// fail answers with a plain error page when nothing was sent yet. err is
-// logged when not nil and the status is a server error.
-func (s *UwsgiServer) fail(rw *uwsgiResponder, code int, err error) (int, error) {
-	if err != nil && code >= 500 {
-		s.logf("%v", err)
-	}
-	if rw.started {
-		if err == nil {
-			err = errCutAfterHeaders // the caller resets the connection
-		}
-		return rw.status, err
-	}
-	rw.started, rw.status = true, code
-	rw.conn.c.SetWriteDeadline(time.Now().Add(s.timeout()))
-	rw.written = writeUwsgiError(rw.conn.c, code, rw.head)
-	return code, err
-}
-
-// writeUwsgiError writes a complete error response with the HTTP
-// listener's text for code, and returns the body bytes written.
-func writeUwsgiError(w io.Writer, code int, head bool) int64 {
-	msg := errorPages[code]
-	resp := fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n\r\n",
-		code, http.StatusText(code), len(msg))
-	if !head {
-		resp += msg
-	}
-	if _, err := io.WriteString(w, resp); err != nil || head {
-		return 0
-	}
-	return int64(len(msg))
-}
-
 func (s *UwsgiServer) logf(format string, a ...any) {
 	if s.Logf != nil {
 		s.Logf(format, a...)
-	}
-}
-
-// uwsgiConn is one accepted connection and what is left of its request body.
-type uwsgiConn struct {
-	c        net.Conn
-	br       *bufio.Reader
-	body     *io.LimitedReader // nil without a body
-	cut      bool              // end with a reset: the response is broken
-	peerGone bool              // watchPeer saw the connection close
-}
-
-// aLongTimeAgo is a deadline in the past: it unblocks a pending Read.
-var aLongTimeAgo = time.Unix(1, 0)
-
-// watchPeer notices nginx closing the connection while the request waits
-// for a worker (nginx closes it when its client goes away), so the wait is
-// cancelled, as net/http's background read does for HTTP. It only watches
-// once the body is read in full: until then reading would eat the body.
-// The returned function stops the watch.
-func (uc *uwsgiConn) watchPeer(cancel context.CancelFunc) (stop func()) {
-	if (uc.body != nil && uc.body.N > 0) || uc.br.Buffered() > 0 {
-		return func() {}
-	}
-	done := make(chan struct{})
-	go uc.peerWatch(cancel, done)
-	return func() {
-		uc.c.SetReadDeadline(aLongTimeAgo)
-		<-done
-		uc.c.SetReadDeadline(time.Time{})
-	}
-}
-
-func (uc *uwsgiConn) peerWatch(cancel context.CancelFunc, done chan<- struct{}) {
-	defer close(done)
-	var b [1]byte
-	// nginx sends nothing after the body, so any return but our own
-	// deadline means the connection is closed (or unusable).
-	_, err := uc.c.Read(b[:])
-	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-		uc.peerGone = true
-		cancel()
-	}
-}
-
-// close ends the connection. A cut one is reset (SO_LINGER 0), so that nginx
-// logs "Connection reset by peer" and ends its response to the client
-// without its final chunk, instead of taking EOF for the end of a response
-// delimited by the close. Otherwise the rest of an unread body is drained
-// first (see drainBody).
-func (uc *uwsgiConn) close() {
-	if uc.cut {
-		if tc, ok := uc.c.(*net.TCPConn); ok {
-			tc.SetLinger(0)
-		}
-		uc.c.Close()
-		return
-	}
-	if uc.body != nil && uc.body.N > 0 {
-		// The response is complete: say so now, then drain.
-		if cw, ok := uc.c.(interface{ CloseWrite() error }); ok {
-			cw.CloseWrite()
-		}
-		uc.drainBody()
-	}
-	uc.c.Close()
-}
-
-// drainBody reads and discards what is left of the request body, for at
-// most a minute and while it keeps coming. nginx sends the whole body before
-// it reads the response, and a connection closed under that send is a failed
-// upstream to it, whatever answer is waiting: without the drain, an app that
-// answers an upload without reading it (a 403, a 413, an exception) shows
-// the client a 502 and nginx logs "writev() failed (32: Broken pipe) while
-// sending request to upstream" (or "Connection reset by peer": closing a
-// socket with unread data resets it).
-func (uc *uwsgiConn) drainBody() {
-	end := time.Now().Add(time.Minute)
-	buf := make([]byte, 32<<10)
-	for uc.body.N > 0 {
-		idle := time.Now().Add(5 * time.Second)
-		if idle.After(end) {
-			idle = end
-		}
-		uc.c.SetReadDeadline(idle)
-		if _, err := uc.body.Read(buf); err != nil {
-			return
-		}
 	}
 }

@@ -166,9 +166,7 @@ func (m *Master) serveListeners() {
 			Unavailable: m.serveBroken,
 			LimitPost:   cfg.LimitPost,
 			Timeout:     cfg.SocketTimeout,
-		}
-		if len(cfg.StaticMaps) > 0 {
-			h = staticFirst(cfg.StaticMaps, h)
+			Static:      cfg.StaticMaps,
 		}
 		if cfg.Wrap != nil {
 			h = cfg.Wrap(h)
@@ -180,32 +178,21 @@ func (m *Master) serveListeners() {
 	}
 	if len(m.uwsgiListeners) > 0 {
 		m.uwsgi = &gateway.UwsgiServer{
-			Backend:    backend,
-			Metrics:    m.ops.metrics,
-			Environ:    gateway.Environ{Scheme: "http", ScriptName: cfg.ScriptName},
-			BufferSize: cfg.BufferSize,
-			LimitPost:  cfg.LimitPost,
-			Timeout:    cfg.SocketTimeout,
-			Log:        m.alog,
-			Logf:       m.logf,
+			Backend:     backend,
+			Metrics:     m.ops.metrics,
+			Environ:     gateway.Environ{Scheme: "http", ScriptName: cfg.ScriptName},
+			BufferSize:  cfg.BufferSize,
+			LimitPost:   cfg.LimitPost,
+			Timeout:     cfg.SocketTimeout,
+			Static:      cfg.StaticMaps,
+			Unavailable: m.serveBroken,
+			Log:         m.alog,
+			Logf:        m.logf,
 		}
 		for _, ln := range m.uwsgiListeners {
 			m.uwsgi.Serve(ln)
 		}
 	}
-}
-
-// staticFirst serves the static mounts (uWSGI's static-map) before the app;
-// a path no directory has goes to the app.
-func staticFirst(mounts []*gateway.Static, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, st := range mounts {
-			if st.Match(r.URL.Path) && st.Serve(w, r) {
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // startWorkers starts the first generation; SIGINT or SIGTERM meanwhile

@@ -179,7 +179,7 @@ func (m *Manager) warmUp(g *generation, slots int) {
 			continue
 		}
 		seen[s.w] = true
-		if err := s.Do(m.opts.WarmUp(), discard{}); err != nil {
+		if err := s.Do(context.Background(), m.opts.WarmUp(), discard{}); err != nil {
 			m.logf("warm-up request on %s: %v", s.w, err)
 		}
 	}

@@ -117,7 +117,7 @@ func run(m *Manager, req *Request) (<-chan *Slot, <-chan error, *bodyRecorder) {
 			return
 		}
 		slots <- s
-		err = s.Do(req, rec)
+		err = s.Do(context.Background(), req, rec)
 		m.Release(s)
 		errs <- err
 	}()

@@ -70,7 +70,7 @@ func TestRealPythonStartReloadStop(t *testing.T) {
 					t.Fatal(err)
 				}
 				rec := &bodyRecorder{}
-				err = s.Do(get("/"), rec)
+				err = s.Do(context.Background(), get("/"), rec)
 				m.Release(s)
 				if err != nil || rec.body.String() != "Hello, World!" {
 					t.Fatalf("Do: %v, body %q", err, rec.body.String())

@@ -6,6 +6,7 @@ package pyworker
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -73,6 +74,11 @@ var (
 	ErrNotDelivered = errors.New("worker gone before the request was delivered")
 	// ErrClientGone: the client went away; the worker was told to stop.
 	ErrClientGone = errors.New("client went away")
+	// ErrAbandoned: Do's context ended while the request was on its slot,
+	// so Do closed the slot's connection and returned without waiting for
+	// the worker. The worker counts as lost, as after any broken
+	// connection: it is replaced.
+	ErrAbandoned = errors.New("request abandoned while it ran in the worker")
 )
 
 // AppError is returned by Do when the app failed before sending headers.
@@ -131,7 +137,42 @@ func newSlot(w *worker, thread int, c net.Conn, r *bufio.Reader) *Slot {
 func (s *Slot) Worker() (pid, generation int) { return s.w.pid, s.w.gen.n }
 
 // Do runs one request on s and streams the response to out.
-func (s *Slot) Do(req *Request, out Responder) error {
+//
+// When ctx ends before the request does, Do gives the request up: it
+// closes the slot's connection (Python cannot be interrupted in the app,
+// and nothing else would unblock the read of its answer) and returns
+// ErrAbandoned; the slot is broken from then on and its worker replaced.
+// So ctx should end only when waiting for the worker is no option any more
+// (the server is closing), not when the client goes away: a client that
+// goes away fails out.Write, the worker is told to stop the request, and it
+// stays usable. (Issue 13: without a context a second CONTROL-C could not
+// stop a server whose uwsgi request was stuck in the app.)
+func (s *Slot) Do(ctx context.Context, req *Request, out Responder) error {
+	if ctx.Done() == nil {
+		return s.do(req, out)
+	}
+	gaveUp := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		s.broken.Store(true)
+		s.conn.Close()
+		close(gaveUp)
+	})
+	err := s.do(req, out)
+	if stop() {
+		return err
+	}
+	<-gaveUp
+	if err != nil {
+		// Whatever do saw (a closed connection, mostly) was our doing; it
+		// must not pass for a request no worker received, either, which
+		// would be retried elsewhere.
+		return fmt.Errorf("%w (worker pid %d): %w", ErrAbandoned, s.w.pid, context.Cause(ctx))
+	}
+	return nil
+}
+
+// do is Do without its context.
+func (s *Slot) do(req *Request, out Responder) error {
 	s.mu.Lock()
 	s.nextID++
 	if s.nextID == 0 {

@@ -24,7 +24,7 @@ func serveOne(t *testing.T, m *Manager) (pid, gen int) {
 		t.Fatalf("Acquire: %v", err)
 	}
 	rec := &bodyRecorder{}
-	err = s.Do(get("/"), rec)
+	err = s.Do(context.Background(), get("/"), rec)
 	m.Release(s)
 	if err != nil {
 		t.Fatalf("Do: %v", err)

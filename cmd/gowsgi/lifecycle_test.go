@@ -5,10 +5,8 @@ package main
 // master moved into package master with its one signal loop.
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -68,18 +66,6 @@ func waitFile(t *testing.T, path string, p *proc) {
 	t.Fatalf("the app never got the request (%s not created); output:\n%s", path, p.out)
 }
 
-// uwsgiPacket encodes vars as one uwsgi request packet (modifier1 0).
-func uwsgiPacket(vars ...string) []byte {
-	var body []byte
-	for _, s := range vars {
-		body = binary.LittleEndian.AppendUint16(body, uint16(len(s)))
-		body = append(body, s...)
-	}
-	pkt := []byte{0, 0, 0, 0}
-	binary.LittleEndian.PutUint16(pkt[1:3], uint16(len(body)))
-	return append(pkt, body...)
-}
-
 // exitsWithin fails the test unless p exits within d of now.
 func exitsWithin(t *testing.T, p *proc, d time.Duration, what string) {
 	t.Helper()
@@ -87,38 +73,6 @@ func exitsWithin(t *testing.T, p *proc, d time.Duration, what string) {
 	case <-p.done:
 	case <-time.After(d):
 		t.Fatalf("%s: gowsgi still runs %s later; output:\n%s", what, d, p.out)
-	}
-}
-
-// TestSecondInterruptStopsWithUwsgiRequestInApp pins issue 13, bug 2: a
-// second CONTROL-C did not stop while a uwsgi-protocol request was in the
-// app: the uwsgi server was closed before the workers were killed, and its
-// Close waited for the request.
-func TestSecondInterruptStopsWithUwsgiRequestInApp(t *testing.T) {
-	dir, gate := writeGateApp(t)
-	sock := filepath.Join(dir, "uwsgi.sock")
-	p := startGowsgi(t, dir, []string{"GATE_FILE=" + gate}, "serve", "--http", "127.0.0.1:0", "--socket", sock,
-		"--module", "gate", "--python", testPython(t), "--processes", "1", "--threads", "2")
-	c, err := net.Dial("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	pkt := uwsgiPacket("REQUEST_METHOD", "GET", "PATH_INFO", "/block/", "REQUEST_URI", "/block/", "QUERY_STRING", "",
-		"SERVER_NAME", "localhost", "SERVER_PORT", "80", "SERVER_PROTOCOL", "HTTP/1.1", "HTTP_HOST", "localhost", "REMOTE_ADDR", "127.0.0.1")
-	if _, err := c.Write(pkt); err != nil {
-		t.Fatal(err)
-	}
-	waitFile(t, gate, p)
-
-	p.cmd.Process.Signal(syscall.SIGINT)
-	if _, ok := p.out.waitFor(regexp.MustCompile(`finishing in-flight requests`), 10*time.Second); !ok {
-		t.Fatalf("no graceful stop after the first SIGINT:\n%s", p.out)
-	}
-	p.cmd.Process.Signal(syscall.SIGINT)
-	exitsWithin(t, p, 5*time.Second, "second SIGINT with a uwsgi request in the app")
-	if !strings.Contains(p.out.String(), "SIGINT again: stopping now") {
-		t.Errorf("the second SIGINT was not taken as stop-now:\n%s", p.out)
 	}
 }
 
