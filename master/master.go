@@ -116,10 +116,14 @@ func start(ctx context.Context, cfg Config, listenFn func(network, addr string) 
 	}
 	// Ports are bound: from here on nothing needs root, and the app must
 	// not have it.
-	if err := cfg.Identity.drop(); err != nil {
+	cacheDir, err := cfg.Identity.drop()
+	if err != nil {
 		return nil, err
 	}
 	opts := cfg.Workers
+	if cacheDir != "" {
+		opts.CacheDir = cacheDir
+	}
 	opts.Logf = m.logf
 	opts.Stdout, opts.Stderr = m.workerOut, m.workerErr
 	mgr, err := pyworker.New(opts)

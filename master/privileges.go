@@ -56,33 +56,35 @@ func ResolveIdentity(uidName, gidName string) (Identity, error) {
 }
 
 // drop switches the whole process (every thread, since Go 1.16) to id.
-// The Python runtime is then extracted to a cache directory of the new
-// user's, since root's is not readable by it.
-func (id Identity) drop() error {
+// It returns the cache directory the Python runtime is to be extracted to
+// then: one of the new user's, since root's is not readable by it ("" when
+// nothing was dropped: pyworker's default).
+func (id Identity) drop() (cacheDir string, err error) {
 	if !id.configured {
-		return nil
+		return "", nil
 	}
-	if os.Getenv("GOWSGI_CACHE_DIR") == "" {
+	cacheDir = os.Getenv("GOWSGI_CACHE_DIR")
+	if cacheDir == "" {
 		uid := id.uid
 		if uid < 0 {
 			uid = os.Getuid()
 		}
-		os.Setenv("GOWSGI_CACHE_DIR", filepath.Join(os.TempDir(), fmt.Sprintf("gowsgi-cache-%d", uid)))
+		cacheDir = filepath.Join(os.TempDir(), fmt.Sprintf("gowsgi-cache-%d", uid))
 	}
 	if id.gid >= 0 && os.Getgid() != id.gid {
 		if err := syscall.Setgroups([]int{id.gid}); err != nil {
-			return fmt.Errorf("dropping privileges: setgroups(%d): %w", id.gid, err)
+			return "", fmt.Errorf("dropping privileges: setgroups(%d): %w", id.gid, err)
 		}
 		if err := syscall.Setgid(id.gid); err != nil {
-			return fmt.Errorf("dropping privileges: setgid(%s): %w", id.grp, err)
+			return "", fmt.Errorf("dropping privileges: setgid(%s): %w", id.grp, err)
 		}
 	}
 	if id.uid >= 0 && os.Getuid() != id.uid {
 		if err := syscall.Setuid(id.uid); err != nil {
-			return fmt.Errorf("dropping privileges: setuid(%s): %w", id.user, err)
+			return "", fmt.Errorf("dropping privileges: setuid(%s): %w", id.user, err)
 		}
 	}
-	return checkCacheDir(os.Getenv("GOWSGI_CACHE_DIR"))
+	return cacheDir, checkCacheDir(cacheDir)
 }
 
 // checkCacheDir refuses a shared-temp cache directory that someone else

@@ -32,6 +32,11 @@ type Options struct {
 	Processes  int
 	Threads    int
 
+	// CacheDir is where the Python runtime is extracted; "" is
+	// CacheDir(). A master that dropped root passes one of the new
+	// user's, since root's cache is not readable by it.
+	CacheDir string
+
 	Spawn          SpawnMode
 	Preload        string // zygote: "app" (default), "site" or "none"
 	DjangoSettings string // zygote "site": the settings module, to preload Django

@@ -50,10 +50,16 @@ func CacheDir() (string, error) {
 // unless it is already there, and returns that directory (the one to put on
 // sys.path). The write goes to a temporary directory renamed into place, so a
 // concurrent gowsgi never sees half a runtime.
-func ExtractRuntime() (string, error) {
-	base, err := CacheDir()
-	if err != nil {
-		return "", err
+func ExtractRuntime() (string, error) { return ExtractRuntimeIn("") }
+
+// ExtractRuntimeIn is ExtractRuntime into the cache directory base; ""
+// is CacheDir().
+func ExtractRuntimeIn(base string) (string, error) {
+	if base == "" {
+		var err error
+		if base, err = CacheDir(); err != nil {
+			return "", err
+		}
 	}
 	dir := filepath.Join(base, "runtime-"+RuntimeVersion)
 	if _, err := os.Stat(filepath.Join(dir, "_gowsgi", "boot.py")); err == nil {

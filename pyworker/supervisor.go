@@ -65,7 +65,7 @@ type Manager struct {
 // New prepares a Manager: it extracts the Python runtime and opens the
 // master socket the workers connect back to. Start spawns the workers.
 func New(opts Options) (*Manager, error) {
-	rt, err := ExtractRuntime()
+	rt, err := ExtractRuntimeIn(opts.CacheDir)
 	if err != nil {
 		return nil, err
 	}
