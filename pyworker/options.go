@@ -32,6 +32,14 @@ type Options struct {
 	Processes  int
 	Threads    int
 
+	// RetireGrace, when set, is how long a worker of a replaced generation
+	// may go on with its requests before it is killed (dev mode, 1s: a
+	// browser's event stream or long poll would otherwise keep the old
+	// code running until it ends, which it never does on its own; the
+	// browser reconnects to the new generation). Zero: as long as they
+	// take.
+	RetireGrace time.Duration
+
 	// CacheDir is where the Python runtime is extracted; "" is
 	// CacheDir(). A master that dropped root passes one of the new
 	// user's, since root's cache is not readable by it.

@@ -73,6 +73,9 @@ func (m *Manager) retire(w *worker, why retireReason, detail string) {
 	w.state = stateRetiring
 	w.retiring.Store(true)
 	m.noteRetire(why)
+	if why == retireReplaced && m.opts.RetireGrace > 0 {
+		w.killAt = time.Now().Add(m.opts.RetireGrace) // see tick
+	}
 	if why.replaced() {
 		if detail != "" {
 			m.logf("retiring %s: %s: %s", w, why, detail)

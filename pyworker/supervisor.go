@@ -309,7 +309,11 @@ func (m *Manager) tick() {
 			m.failGeneration(g, fmt.Errorf("workers not ready after %s", m.opts.StartTimeout))
 		}
 		for _, w := range g.workers {
-			if w.state == stateStopping && !w.killAt.IsZero() && now.After(w.killAt) && w.pid > 0 {
+			if (w.state == stateStopping || w.state == stateRetiring) && !w.killAt.IsZero() && now.After(w.killAt) && w.pid > 0 {
+				if w.state == stateRetiring {
+					m.logf("%s: ending its open requests %s after its generation was replaced", w, m.opts.RetireGrace)
+					w.state = stateStopping
+				}
 				m.procs.signal(w.pid, syscall.SIGKILL)
 			}
 			if m.opts.Harakiri > 0 && (w.state == stateReady || w.state == stateRetiring) && !w.harakiri {
