@@ -305,6 +305,9 @@ func TestCheck(t *testing.T) {
 				if ju.Tests != rep.Passed+rep.Failed || ju.Failures != 1 {
 					t.Errorf("JUnit: %d tests, %d failures; want %d, 1", ju.Tests, ju.Failures, rep.Passed+rep.Failed)
 				}
+				if len(ju.Cases) != ju.Tests {
+					t.Errorf("JUnit: %d cases for %d tests", len(ju.Cases), ju.Tests)
+				}
 				for _, c := range ju.Cases {
 					if (c.Failure != nil) != (c.Name == "GET /error/") {
 						t.Errorf("JUnit case %q: failure %+v", c.Name, c.Failure)
@@ -398,9 +401,11 @@ func TestCheckInterrupted(t *testing.T) {
 		args    []string
 		waitFor string // in the output, before the signal
 		code    int
+		line    string // in stdout after the signal: it came while the request ran
 	}{
 		{name: "during the boot", args: []string{"{dir}", "--wsgi-file", "slow_import.py", "-v"}, waitFor: "starting 1 worker", code: 2},
-		{name: "during a request", args: []string{"testdata/mysite", "--get", "/slow/?s=30", "--timeout", "60s"}, waitFor: "✓ django check", code: 1},
+		{name: "during a request", args: []string{"testdata/mysite", "--get", "/slow/?s=30", "--timeout", "60s"}, waitFor: "✓ django check", code: 1,
+			line: "GET /slow/?s=30 interrupted after "},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -422,6 +427,14 @@ func TestCheckInterrupted(t *testing.T) {
 				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 				t.Fatalf("never saw %q\n--- stdout ---\n%s--- stderr ---\n%s", tc.waitFor, stdout, stderr)
 			}
+			// A python process carries the marker: without one, "no process
+			// left" below would hold trivially (issue 13, bug 6).
+			for deadline := time.Now().Add(10 * time.Second); len(processesWith(marker)) < 2; time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+					t.Fatalf("no python process carries the marker, only %v\n--- stderr ---\n%s", processesWith(marker), stderr)
+				}
+			}
 			time.Sleep(200 * time.Millisecond) // let the request reach the worker
 			sent := time.Now()
 			cmd.Process.Signal(syscall.SIGTERM)
@@ -438,6 +451,9 @@ func TestCheckInterrupted(t *testing.T) {
 			}
 			if !strings.Contains(r.stderr+r.stdout, "SIGTERM") || !summaryRE.MatchString(lastLine(r.stdout)) {
 				t.Errorf("no word of the signal, or no summary\n%s", r)
+			}
+			if !strings.Contains(r.stdout, tc.line) {
+				t.Errorf("stdout lacks %q: the signal did not come while the request ran\n%s", tc.line, r)
 			}
 		})
 	}
