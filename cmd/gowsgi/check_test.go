@@ -236,6 +236,12 @@ func TestCheck(t *testing.T) {
 				if r.elapsed > 20*time.Second {
 					t.Errorf("took %s: the check waited for the slow view\n%s", r.elapsed, r)
 				}
+				// A graceful stop, killing at the end of check's 5s grace,
+				// kept within 20s as well: the log must show none (issue 13,
+				// bug 6).
+				if !strings.Contains(r.stderr, "--- gowsgi log") || strings.Contains(r.stderr, "finishing in-flight requests") {
+					t.Errorf("the log is missing or shows a graceful stop after the timeout\n%s", r)
+				}
 			},
 		},
 		{
