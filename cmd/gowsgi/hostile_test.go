@@ -404,31 +404,35 @@ func TestSlowClients(t *testing.T) {
 		}
 		defer c.Close()
 		c.Write(start)
-		// Tell once gowsgi has read past 64 KiB of it, well within the 1s
-		// timeout: before that, a free worker would prove nothing.
-		for deadline := time.Now().Add(800 * time.Millisecond); ; time.Sleep(5 * time.Millisecond) {
-			if q := unreadOf(c); q >= 0 && len(start)-q > 64<<10 {
-				past64K <- true
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("gowsgi read no more than 64 KiB of the body in 800ms (%d bytes still unread)", unreadOf(c))
-				past64K <- false
-				return
-			}
-		}
+		sent := len(start)
 		tick := time.NewTicker(200 * time.Millisecond)
 		defer tick.Stop()
+		// Tell once gowsgi has read past 64 KiB: before that, a free
+		// worker would prove nothing.
+		poll := time.NewTicker(5 * time.Millisecond)
+		defer poll.Stop()
+		deadline := time.Now().Add(10 * time.Second)
 		for {
 			select {
 			case <-stop:
 				return
+			case <-poll.C:
+				if q := unreadOf(c); q >= 0 && sent-q > 64<<10 {
+					past64K <- true
+					poll.Stop()
+				} else if time.Now().After(deadline) {
+					t.Errorf("gowsgi read no more than 64 KiB of the body in 10s (%d bytes still unread)", q)
+					past64K <- false
+					return
+				}
 			case <-tick.C:
 				c.SetWriteDeadline(time.Now().Add(time.Second))
 				if _, err := c.Write([]byte("b")); err != nil {
 					t.Errorf("trickling: %v (cut off though it kept sending)", err)
+					past64K <- false
 					return
 				}
+				sent++
 			}
 		}
 	}
