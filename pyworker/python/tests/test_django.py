@@ -1,7 +1,7 @@
 """The zygote's Django preload against testdata/mysite.
 
 Skipped when the interpreter running the tests has no Django (install
-testdata/requirements.txt to run them), except the project's .venv.
+testdata/requirements.txt to run them), except the project's virtualenvs.
 """
 
 import json
@@ -21,10 +21,11 @@ try:
 except ImportError:
     HAVE_DJANGO = False
 
-# The project's virtualenv, which `make test` creates with Django, always
-# runs them: a skip there would hide a Django that failed to install
-# (issue 13, bug 6). Other interpreters may lack it.
-IN_PROJECT_VENV = os.path.realpath(sys.prefix) == os.path.realpath(os.path.join(REPO, ".venv"))
+# The project's virtualenvs, which `make test` creates with Django (.venv,
+# .venv-django6), always run them: a skip there would hide a Django that
+# failed to install (issue 13, bug 6). Other interpreters may lack it.
+IN_PROJECT_VENV = (os.path.dirname(os.path.realpath(sys.prefix)) == os.path.realpath(REPO)
+                   and os.path.basename(sys.prefix).startswith(".venv"))
 
 PROBE = '''
 import json, os, sys
