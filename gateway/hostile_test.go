@@ -169,16 +169,25 @@ func TestHostileUwsgiCorpus(t *testing.T) {
 // as when it reads everything at once (net/http's reads split requests
 // anywhere).
 func TestFramingSplitReads(t *testing.T) {
+	refused := 0
 	for _, tc := range loadCorpus(t, "http", ".req") {
 		t.Run(tc.Name, func(t *testing.T) {
 			var whole framing
 			want := whole.scan(tc.Raw)
+			if want >= 0 {
+				refused++
+			}
 			for i := 0; i <= len(tc.Raw); i++ {
 				if got := scanSplit(tc.Raw, i); got != want {
 					t.Fatalf("split at %d: refused at %d, want %d", i, got, want)
 				}
 			}
 		})
+	}
+	// A guard that refused nothing would agree with itself at every split
+	// (issue 13, bug 6): the corpus has requests it must refuse.
+	if refused == 0 {
+		t.Fatal("the framing guard refused no request of the corpus")
 	}
 }
 

@@ -18,11 +18,19 @@ func TestStaticNeverLeavesItsRoot(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	os.WriteFile(filepath.Join(root, "css", "site.css"), []byte("body{}"), 0o644)
-	os.WriteFile(filepath.Join(other, "app.js"), []byte("js"), 0o644)
-	os.WriteFile(filepath.Join(base, "secret.txt"), []byte("secret"), 0o644)
-	os.Symlink(filepath.Join(base, "secret.txt"), filepath.Join(root, "link.txt"))
-	os.Symlink(base, filepath.Join(root, "up"))
+	// Every file and link must exist: a 404 for a link never made would
+	// prove nothing (issue 13, bug 6).
+	for _, err := range []error{
+		os.WriteFile(filepath.Join(root, "css", "site.css"), []byte("body{}"), 0o644),
+		os.WriteFile(filepath.Join(other, "app.js"), []byte("js"), 0o644),
+		os.WriteFile(filepath.Join(base, "secret.txt"), []byte("secret"), 0o644),
+		os.Symlink(filepath.Join(base, "secret.txt"), filepath.Join(root, "link.txt")),
+		os.Symlink(base, filepath.Join(root, "up")),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	s := &Static{URL: "/static/", Dirs: []StaticDir{{Root: root}, {Prefix: "js", Root: other}}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.Match(r.URL.Path) || !s.Serve(w, r) {

@@ -118,7 +118,12 @@ func TestRunStopsOnContext(t *testing.T) {
 // for a request still in the app.
 func TestRunStopNow(t *testing.T) {
 	out := &lockedBuffer{}
-	m, err := Start(context.Background(), appConfig(t, "slow.py", out))
+	cfg := appConfig(t, "slow.py", out)
+	// Far past the 5s bound below: with the 5s grace of appConfig, a Run
+	// that waited for the request and then killed it passed as well
+	// (issue 13, bug 6).
+	cfg.Grace = time.Minute
+	m, err := Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("start: %v\n%s", err, out)
 	}

@@ -96,6 +96,11 @@ func loadGolden(t *testing.T) []goldenFrame {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		t.Fatal(err)
 	}
+	// No frame would make every golden test a loop of zero iterations
+	// (issue 13, bug 6).
+	if len(m.Frames) == 0 {
+		t.Fatalf("%s lists no frames", filepath.Join(framesDir, "frames.json"))
+	}
 	return m.Frames
 }
 
@@ -170,6 +175,9 @@ func TestParseHeaderErrors(t *testing.T) {
 
 func FuzzReadFrame(f *testing.F) {
 	entries, _ := filepath.Glob(filepath.Join(framesDir, "*.bin"))
+	if len(entries) == 0 {
+		f.Fatalf("no golden frames in %s to seed the fuzzer with", framesDir)
+	}
 	for _, e := range entries {
 		b, err := os.ReadFile(e)
 		if err == nil {

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -473,14 +474,26 @@ func testBrokenAfterHeaders(t *testing.T, s *appsServer) {
 		}
 	})
 	t.Run("content-length shorter than the body", func(t *testing.T) {
-		resp, err := http.Get(s.url + "/content_length_bare/?mode=long")
+		// Read the raw connection to its end: net/http's client stops at
+		// the declared 20 bytes, so it would never see a 21st (issue 13,
+		// bug 6).
+		c, err := net.Dial("tcp", s.addr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if len(body) > 20 {
-			t.Fatalf("got %d bytes %q, more than the declared 20", len(body), body)
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET /content_length_bare/?mode=long HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		raw, err := io.ReadAll(c)
+		if err != nil {
+			t.Fatalf("reading to the close: %v (got %q)", err, raw)
+		}
+		head, body, ok := strings.Cut(string(raw), "\r\n\r\n")
+		if !ok || !strings.HasPrefix(head, "HTTP/1.1 200 ") || !strings.Contains(head, "Content-Length: 20") {
+			t.Fatalf("answer %q, want a 200 declaring 20 bytes", raw)
+		}
+		if len(body) > 20 || !strings.HasPrefix("first,second,third,f", body) {
+			t.Fatalf("got %d bytes %q after the headers, want at most the declared 20 of the app's body", len(body), body)
 		}
 	})
 }
@@ -547,11 +560,13 @@ func TestWorkerKilled(t *testing.T) {
 	}
 	// Others in flight at the same time must not fail.
 	var wg sync.WaitGroup
+	var finished atomic.Int32
 	errs := make(chan string, 20)
 	for i := 0; i < 2; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer finished.Add(1)
 			if code, _, body := get(t, nil, s.url+"/slow/?s=0.5"); code != 200 {
 				errs <- fmt.Sprintf("concurrent request: %d %q", code, body)
 			}
@@ -560,6 +575,11 @@ func TestWorkerKilled(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // let them reach a worker (not required for correctness)
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
+	}
+	// They take 1s on the one other worker: one at least was in flight at
+	// the kill, else the test proves nothing about them (issue 13, bug 6).
+	if n := finished.Load(); n == 2 {
+		t.Fatal("both concurrent requests had ended before the kill")
 	}
 	select {
 	case code := <-victim:

@@ -236,6 +236,12 @@ func TestCheck(t *testing.T) {
 				if r.elapsed > 20*time.Second {
 					t.Errorf("took %s: the check waited for the slow view\n%s", r.elapsed, r)
 				}
+				// A graceful stop, killing at the end of check's 5s grace,
+				// kept within 20s as well: the log must show none (issue 13,
+				// bug 6).
+				if !strings.Contains(r.stderr, "--- gowsgi log") || strings.Contains(r.stderr, "finishing in-flight requests") {
+					t.Errorf("the log is missing or shows a graceful stop after the timeout\n%s", r)
+				}
 			},
 		},
 		{
@@ -304,6 +310,9 @@ func TestCheck(t *testing.T) {
 				ju := readJUnit(t, filepath.Join(dir, "report.xml"))
 				if ju.Tests != rep.Passed+rep.Failed || ju.Failures != 1 {
 					t.Errorf("JUnit: %d tests, %d failures; want %d, 1", ju.Tests, ju.Failures, rep.Passed+rep.Failed)
+				}
+				if len(ju.Cases) != ju.Tests {
+					t.Errorf("JUnit: %d cases for %d tests", len(ju.Cases), ju.Tests)
 				}
 				for _, c := range ju.Cases {
 					if (c.Failure != nil) != (c.Name == "GET /error/") {
@@ -398,9 +407,14 @@ func TestCheckInterrupted(t *testing.T) {
 		args    []string
 		waitFor string // in the output, before the signal
 		code    int
+		line    string // in stdout after the signal: it came while the request ran
+		within  time.Duration
 	}{
-		{name: "during the boot", args: []string{"{dir}", "--wsgi-file", "slow_import.py", "-v"}, waitFor: "starting 1 worker", code: 2},
-		{name: "during a request", args: []string{"testdata/mysite", "--get", "/slow/?s=30", "--timeout", "60s"}, waitFor: "✓ django check", code: 1},
+		{name: "during the boot", args: []string{"{dir}", "--wsgi-file", "slow_import.py", "-v"}, waitFor: "starting 1 worker", code: 2, within: 8 * time.Second},
+		// Under check's 5s grace: a stop that waited for the request would
+		// pass a bound of 8s (issue 13, bug 6).
+		{name: "during a request", args: []string{"testdata/mysite", "--get", "/slow/?s=30", "--timeout", "60s"}, waitFor: "✓ django check", code: 1,
+			line: "GET /slow/?s=30 interrupted after ", within: 4 * time.Second},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -422,6 +436,14 @@ func TestCheckInterrupted(t *testing.T) {
 				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 				t.Fatalf("never saw %q\n--- stdout ---\n%s--- stderr ---\n%s", tc.waitFor, stdout, stderr)
 			}
+			// A python process carries the marker: without one, "no process
+			// left" below would hold trivially (issue 13, bug 6).
+			for deadline := time.Now().Add(10 * time.Second); len(processesWith(marker)) < 2; time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+					t.Fatalf("no python process carries the marker, only %v\n--- stderr ---\n%s", processesWith(marker), stderr)
+				}
+			}
 			time.Sleep(200 * time.Millisecond) // let the request reach the worker
 			sent := time.Now()
 			cmd.Process.Signal(syscall.SIGTERM)
@@ -433,11 +455,16 @@ func TestCheckInterrupted(t *testing.T) {
 			// lag: a signal during the boot makes startMaster call
 			// Manager.Kill a second time, after the supervisor ended, and
 			// that waits out its 5 s reply timeout (pyworker).
-			if d := time.Since(sent); d > 8*time.Second {
+			d := time.Since(sent)
+			if d > tc.within {
 				t.Errorf("took %s to stop after SIGTERM\n%s", d, r)
 			}
+			t.Logf("stopped %s after SIGTERM", d.Round(time.Millisecond))
 			if !strings.Contains(r.stderr+r.stdout, "SIGTERM") || !summaryRE.MatchString(lastLine(r.stdout)) {
 				t.Errorf("no word of the signal, or no summary\n%s", r)
+			}
+			if !strings.Contains(r.stdout, tc.line) {
+				t.Errorf("stdout lacks %q: the signal did not come while the request ran\n%s", tc.line, r)
 			}
 		})
 	}

@@ -310,7 +310,7 @@ func TestDevPackageChange(t *testing.T) {
 	fake := filepath.Join(strings.TrimSpace(string(out)), "gowsgi_test_fake_pkg-1.0.dist-info")
 	os.RemoveAll(fake)
 	t.Cleanup(func() { os.RemoveAll(fake) })
-	var failures atomic.Int64
+	var failures, answered atomic.Int64
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -325,6 +325,7 @@ func TestDevPackageChange(t *testing.T) {
 				failures.Add(1)
 			} else {
 				resp.Body.Close()
+				answered.Add(1)
 			}
 		}
 	}()
@@ -334,12 +335,18 @@ func TestDevPackageChange(t *testing.T) {
 	if _, ok := p.out.waitFor(regexp.MustCompile(`installed packages changed; restarting the zygote`), 15*time.Second); !ok {
 		t.Fatalf("no zygote restart:\n%s", p.out)
 	}
+	before := answered.Load()
 	if _, ok := p.out.waitFor(regexp.MustCompile(`site-packages changed; starting new workers(?s:.*)generation 2 live`), 60*time.Second); !ok {
 		t.Fatalf("no new generation:\n%s", p.out)
 	}
+	during := answered.Load() - before
 	close(stop)
 	<-done
 	if failures.Load() != 0 {
 		t.Fatalf("%d requests failed across the zygote restart", failures.Load())
+	}
+	// No failure means nothing unless requests ran meanwhile (issue 13, bug 6).
+	if during == 0 {
+		t.Fatal("no request was answered while the zygote restarted")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -333,7 +334,9 @@ func TestSlowClients(t *testing.T) {
 
 	// cutOff sends start, then trickles more every 300ms (each in time for
 	// the 1s timeout, but never finishing) and returns what the server
-	// answered and after how long it closed the connection.
+	// answered and after how long it closed the connection. The cases want
+	// that after 500ms at least: an earlier close is not the 1s timeout's,
+	// and would prove nothing about it (issue 13, bug 6).
 	cutOff := func(t *testing.T, addr string, start []byte, more string) (string, time.Duration) {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
@@ -363,27 +366,27 @@ func TestSlowClients(t *testing.T) {
 	}
 	t.Run("slowloris headers are cut off", func(t *testing.T) {
 		got, d := cutOff(t, p.addr, []byte("GET /hello/ HTTP/1.1\r\nHost: x\r\n"), "X-Slow: 1\r\n")
-		if got != "" || d > 5*time.Second {
+		if got != "" || d > 5*time.Second || d < 500*time.Millisecond {
 			t.Fatalf("after %s: %q; want the connection closed after about 1s", d, got)
 		}
 	})
 	t.Run("a stalled body gets 408", func(t *testing.T) {
 		got, d := cutOff(t, p.addr, []byte("POST /echo/ HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n"+strings.Repeat("b", 100000)), "")
-		if !strings.HasPrefix(got, "HTTP/1.1 408 ") || d > 5*time.Second {
+		if !strings.HasPrefix(got, "HTTP/1.1 408 ") || d > 5*time.Second || d < 500*time.Millisecond {
 			t.Fatalf("after %s: %q; want 408 after about 1s", d, got)
 		}
 	})
 	t.Run("uwsgi: a slow packet is cut off", func(t *testing.T) {
 		pkt := hostilePacket(t, "GET", "/hello/", "")
 		got, d := cutOff(t, uwsgiAddr, pkt[:10], "")
-		if got != "" || d > 5*time.Second {
+		if got != "" || d > 5*time.Second || d < 500*time.Millisecond {
 			t.Fatalf("after %s: %q; want the connection closed after about 1s", d, got)
 		}
 	})
 	t.Run("uwsgi: a stalled body gets 408", func(t *testing.T) {
 		pkt := append(hostilePacket(t, "POST", "/echo/", "", "CONTENT_LENGTH", "200000"), strings.Repeat("b", 100000)...)
 		got, d := cutOff(t, uwsgiAddr, pkt, "")
-		if !strings.HasPrefix(got, "HTTP/1.1 408 ") || d > 5*time.Second {
+		if !strings.HasPrefix(got, "HTTP/1.1 408 ") || d > 5*time.Second || d < 500*time.Millisecond {
 			t.Fatalf("after %s: %q; want 408 after about 1s", d, got)
 		}
 	})
@@ -391,44 +394,69 @@ func TestSlowClients(t *testing.T) {
 	// then a byte every 200ms: in time for the timeout, so they are never
 	// cut off, and never done. Before the whole body was read ahead, each
 	// held one of the two workers from its 64th KiB on.
-	trickle := func(t *testing.T, addr string, start []byte, stop <-chan struct{}, wg *sync.WaitGroup) {
+	trickle := func(t *testing.T, addr string, start []byte, stop <-chan struct{}, wg *sync.WaitGroup, past64K chan<- bool) {
 		defer wg.Done()
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Error(err)
+			past64K <- false
 			return
 		}
 		defer c.Close()
 		c.Write(start)
+		sent := len(start)
 		tick := time.NewTicker(200 * time.Millisecond)
 		defer tick.Stop()
+		// Tell once gowsgi has read past 64 KiB: before that, a free
+		// worker would prove nothing.
+		poll := time.NewTicker(5 * time.Millisecond)
+		defer poll.Stop()
+		deadline := time.Now().Add(10 * time.Second)
 		for {
 			select {
 			case <-stop:
 				return
+			case <-poll.C:
+				if q := unreadOf(c); q >= 0 && sent-q > 64<<10 {
+					past64K <- true
+					poll.Stop()
+				} else if time.Now().After(deadline) {
+					t.Errorf("gowsgi read no more than 64 KiB of the body in 10s (%d bytes still unread)", q)
+					past64K <- false
+					return
+				}
 			case <-tick.C:
 				c.SetWriteDeadline(time.Now().Add(time.Second))
 				if _, err := c.Write([]byte("b")); err != nil {
 					t.Errorf("trickling: %v (cut off though it kept sending)", err)
+					past64K <- false
 					return
 				}
+				sent++
 			}
 		}
 	}
 	for _, listener := range []string{"http", "uwsgi"} {
 		t.Run(listener+": trickling bodies hold no worker", func(t *testing.T) {
 			stop := make(chan struct{})
+			past64K := make(chan bool, 2)
 			var wg sync.WaitGroup
 			for i := 0; i < 2; i++ {
 				wg.Add(1)
 				if listener == "http" {
-					go trickle(t, p.addr, []byte("POST /echo/ HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"+strings.Repeat("b", 100000)), stop, &wg)
+					go trickle(t, p.addr, []byte("POST /echo/ HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"+strings.Repeat("b", 100000)), stop, &wg, past64K)
 				} else {
-					go trickle(t, uwsgiAddr, append(hostilePacket(t, "POST", "/echo/", "", "CONTENT_LENGTH", "1000000"), strings.Repeat("b", 100000)...), stop, &wg)
+					go trickle(t, uwsgiAddr, append(hostilePacket(t, "POST", "/echo/", "", "CONTENT_LENGTH", "1000000"), strings.Repeat("b", 100000)...), stop, &wg, past64K)
 				}
 			}
 			defer func() { close(stop); wg.Wait() }()
-			time.Sleep(500 * time.Millisecond) // both past 64 KiB: else the test proves nothing
+			// Both past 64 KiB, else the test proves nothing: a sleep stood
+			// for this (issue 13, bug 6).
+			for i := 0; i < 2; i++ {
+				if !<-past64K {
+					t.FailNow()
+				}
+			}
 			client := &http.Client{Timeout: 3 * time.Second}
 			for i := 0; i < 3; i++ {
 				t0 := time.Now()
@@ -495,3 +523,48 @@ func TestStalledReader(t *testing.T) {
 }
 
 var anyUwsgiListeningRE = regexp.MustCompile(`listening on uwsgi://(\S+)`)
+
+// unreadOf is how many bytes written on c the server has not read yet: c's
+// send queue and the server socket's receive queue, from /proc/net/tcp (or
+// tcp6); -1 when a socket is not found.
+func unreadOf(c net.Conn) int {
+	local, remote := c.LocalAddr().(*net.TCPAddr), c.RemoteAddr().(*net.TCPAddr)
+	hexAddr := func(a *net.TCPAddr) string {
+		ip := a.IP.To4()
+		if ip == nil {
+			ip = a.IP.To16()
+		}
+		var b strings.Builder
+		for i := 0; i < len(ip); i += 4 { // each 32-bit word in host (little-endian) order
+			fmt.Fprintf(&b, "%02X%02X%02X%02X", ip[i+3], ip[i+2], ip[i+1], ip[i])
+		}
+		return fmt.Sprintf("%s:%04X", b.String(), a.Port)
+	}
+	file := "/proc/net/tcp"
+	if local.IP.To4() == nil {
+		file = "/proc/net/tcp6"
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return -1
+	}
+	queue := func(from, to *net.TCPAddr, field int) int {
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Fields(line)
+			if len(f) > 4 && f[1] == hexAddr(from) && f[2] == hexAddr(to) {
+				tx, rx, _ := strings.Cut(f[4], ":")
+				n, err := strconv.ParseInt([]string{tx, rx}[field], 16, 64)
+				if err != nil {
+					return -1
+				}
+				return int(n)
+			}
+		}
+		return -1
+	}
+	sent, waiting := queue(local, remote, 0), queue(remote, local, 1)
+	if sent < 0 || waiting < 0 {
+		return -1
+	}
+	return sent + waiting
+}

@@ -35,8 +35,17 @@ func TestDropPrivileges(t *testing.T) {
 			t.Errorf("master still has %s", line)
 		}
 	}
-	for _, k := range descendants(p.cmd.Process.Pid) {
-		b, _ := os.ReadFile("/proc/" + strconv.Itoa(k) + "/status")
+	// The zygote and both workers must be looked at: a loop over no
+	// process, or over unreadable ones, would pass (issue 13, bug 6).
+	kids := descendants(p.cmd.Process.Pid)
+	if len(kids) < 3 {
+		t.Fatalf("expected a zygote and 2 workers below the master, found %v", kids)
+	}
+	for _, k := range kids {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(k) + "/status")
+		if err != nil || !strings.Contains(string(b), "\nUid:\t") {
+			t.Fatalf("reading the status of python process %d: %v", k, err)
+		}
 		if strings.Contains(string(b), "\nUid:\t0\t") {
 			t.Errorf("python process %d runs as root", k)
 		}

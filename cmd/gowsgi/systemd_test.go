@@ -181,6 +181,11 @@ func TestSystemdSocketActivation(t *testing.T) {
 	for master.IsGowsgi(newPid) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
+	// The socket is checked after the master is gone: while it runs, the
+	// file is there whatever its stop will do (issue 13, bug 6).
+	if master.IsGowsgi(newPid) {
+		t.Fatalf("the master (pid %d) still runs 30s after STOPPING=1; output:\n%s", newPid, p.out)
+	}
 	select {
 	case m, ok := <-notify.msgs:
 		if ok {

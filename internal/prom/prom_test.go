@@ -58,10 +58,19 @@ func TestExpositionParses(t *testing.T) {
 	}
 	// Cumulative: le=0.1 holds .05 and .1 (bounds are inclusive), le=1 adds .5.
 	want := map[float64]uint64{.1: 2, 1: 3}
+	seen := 0
 	for _, b := range hist.Bucket {
-		if n, ok := want[b.GetUpperBound()]; ok && b.GetCumulativeCount() != n {
+		n, ok := want[b.GetUpperBound()]
+		if ok {
+			seen++
+		}
+		if ok && b.GetCumulativeCount() != n {
 			t.Errorf("bucket le=%v: %d, want %d", b.GetUpperBound(), b.GetCumulativeCount(), n)
 		}
+	}
+	// Missing buckets would leave nothing to compare (issue 13, bug 6).
+	if seen != len(want) {
+		t.Errorf("%d of the buckets le=0.1 and le=1 in %v", seen, hist.Bucket)
 	}
 	if s := fams["t_reload_seconds"].Metric[0].Summary; s.GetSampleCount() != 2 || s.GetSampleSum() != 0.75 {
 		t.Errorf("summary = %v", s)

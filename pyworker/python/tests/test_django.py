@@ -1,7 +1,7 @@
 """The zygote's Django preload against testdata/mysite.
 
 Skipped when the interpreter running the tests has no Django (install
-testdata/requirements.txt to run them).
+testdata/requirements.txt to run them), except the project's virtualenvs.
 """
 
 import json
@@ -20,6 +20,12 @@ try:
     HAVE_DJANGO = bool(django.VERSION) and os.path.isdir(MYSITE)
 except ImportError:
     HAVE_DJANGO = False
+
+# The project's virtualenvs, which `make test` creates with Django (.venv,
+# .venv-django6), always run them: a skip there would hide a Django that
+# failed to install (issue 13, bug 6). Other interpreters may lack it.
+IN_PROJECT_VENV = (os.path.dirname(os.path.realpath(sys.prefix)) == os.path.realpath(REPO)
+                   and os.path.basename(sys.prefix).startswith(".venv"))
 
 PROBE = '''
 import json, os, sys
@@ -45,7 +51,7 @@ print(json.dumps({"logs": logs, "project": project, "apps_ready": apps.ready,
 '''
 
 
-@unittest.skipUnless(HAVE_DJANGO, "Django is not installed for this interpreter")
+@unittest.skipUnless(HAVE_DJANGO or IN_PROJECT_VENV, "Django is not installed for this interpreter")
 class DjangoPreload(unittest.TestCase):
     def test_site_preload_imports_django_but_not_the_project(self):
         out = subprocess.run([sys.executable, "-c", PROBE % {"python_dir": PYTHON_DIR,
