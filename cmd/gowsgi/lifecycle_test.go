@@ -152,9 +152,11 @@ func TestStopDuringHUP(t *testing.T) {
 		t.Fatalf("the new master did not start its workers:\n%s", p.out)
 	}
 	stopped := make(chan string, 1)
+	stopCode := make(chan int, 1)
 	go func() {
 		cmd := exec.Command(gowsgiBin, "--stop", pidfile)
 		out, _ := cmd.CombinedOutput()
+		stopCode <- cmd.ProcessState.ExitCode()
 		stopped <- string(out)
 	}()
 	if _, ok := p.out.waitFor(regexp.MustCompile(`finishing in-flight requests`), 10*time.Second); !ok {
@@ -169,7 +171,12 @@ func TestStopDuringHUP(t *testing.T) {
 	if code := <-held; code != 200 {
 		t.Errorf("the request held during the stop: %d, want 200", code)
 	}
+	code := <-stopCode
 	out := <-stopped
+	failOnRaceReport(t, code, out)
+	if code != 0 {
+		t.Errorf("--stop: exit %d\n%s", code, out)
+	}
 	exitsWithin(t, p, 10*time.Second, "after --stop")
 	var left []string
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
