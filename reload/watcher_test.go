@@ -673,3 +673,22 @@ func TestCloseConcurrent(t *testing.T) {
 		must(t, <-errs)
 	}
 }
+
+// TestFilesOnly: with FilesOnly the tree at root is not watched, only the
+// files (touch-reload's watcher): a save in the tree is no batch, a touch
+// of the file is.
+func TestFilesOnly(t *testing.T) {
+	root := t.TempDir()
+	trigger := filepath.Join(root, "reload.trigger")
+	write(t, trigger, "")
+	must(t, os.Mkdir(filepath.Join(root, "pkg"), 0o755))
+	w := startWatcher(t, root, Options{FilesOnly: true, Files: []string{trigger}})
+	write(t, filepath.Join(root, "app.py"), "x = 1")
+	write(t, filepath.Join(root, "pkg", "mod.py"), "x = 1")
+	noBatch(t, w)
+	now := time.Now().Add(time.Minute)
+	must(t, os.Chtimes(trigger, now, now))
+	if b := nextBatch(t, w); !slices.Equal(b.Paths, []string{"reload.trigger"}) || b.Kind != KindCode {
+		t.Errorf("touch: got %+v, want [reload.trigger] code", b)
+	}
+}
