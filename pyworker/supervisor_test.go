@@ -425,3 +425,48 @@ func TestResetZygoteForksTheNextGenerationFromAFreshOne(t *testing.T) {
 		t.Fatalf("served by generation %d, want 2", gen)
 	}
 }
+
+// TestRetireGrace: with RetireGrace (dev mode), a worker of a replaced
+// generation that is still busy is killed once the grace has passed, so an
+// open stream cannot keep old code running; without it, it waits for its
+// request (issue 15, item 3).
+func TestRetireGrace(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		grace  time.Duration
+		killed bool
+	}{
+		{"dev: killed after the grace", 300 * time.Millisecond, true},
+		{"production: waits for the request", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakePython(t)
+			m, logs := newFakeManager(t, Options{Spawn: SpawnExec, Processes: 1, RetireGrace: tc.grace}, f)
+			if err := start(t, m); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			busy, err := m.Acquire(ctx, get("/events/")) // held: the stream is open
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Reload(ctx); err != nil {
+				t.Fatalf("Reload: %v", err)
+			}
+			wait := time.Second
+			if tc.killed {
+				eventually(t, "the old worker killed", func() bool { return m.Counters().Exits[ExitSignal] == 1 })
+			} else {
+				time.Sleep(wait) // three grace periods of the dev case: nothing may happen meanwhile
+				if c := m.Counters(); c.Exits[ExitSignal] != 0 {
+					t.Errorf("the busy worker was killed without RetireGrace: %v", c.Exits)
+				}
+			}
+			if got := logs.has("ending its open requests"); got != tc.killed {
+				t.Errorf("log of ending open requests: %v, want %v", got, tc.killed)
+			}
+			m.Release(busy)
+		})
+	}
+}
