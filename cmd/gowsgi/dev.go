@@ -208,14 +208,14 @@ func (d *devServer) wrap(static, insecure bool) func(http.Handler) http.Handler 
 		var h http.Handler = app
 		var mounts []*gateway.Static
 		if info := d.info; info != nil && static && info.StaticFiles && (info.Debug || insecure) && strings.HasPrefix(info.StaticURL, "/") {
-			st := &gateway.Static{URL: info.StaticURL}
+			st := &gateway.Static{URL: info.StaticURL, Revalidate: true}
 			for _, sd := range info.StaticDirs {
 				st.Dirs = append(st.Dirs, gateway.StaticDir{Prefix: sd[0], Root: sd[1]})
 			}
 			mounts = append(mounts, st)
 		}
 		if info := d.info; info != nil && static && strings.HasPrefix(info.MediaURL, "/") && info.MediaURL != "/" && info.MediaRoot != "" {
-			mounts = append(mounts, &gateway.Static{URL: info.MediaURL, Dirs: []gateway.StaticDir{{Root: info.MediaRoot}}})
+			mounts = append(mounts, &gateway.Static{URL: info.MediaURL, Dirs: []gateway.StaticDir{{Root: info.MediaRoot}}, Revalidate: true})
 		}
 		if len(mounts) > 0 {
 			next := h
