@@ -295,6 +295,9 @@ func (d *devServer) onChange(b reload.Batch) {
 		return
 	}
 	d.logf("%s changed; starting new workers", what)
+	if d.settingsChanged(b) {
+		d.mgr.ResetZygote() // its Django stage holds the old settings (dev_stage.go)
+	}
 	start := time.Now()
 	err := d.mgr.Reload(context.Background())
 	var be *pyworker.BootError

@@ -529,3 +529,24 @@ func TestDevLogsWhatItAnswers(t *testing.T) {
 		t.Errorf("the error page was not logged with its size:\n%s", p.out)
 	}
 }
+
+// TestDevDjangoStage: once the zygote's Django stage is ready (it holds the
+// settings and the third-party apps' models), a save forks workers from it
+// that serve the new code, and a save of the settings starts a new zygote,
+// so the workers never hold the old settings.
+func TestDevDjangoStage(t *testing.T) {
+	dir := copyChecksite(t)
+	p := startGowsgi(t, dir, nil, "dev", "--python", testPython(t), "--skip-checks", "--no-livereload", ".", "127.0.0.1:0")
+	if _, ok := p.out.waitFor(regexp.MustCompile(`django stage: imported \d+ more modules`), 60*time.Second); !ok {
+		t.Fatalf("the Django stage never became ready:\n%s", p.out)
+	}
+	waitBody(t, p.url+"/", func(code int, body string) bool { return body == "checksite\n" })
+	urls := filepath.Join(dir, "checksite", "urls.py")
+	b, _ := os.ReadFile(urls)
+	saveFile(t, urls, strings.Replace(string(b), `"checksite") + "\n"`, `"checksite") + " v2\n"`, 1))
+	waitBody(t, p.url+"/", func(code int, body string) bool { return body == "checksite v2\n" })
+	settings := filepath.Join(dir, "checksite", "settings.py")
+	b, _ = os.ReadFile(settings)
+	saveFile(t, settings, string(b)+"\nGREETING = \"new settings\"\n")
+	waitBody(t, p.url+"/", func(code int, body string) bool { return body == "new settings v2\n" })
+}

@@ -20,6 +20,13 @@ before forking):
     EOF    the master is gone: SIGKILL the children and exit 1.
 
 SIGINT is ignored: ^C is the master's to handle.
+
+In dev mode for a Django project the zygote also forks a Django stage
+(djangostage.py) after its preload. Once the stage says Ready, Fork and Stop
+frames go to it, and its Forked, Exited and Log frames come back through
+the zygote to the master, which sees no difference but the time a new
+generation takes. A stage that refuses or dies leaves the forking to the
+zygote again (its workers die with it and are reported killed).
 """
 
 import gc
@@ -32,9 +39,10 @@ import sys
 import threading
 import traceback
 
-from . import boot, preload
+from . import boot, djangostage, preload
 from .protocol import (
-    EXITED, FORK, FORKED, LOG, READY, STOP, ConnectionClosed, ProtocolError, decode_json,
+    EXITED, FORK, FORKED, LOG, READY, STOP, Connection, ConnectionClosed, ProtocolError,
+    decode_json,
 )
 
 
@@ -49,6 +57,10 @@ class Zygote:
         self.stopping = False
         self.selector = None
         self.wake_r = self.wake_w = None
+        self.stage = None        # Connection to the Django stage, while it runs
+        self.stage_pid = None
+        self.stage_ready = False
+        self.stage_children = set()  # pids the stage forked
 
     def log(self, text):
         self.conn.send_frame(LOG, 0, 0, text.encode("utf-8", "replace"))
@@ -85,6 +97,8 @@ class Zygote:
         self.selector = sel = selectors.DefaultSelector()
         sel.register(self.conn.sock, selectors.EVENT_READ, self.read_control)
         sel.register(self.wake_r, selectors.EVENT_READ, self.reap)
+        if self.stage is not None:
+            sel.register(self.stage.sock, selectors.EVENT_READ, self.read_stage)
         self.conn.sock.setblocking(True)
         try:
             while True:
@@ -102,10 +116,14 @@ class Zygote:
             frame = conn.poll_frame()
             while frame is not None:
                 t, flags, rid, payload = frame
-                if t == FORK:
+                if t == FORK and self.stage_ready and not self.stopping:
+                    self.stage.send_frame(t, flags, rid, payload)
+                elif t == FORK:
                     self.fork(decode_json(payload))
                 elif t == STOP:
                     self.stopping = True
+                    if self.stage is not None:
+                        self.stage.send_frame(t, flags, rid, payload)
                 frame = conn.poll_frame()
         except (ConnectionClosed, OSError):
             self.kill_children()
@@ -114,6 +132,72 @@ class Zygote:
             sys.stderr.write("gowsgi: zygote: protocol error: %s\n" % e)
             self.kill_children()
             boot.exit_process(boot.EXIT_MASTER_GONE)
+
+    def start_stage(self):
+        """start_stage forks the Django stage (djangostage.py) when the
+        config wants one. Call it after the preload, before run.
+        """
+        if not djangostage.wanted(self.config):
+            return
+        ours, theirs = socket.socketpair()
+        for f in (sys.stdout, sys.stderr):
+            f.flush()
+        pid = os.fork()
+        if pid == 0:
+            code = boot.EXIT_MASTER_GONE
+            try:
+                ours.close()
+                self.conn.sock.close()  # the master's connection is the zygote's alone
+                boot.set_pdeathsig()
+                djangostage.run(self.config, Connection(theirs))  # never returns
+            except BaseException:  # noqa: BLE001
+                traceback.print_exc()
+            finally:
+                boot.exit_process(code)
+        theirs.close()
+        self.stage, self.stage_pid = Connection(ours), pid
+
+    def read_stage(self):
+        """read_stage relays the stage's frames to the master."""
+        try:
+            frame = self.stage.poll_frame()
+            while frame is not None:
+                t, flags, rid, payload = frame
+                if t == READY:
+                    self.stage_ready = True
+                elif t == FORKED:
+                    d = decode_json(payload)
+                    if d.get("pid"):
+                        self.children[d["pid"]] = d.get("worker", 0)
+                        self.stage_children.add(d["pid"])
+                    self.conn.send_frame(t, flags, rid, payload)
+                elif t == EXITED:
+                    d = decode_json(payload)
+                    self.children.pop(d.get("pid"), None)
+                    self.stage_children.discard(d.get("pid"))
+                    self.conn.send_frame(t, flags, rid, payload)
+                else:
+                    self.conn.send_frame(t, flags, rid, payload)
+                frame = self.stage.poll_frame()
+        except (ConnectionClosed, OSError, ProtocolError):
+            self.stage_gone()
+
+    def stage_gone(self):
+        """stage_gone forgets a stage that exited: its workers die with it
+        (PDEATHSIG), and are reported killed.
+        """
+        self.selector.unregister(self.stage.sock)
+        self.stage.close()
+        self.stage, self.stage_ready = None, False
+        for pid in list(self.stage_children):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            worker = self.children.pop(pid, None)
+            self.conn.send_json(EXITED, {"pid": pid, "worker": worker, "code": None,
+                                         "signal": int(signal.SIGKILL)})
+        self.stage_children.clear()
 
     def kill_children(self):
         for pid in list(self.children):
@@ -141,6 +225,9 @@ class Zygote:
                 code, sig = os.WEXITSTATUS(status), None
             else:
                 continue  # stopped or continued, not gone
+            if pid == self.stage_pid:
+                self.stage_pid = None  # its connection's EOF says the rest
+                continue
             worker = self.children.pop(pid, None)
             self.conn.send_json(EXITED, {"pid": pid, "worker": worker, "code": code,
                                          "signal": sig})
@@ -179,6 +266,8 @@ class Zygote:
             self.selector.close()
             for s in (self.wake_r, self.wake_w, self.conn.sock):
                 s.close()
+            if self.stage is not None:
+                self.stage.sock.close()
             random.seed()
             from . import worker
             worker.run(config, app=self.app, parent_pid=zygote_pid)
@@ -212,4 +301,5 @@ def run(config):
     conn.send_json(READY, {"pid": os.getpid(), "python": sys.version,
                            "preload": config.preload, "app": config.app_spec,
                            "modules": len(sys.modules)})
+    z.start_stage()
     z.run()
