@@ -17,7 +17,9 @@ Phases:
               first 200 and PSS (idle, then after --load-s of load); then
               wrk against hello.py and mysite (/, /items/, POST /form/),
               keep-alive and new-connection clients, side by side
-  reload      dev reload under load: rewrite version.py, time to new code
+  reload      dev reload under load: rewrite version.py, time to new code, on
+              testdata/mysite and on the `wagtail start` site of bench/setup.sh
+              (gowsgi dev and runserver; --only wagtail runs just those)
   hup         SIGHUP to the master under load: failed requests, longest stall
 
 Writes bench/results/latest.{json,md,png} (--quick: bench/results/tmp/quick.*)

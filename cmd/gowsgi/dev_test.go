@@ -550,3 +550,20 @@ func TestDevDjangoStage(t *testing.T) {
 	saveFile(t, settings, string(b)+"\nGREETING = \"new settings\"\n")
 	waitBody(t, p.url+"/", func(code int, body string) bool { return body == "new settings v2\n" })
 }
+
+// TestDevNoDjangoHint pins issue 15: with an interpreter that has no
+// Django (no virtualenv active), the hint named --chdir and --module,
+// which dev does not have, and never --python.
+func TestDevNoDjangoHint(t *testing.T) {
+	// The test interpreter without its site-packages: no Django.
+	bare := filepath.Join(t.TempDir(), "python")
+	os.WriteFile(bare, []byte("#!/bin/sh\nexec "+testPython(t)+" -S \"$@\"\n"), 0o755)
+	code, out := runGowsgi(t, repoRoot(t), 60*time.Second, "dev", "--python", bare, "testdata/checksite", "127.0.0.1:0")
+	if code != exitAppLoad {
+		t.Errorf("exit %d, want %d", code, exitAppLoad)
+	}
+	want := "hint: " + bare + " has no module \"django\": it is not the project's virtualenv? Activate the virtualenv, or pass --python"
+	if !strings.Contains(out, want) || strings.Contains(out, "--chdir") {
+		t.Errorf("output lacks %q or names --chdir:\n%s", want, out)
+	}
+}

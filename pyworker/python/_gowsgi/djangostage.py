@@ -55,7 +55,12 @@ from .protocol import LOG, READY
 
 
 def wanted(config):
-    """wanted says whether the zygote starts a Django stage for config."""
+    """wanted says whether the zygote starts a Django stage for config.
+    GOWSGI_DJANGO_STAGE=0 in the environment turns it off (to compare, or
+    to rule it out).
+    """
+    if os.environ.get("GOWSGI_DJANGO_STAGE", "") == "0":
+        return False
     return config.preload == "site" and bool(config.django_settings) and config.eager_urlconf
 
 
