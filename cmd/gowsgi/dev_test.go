@@ -567,3 +567,35 @@ func TestDevNoDjangoHint(t *testing.T) {
 		t.Errorf("output lacks %q or names --chdir:\n%s", want, out)
 	}
 }
+
+// TestDevStandby: the Django stage's standby has run the project's part of
+// django.setup(); a save of a file it did not import (views, urls) forks the
+// workers from it, and a save of one it did (models.py) must not: the new
+// workers would hold the old models.
+func TestDevStandby(t *testing.T) {
+	dir := copyChecksite(t)
+	p := startGowsgi(t, dir, nil, "dev", "--python", testPython(t), "--skip-checks", "--no-livereload", ".", "127.0.0.1:0")
+	standby := regexp.MustCompile(`django stage: standby ready`)
+	if _, ok := p.out.waitFor(standby, 60*time.Second); !ok {
+		t.Fatalf("no standby:\n%s", p.out)
+	}
+	urls := filepath.Join(dir, "checksite", "urls.py")
+	b, _ := os.ReadFile(urls)
+	src := strings.Replace(string(b), `"checksite") + "\n"`, `"checksite") + getattr(catalog_models, "SUFFIX", "") + "\n"`, 1)
+	saveFile(t, urls, "from catalog import models as catalog_models\n"+src)
+	waitBody(t, p.url+"/", func(code int, body string) bool { return body == "checksite\n" && code == 200 })
+	if n := len(standby.FindAllString(p.out.String(), -1)); n != 1 {
+		t.Errorf("a urls.py save made %d standbys, want the first one only", n)
+	}
+	models := filepath.Join(dir, "catalog", "models.py")
+	b, _ = os.ReadFile(models)
+	saveFile(t, models, string(b)+"\nSUFFIX = \" (new models)\"\n")
+	waitBody(t, p.url+"/", func(code int, body string) bool { return body == "checksite (new models)\n" })
+	// A new standby follows, with the new models.
+	if _, ok := p.out.waitFor(regexp.MustCompile(`(?s)standby ready.*standby ready`), 60*time.Second); !ok {
+		t.Fatalf("no new standby after the models save:\n%s", p.out)
+	}
+	b, _ = os.ReadFile(urls)
+	saveFile(t, urls, strings.Replace(string(b), `"checksite")`, `"checksite v3")`, 1))
+	waitBody(t, p.url+"/", func(code int, body string) bool { return body == "checksite v3 (new models)\n" })
+}

@@ -33,7 +33,9 @@ eager_urlconf). It starts from the zygote's state and
 
 When B matches A the stage sends Ready and serves the zygote's Fork and
 Stop frames with the zygote's own loop (Zygote.run); the zygote relays
-them, and the Forked, Exited and Log frames back, to the master. Modules
+them, and the Forked, Exited and Log frames back, to the master. The stage
+in turn keeps a standby (see below) that forks the workers while no file
+it imported has changed. Modules
 imported inside a third-party app (wagtail.api, django.contrib.admin.views)
 are not preloaded: importing them before ready() is not equivalent (Wagtail
 creates fallback permission policies, found by trying).
@@ -103,7 +105,133 @@ def run(config, conn):
     gc.freeze()
     conn.send_json(READY, {"pid": os.getpid(), "modules": len(sys.modules)})
     from .zygote import Zygote
+    z = Zygote(config, conn)
+    z.check_sub = lambda info: standby_valid(config, info)
+    z.make_sub = lambda: z.start_sub(run_standby)
+    z.sub_due = time.monotonic()  # the first standby right away
+    z.run()
+
+
+# ---------------------------------------------------------------- standby
+#
+# A standby is a child of the stage that has run the project's part of
+# django.setup() too: it imported the WSGI module, as a worker does, but not
+# the URLconf. Workers forked from it import only the URLconf and what it
+# imports, from disk. That is exactly what a fresh worker would do as long
+# as no file the standby executed has changed and no Python file has been
+# added that setup could discover (an admin.py, a wagtail_hooks.py), which
+# the stage checks, by each file's size and modification time, before
+# every fork (standby_valid). A save of views.py or urls.py then costs the
+# URLconf and the warm-up only; a save of models.py, apps.py or admin.py
+# makes the stage fork the worker itself and start a new standby a moment
+# later.
+
+
+def run_standby(config, conn):
+    """run_standby is the standby's main; it never returns."""
+    t0_ns = time.time_ns()
+    was_enabled = gc.isenabled()
+    try:
+        boot.prepare(config)
+        gc.disable()
+        __import__(config.module)
+    except BaseException:  # noqa: BLE001 - the workers import it themselves and say why
+        boot.exit_process(boot.EXIT_OK)
+    finally:
+        if was_enabled:
+            gc.enable()
+    files = imported_files(config)
+    tree = py_files(config)
+    # A file changed while the standby imported it may be imported in its
+    # old version but recorded in its new one: not trusted.
+    fresh = t0_ns - 1_000_000_000
+    if files is None or tree is None or any(mt >= fresh for mt, _ in files.values()) \
+            or any(mt >= fresh for mt in tree.values()):
+        boot.exit_process(boot.EXIT_OK)
+    gc.collect()
+    gc.freeze()
+    conn.send_frame(LOG, 0, 0, ("django stage: standby ready in %.2fs: until a file it imported changes, "
+                                "a new generation imports only the URLconf" % ((time.time_ns() - t0_ns) / 1e9)).encode())
+    conn.send_json(READY, {"pid": os.getpid(), "files": files, "tree": sorted(tree)})
+    from .zygote import Zygote
     Zygote(config, conn).run()
+
+
+def _library_dirs():
+    import sysconfig
+    dirs = list(boot.site_dirs())
+    dirs += [os.path.abspath(p) for p in (sysconfig.get_path("stdlib"), sysconfig.get_path("platstdlib")) if p]
+    return dirs
+
+
+def imported_files(config):
+    """imported_files maps every imported module's file outside the
+    standard library and site-packages to [mtime_ns, size]; None when one
+    cannot be read.
+    """
+    libs = _library_dirs()
+    out = {}
+    for mod in list(sys.modules.values()):
+        f = getattr(mod, "__file__", None)
+        if not f or not isinstance(f, str):
+            continue
+        f = os.path.abspath(f)
+        if boot.is_under(f, libs) or f.startswith(boot.RUNTIME_DIR + os.sep):
+            continue
+        try:
+            st = os.stat(f)
+        except OSError:
+            return None
+        out[f] = [st.st_mtime_ns, st.st_size]
+    return out
+
+
+def py_files(config):
+    """py_files maps the project's .py files (its directories walked as the
+    site preload walks them) to their mtime_ns; None past the walk's bounds.
+    """
+    out = {}
+    for root in [config.chdir] + list(config.pythonpath):
+        root = os.path.abspath(root).rstrip(os.sep) or os.sep
+        base_depth = root.count(os.sep)
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in STANDBY_SKIP_DIRS
+                           and not os.path.exists(os.path.join(dirpath, d, "pyvenv.cfg"))]
+            if dirpath.count(os.sep) - base_depth >= preload.MAX_DEPTH:
+                dirnames[:] = []
+            for fn in filenames:
+                if fn.endswith(".py"):
+                    if len(out) >= preload.MAX_FILES:
+                        return None
+                    p = os.path.join(dirpath, fn)
+                    try:
+                        out[p] = os.stat(p).st_mtime_ns
+                    except OSError:
+                        pass
+    return out
+
+
+# Directories whose new .py files setup never imports: migrations run only
+# in manage.py migrate, tests in the test runner.
+STANDBY_SKIP_DIRS = preload.SKIP_DIRS
+
+
+def standby_valid(config, info):
+    """standby_valid says whether a standby's state is still what a fresh
+    worker's django.setup() would make from the files on disk now.
+    """
+    for f, (mtime, size) in info.get("files", {}).items():
+        try:
+            st = os.stat(f)
+        except OSError:
+            return False
+        if st.st_mtime_ns != mtime or st.st_size != size:
+            return False
+    tree = py_files(config)
+    if tree is None:
+        return False
+    known = set(info.get("tree", ()))
+    return all(p in known for p in tree)
 
 
 def probe(fn):

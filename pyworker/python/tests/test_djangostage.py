@@ -62,3 +62,54 @@ class UnderTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StandbyValidTest(unittest.TestCase):
+    """standby_valid: a standby may fork while no file it imported changed
+    and no .py file appeared that django.setup() could discover."""
+
+    def setUp(self):
+        import os
+        import shutil
+        import tempfile
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        os.makedirs(os.path.join(self.dir, "app"))
+        for name in ("models.py", "views.py"):
+            with open(os.path.join(self.dir, "app", name), "w") as f:
+                f.write("X = 1\n")
+        self.config = config(chdir=self.dir)
+        models = os.path.join(self.dir, "app", "models.py")
+        st = os.stat(models)
+        self.info = {"files": {models: [st.st_mtime_ns, st.st_size]},
+                     "tree": sorted(djangostage.py_files(self.config))}
+
+    def write(self, rel, text, bump=True):
+        import os
+        path = os.path.join(self.dir, rel)
+        with open(path, "w") as f:
+            f.write(text)
+        if bump:
+            st = os.stat(path)
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+
+    def test_unchanged(self):
+        self.assertTrue(djangostage.standby_valid(self.config, self.info))
+
+    def test_file_it_did_not_import_changed(self):
+        self.write("app/views.py", "X = 2\n")
+        self.assertTrue(djangostage.standby_valid(self.config, self.info))
+
+    def test_file_it_imported_changed(self):
+        self.write("app/models.py", "X = 2\n")
+        self.assertFalse(djangostage.standby_valid(self.config, self.info))
+
+    def test_new_file_setup_could_import(self):
+        self.write("app/admin.py", "")
+        self.assertFalse(djangostage.standby_valid(self.config, self.info))
+
+    def test_new_migration_does_not_count(self):
+        import os
+        os.makedirs(os.path.join(self.dir, "app", "migrations"))
+        self.write("app/migrations/0002_x.py", "")
+        self.assertTrue(djangostage.standby_valid(self.config, self.info))
