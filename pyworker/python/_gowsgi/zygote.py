@@ -70,6 +70,7 @@ class Zygote:
         self.make_sub = None   # starts a new current sub-zygote, if set
         self.sub_due = None    # time.monotonic() at which to call make_sub
         self.sub_failures = 0  # subs that died unasked since the last fork
+        self.sub_pids = set()  # every sub-zygote started, until reaped
 
     def log(self, text):
         self.conn.send_frame(LOG, 0, 0, text.encode("utf-8", "replace"))
@@ -177,6 +178,7 @@ class Zygote:
                 boot.exit_process(code)
         theirs.close()
         sub = Sub(Connection(ours), pid)
+        self.sub_pids.add(pid)
         self.subs.append(sub)
         self.sub = sub
         if self.selector is not None:
@@ -277,8 +279,11 @@ class Zygote:
                 code, sig = os.WEXITSTATUS(status), None
             else:
                 continue  # stopped or continued, not gone
-            if any(sub.pid == pid for sub in self.subs):
-                continue  # a sub-zygote: its connection's EOF says the rest
+            if pid in self.sub_pids:
+                # A sub-zygote, not a worker: its connection's EOF (before
+                # or after this) says the rest.
+                self.sub_pids.discard(pid)
+                continue
             worker = self.children.pop(pid, None)
             self.conn.send_json(EXITED, {"pid": pid, "worker": worker, "code": code,
                                          "signal": sig})
