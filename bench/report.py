@@ -280,6 +280,19 @@ def targets(res):
     elif dev:
         rows.append(("dev reload", "<= 300 ms, 0 failed, <= 50 ms", "failed: " + dev.get("error", "?").splitlines()[0][:100], False))
 
+    wag = res.get("reload", {}).get("gowsgi dev (wagtail)")
+    if wag and wag["rewrites"]:
+        rw = wag["rewrites"]
+        times = [w["reload_ms"] for w in rw]
+        worst = None if any(t is None for t in times) else max(times)
+        rows.append(("dev reload, `wagtail start` site: save to new code", "<= 400 ms",
+                     f"median {fnum(med(times))} ms, max {fnum(worst) if worst is not None else 'never'}",
+                     worst is not None and worst <= 400))
+        failed = sum(w["failed"] for w in rw)
+        rows.append(("dev reload, `wagtail start` site: failed requests", "0", str(failed), failed == 0))
+    elif wag:
+        rows.append(("dev reload, `wagtail start` site", "<= 400 ms, 0 failed", "failed: " + wag.get("error", "?").splitlines()[0][:100], False))
+
     h = res.get("hup", {}).get("gowsgi serve")
     if h and h["hups"]:
         failed = sum(w["failed"] for w in h["hups"])

@@ -17,7 +17,9 @@ Phases:
               first 200 and PSS (idle, then after --load-s of load); then
               wrk against hello.py and mysite (/, /items/, POST /form/),
               keep-alive and new-connection clients, side by side
-  reload      dev reload under load: rewrite version.py, time to new code
+  reload      dev reload under load: rewrite version.py, time to new code, on
+              testdata/mysite and on the `wagtail start` site of bench/setup.sh
+              (gowsgi dev and runserver; --only wagtail runs just those)
   hup         SIGHUP to the master under load: failed requests, longest stall
 
 Writes bench/results/latest.{json,md,png} (--quick: bench/results/tmp/quick.*)
@@ -293,7 +295,10 @@ def side_by_side(args, workdir, res, runnable, app, scripts, warm):
 
 
 def reload_servers():
-    """(name, argv for (copy dir, addr)) of the dev servers with reload."""
+    """(name, argv for (copy dir, addr), site) of the dev servers with reload:
+    every server on testdata/mysite, and gowsgi dev and runserver on the
+    `wagtail start` site that bench/setup.sh makes (issue 15: import-heavy
+    projects)."""
     def gowsgi_dev(d, addr):
         return [servers.GOWSGI, "dev", "--python", servers.PYTHON, d, addr]
 
@@ -304,8 +309,22 @@ def reload_servers():
         return [os.path.join(servers.VENV_BIN, "gunicorn"), "--reload", "--bind", addr, "--workers", "1",
                 "--worker-class", "gthread", "--threads", "4", "--chdir", d, "mysite.wsgi:application"]
 
-    return [("gowsgi dev", gowsgi_dev), ("runserver", runserver), ("gunicorn --reload", gunicorn_reload)]
+    out = [("gowsgi dev", gowsgi_dev, "mysite"), ("runserver", runserver, "mysite"),
+           ("gunicorn --reload", gunicorn_reload, "mysite")]
+    if os.path.isfile(os.path.join(WAGTAIL_SITE, "manage.py")):
+        out += [("gowsgi dev (wagtail)", gowsgi_dev, "wagtail"), ("runserver (wagtail)", runserver, "wagtail")]
+    return out
 
+
+# The `wagtail start` site bench/setup.sh generates (git-ignored), with a
+# /version/ view that serves wagsite/version.py like mysite's.
+WAGTAIL_SITE = os.path.join(ROOT, ".bench-wagtail")
+
+# Each site: its directory and the file the reload phase rewrites.
+RELOAD_SITES = {
+    "mysite": (lambda: APPS["mysite"].dir, os.path.join("mysite", "version.py")),
+    "wagtail": (lambda: WAGTAIL_SITE, os.path.join("wagsite", "version.py")),
+}
 
 VERSION_PY = '''# Served verbatim by /version/. The hot-reload benchmark rewrites this file and
 # polls /version/ until the new value shows up, so keep it a single
@@ -315,26 +334,28 @@ VERSION = "{}"
 
 
 def dev_reload(args, workdir, res):
-    for name, argv in reload_servers():
+    for name, argv, site in reload_servers():
         if not selected(args, name):
             continue
         log(f"reload: {name}")
-        copy = os.path.join(workdir, "reload-" + name.split()[0] + "-" + name.split()[-1].strip("-"))
-        shutil.copytree(APPS["mysite"].dir, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "staticfiles"))
-        vfile = os.path.join(copy, "mysite", "version.py")
+        site_dir, version_rel = RELOAD_SITES[site]
+        slug = name.replace(" ", "-").replace("(", "").replace(")", "").replace("--", "-")
+        copy = os.path.join(workdir, "reload-" + slug)
+        shutil.copytree(site_dir(), copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "staticfiles"))
+        vfile = os.path.join(copy, version_rel)
         with open(vfile, "w") as f:
             f.write(VERSION_PY.format("1"))
         port = servers.free_port()
         env = servers.base_env({"DJANGO_DEBUG": "1"})
-        out = {"argv": " ".join(argv("COPY", "127.0.0.1:PORT")).replace(ROOT + "/", ""), "rewrites": []}
+        out = {"argv": " ".join(argv("COPY", "127.0.0.1:PORT")).replace(ROOT + "/", ""), "site": site, "rewrites": []}
         res["reload"][name] = out
-        p = procs.Proc(name, argv(copy, f"127.0.0.1:{port}"), copy, env, os.path.join(workdir, f"reload-{name.replace(' ', '_')}.log"))
+        p = procs.Proc(name, argv(copy, f"127.0.0.1:{port}"), copy, env, os.path.join(workdir, f"reload-{slug}.log"))
         lg = None
         try:
             out["cold_start_s"] = measure.wait_ready(p, port, "/version/", "1")
-            lg = measure.Loadgen(LOADGEN, f"http://127.0.0.1:{port}/version/", os.path.join(workdir, f"reload-{name.replace(' ', '_')}.csv"),
+            lg = measure.Loadgen(LOADGEN, f"http://127.0.0.1:{port}/version/", os.path.join(workdir, f"reload-{slug}.csv"),
                                  close=8, pace="25ms", report=True)
-            time.sleep(1.5)
+            time.sleep(args.reload_settle)
             writes = []
             for i in range(args.rewrites):
                 new = str(i + 2)
@@ -517,6 +538,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=1, help="seconds of wrk warm-up per server start (default 1)")
     ap.add_argument("--load-s", type=int, default=2, help="seconds of load before the 'after load' PSS (default 2)")
     ap.add_argument("--rewrites", type=int, default=5, help="version.py rewrites per dev server (default 5)")
+    ap.add_argument("--reload-settle", type=float, default=3.0,
+                    help="seconds of load before the first rewrite (default 3: gowsgi dev's Django stage gets ready in 2-4 s)")
     ap.add_argument("--hups", type=int, default=3, help="SIGHUPs per server (default 3)")
     ap.add_argument("--hup-window", type=float, default=5.0, help="seconds observed after each SIGHUP (default 5)")
     ap.add_argument("--phases", default="throughput,reload,hup", help="comma-separated phases to run")

@@ -10,6 +10,8 @@
 #   pip builds it, which needs gcc and the interpreter's C headers (a pyenv
 #   CPython has them; a Debian python3 needs python3-dev);
 # - testdata/mysite's sqlite database (manage.py migrate);
+# - .bench-wagtail: a `wagtail start wagsite` site (git-ignored), migrated,
+#   with a /version/ view like mysite's, for the reload phase (issue 15);
 # - bin/gowsgi and bin/bench-loadgen (the paced client of the reload and HUP
 #   measures).
 #
@@ -57,6 +59,40 @@ fi
 
 say "migrating testdata/mysite (sqlite: testdata/mysite/db.sqlite3)"
 "$VENV/bin/python" "$ROOT/testdata/mysite/manage.py" migrate --noinput -v 0 || die "manage.py migrate failed"
+
+WAGTAIL="$ROOT/.bench-wagtail"
+WAGTAIL_STAMP="$WAGTAIL/.made-by-bench-setup"
+wagtail_want="$("$VENV/bin/python" -c 'import wagtail; print(wagtail.__version__)') $(sha256sum "$ROOT/bench/setup.sh" | cut -c1-12)"
+if [ -f "$WAGTAIL_STAMP" ] && [ "$(cat "$WAGTAIL_STAMP")" = "$wagtail_want" ]; then
+	say "using existing $WAGTAIL (wagtail start site)"
+else
+	say "making $WAGTAIL: wagtail start wagsite, migrate, a /version/ view"
+	rm -rf -- "$WAGTAIL"
+	mkdir -p "$WAGTAIL"
+	"$VENV/bin/wagtail" start wagsite "$WAGTAIL" >/dev/null || die "wagtail start failed"
+	cat >"$WAGTAIL/wagsite/version.py" <<'PY'
+VERSION = "1"
+PY
+	cat >"$WAGTAIL/wagsite/bench_views.py" <<'PY'
+# The reload phase rewrites version.py and polls /version/ (bench/run.py).
+from django.http import HttpResponse
+
+from .version import VERSION
+
+
+def version(request):
+    return HttpResponse(VERSION, content_type="text/plain")
+PY
+	cat >>"$WAGTAIL/wagsite/urls.py" <<'PY'
+
+# bench/setup.sh: /version/ for the reload phase, before Wagtail's catch-all.
+from .bench_views import version as bench_version  # noqa: E402
+
+urlpatterns.insert(0, path("version/", bench_version))
+PY
+	(cd "$WAGTAIL" && "$VENV/bin/python" manage.py migrate --noinput -v 0) || die "migrating the wagtail site failed"
+	echo "$wagtail_want" >"$WAGTAIL_STAMP"
+fi
 
 say "building bin/gowsgi and bin/bench-loadgen"
 (cd "$ROOT" && "$GO" build -o bin/gowsgi ./cmd/gowsgi && "$GO" build -o bin/bench-loadgen ./bench/loadgen) ||

@@ -27,7 +27,7 @@ footer{color:#666;padding:1em 2em}
 {{if .Filename}}<p>in <code id="location">{{.Filename}}, line {{.Lineno}}</code></p>{{end}}</header>
 {{if .Source}}<section><table class="src">{{range .Source}}<tr{{if .Current}} class="cur"{{end}}><td class="n">{{.Lineno}}</td><td>{{.Line}}</td></tr>{{end}}</table></section>{{end}}
 <section><h2>Traceback</h2><pre class="tb">{{.Traceback}}</pre></section>
-<footer>gowsgi dev keeps the last working code out of the way until you fix this; save the file and this page reloads by itself.</footer>
+<footer>Every request gets this page until the code imports again. Fix the error and save: this page reloads by itself with the new code.</footer>
 </body></html>
 `))
 

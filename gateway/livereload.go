@@ -1,12 +1,12 @@
 package gateway
 
 // This file implements browser live reload for dev mode: a tiny script is
-// injected into HTML responses; it listens on a server-sent event stream
-// and reloads the page when the master says something changed.
+// injected into full HTML documents (livereload_inject.go); it listens on a
+// server-sent event stream and reloads the page when the master says
+// something changed.
 
 import (
 	"fmt"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -71,7 +71,7 @@ func (l *LiveReload) Clients() int {
 }
 
 // Wrap serves the live reload endpoints and injects the script into the
-// text/html responses of next.
+// full HTML documents next answers (see injectWriter for which ones).
 func (l *LiveReload) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -84,14 +84,16 @@ func (l *LiveReload) Wrap(next http.Handler) http.Handler {
 			fmt.Fprintf(w, liveReloadScript, LiveReloadPath)
 			return
 		}
+		if !wantsDocument(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		l.mu.Lock()
 		v := l.version
 		l.mu.Unlock()
-		iw := &injectWriter{ResponseWriter: w, head: r.Method == http.MethodHead}
+		iw := &injectWriter{ResponseWriter: w, script: fmt.Sprintf("<script src=\"%s.js?v=%d\"></script>", LiveReloadPath, v)}
 		next.ServeHTTP(iw, r)
-		if iw.inject {
-			fmt.Fprintf(w, "\n<script src=\"%s.js?v=%d\"></script>\n", LiveReloadPath, v)
-		}
+		iw.finish()
 	})
 }
 
@@ -136,41 +138,5 @@ func (l *LiveReload) serveEvents(w http.ResponseWriter, r *http.Request) {
 		case <-l.done:
 			return
 		}
-	}
-}
-
-// injectWriter decides at WriteHeader whether the response is a full HTML
-// page it may append the script to.
-type injectWriter struct {
-	http.ResponseWriter
-	head   bool
-	inject bool
-	wrote  bool
-}
-
-func (w *injectWriter) WriteHeader(code int) {
-	if !w.wrote {
-		w.wrote = true
-		h := w.Header()
-		mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
-		if mt == "text/html" && h.Get("Content-Encoding") == "" && !w.head && code == http.StatusOK || mt == "text/html" && code >= 400 && !w.head && h.Get("Content-Encoding") == "" {
-			// The script makes the body longer: let net/http frame it.
-			h.Del("Content-Length")
-			w.inject = true
-		}
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *injectWriter) Write(p []byte) (int, error) {
-	if !w.wrote {
-		w.WriteHeader(http.StatusOK)
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-func (w *injectWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
 	}
 }

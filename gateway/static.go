@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -23,6 +24,12 @@ type StaticDir struct {
 type Static struct {
 	URL  string // e.g. "/static/"; always starts and ends with "/"
 	Dirs []StaticDir
+	// Revalidate makes browsers ask again on every use (Cache-Control:
+	// no-cache) with the file's ETag and Last-Modified, answered 304 while
+	// the file is unchanged. Dev mode sets it. Issue 15: without it
+	// Chromium reused its cached copy of a saved CSS file after the live
+	// reload, and the page showed the old style.
+	Revalidate bool
 }
 
 // Match reports whether the request path falls under s.URL.
@@ -48,7 +55,7 @@ func (s *Static) Serve(w http.ResponseWriter, r *http.Request) bool {
 			}
 			sub = rel[len(p):]
 		}
-		if serveFrom(w, r, d.Root, sub) {
+		if serveFrom(w, r, d.Root, sub, s.Revalidate) {
 			return true
 		}
 	}
@@ -74,7 +81,7 @@ func cleanRel(p string) (string, bool) {
 	return c, true
 }
 
-func serveFrom(w http.ResponseWriter, r *http.Request, root, rel string) bool {
+func serveFrom(w http.ResponseWriter, r *http.Request, root, rel string, revalidate bool) bool {
 	rt, err := os.OpenRoot(root)
 	if err != nil {
 		return false
@@ -89,6 +96,13 @@ func serveFrom(w http.ResponseWriter, r *http.Request, root, rel string) bool {
 	if err != nil || st.IsDir() || !st.Mode().IsRegular() {
 		return false
 	}
+	if revalidate {
+		// The modification time in nanoseconds and the size: two saves in
+		// one second (Last-Modified's resolution) still differ.
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("ETag", `W/"`+strconv.FormatInt(st.Size(), 16)+"-"+strconv.FormatInt(st.ModTime().UnixNano(), 16)+`"`)
+	}
+	// ServeContent answers If-None-Match and If-Modified-Since with 304.
 	http.ServeContent(w, r, st.Name(), st.ModTime(), f)
 	return true
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestStaticNeverLeavesItsRoot(t *testing.T) {
@@ -89,4 +90,68 @@ func FuzzCleanRel(f *testing.F) {
 			t.Fatalf("cleanRel(%q) = %q, which is not local", p, rel)
 		}
 	})
+}
+
+// TestStaticRevalidate pins issue 15: dev static files go out with
+// Cache-Control: no-cache and a validator, a conditional request for an
+// unchanged file gets 304, and a saved file (even in the same second) gets
+// its new content.
+func TestStaticRevalidate(t *testing.T) {
+	root := t.TempDir()
+	css := filepath.Join(root, "site.css")
+	os.WriteFile(css, []byte("h1{color:red}"), 0o644)
+	s := &Static{URL: "/static/", Dirs: []StaticDir{{Root: root}}, Revalidate: true}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.Match(r.URL.Path) || !s.Serve(w, r) {
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	get := func(t *testing.T, hdr map[string]string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+"/static/site.css", nil)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	first, body := get(t, nil)
+	etag, lm := first.Header.Get("ETag"), first.Header.Get("Last-Modified")
+	if cc := first.Header.Get("Cache-Control"); cc != "no-cache" {
+		t.Errorf("Cache-Control %q, want no-cache", cc)
+	}
+	if etag == "" || lm == "" || body != "h1{color:red}" {
+		t.Fatalf("ETag %q, Last-Modified %q, body %q", etag, lm, body)
+	}
+	tests := []struct {
+		name   string
+		hdr    map[string]string
+		edit   string
+		status int
+		body   string
+	}{
+		{"If-None-Match unchanged", map[string]string{"If-None-Match": etag}, "", 304, ""},
+		{"If-Modified-Since unchanged", map[string]string{"If-Modified-Since": lm}, "", 304, ""},
+		{"If-None-Match after a save", map[string]string{"If-None-Match": etag, "If-Modified-Since": lm}, "h1{color:blue}", 200, "h1{color:blue}"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.edit != "" {
+				st, _ := os.Stat(css)
+				os.WriteFile(css, []byte(tc.edit), 0o644)
+				// Same second as before: only the ETag can tell.
+				os.Chtimes(css, st.ModTime(), st.ModTime().Add(time.Millisecond))
+			}
+			resp, body := get(t, tc.hdr)
+			if resp.StatusCode != tc.status || body != tc.body {
+				t.Errorf("got %d %q, want %d %q", resp.StatusCode, body, tc.status, tc.body)
+			}
+		})
+	}
 }

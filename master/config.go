@@ -80,8 +80,9 @@ type Config struct {
 	ScriptName string
 
 	// Wrap, when set, wraps each HTTP listener's handler (dev mode: static
-	// files, live reload).
-	Wrap func(http.Handler) http.Handler
+	// files, the import-error page, live reload); m is the master it
+	// serves for (ServeBroken, LogRequest).
+	Wrap func(m *Master, app http.Handler) http.Handler
 	// KeepBroken keeps the master up when the app fails to import at start
 	// (dev mode serves the error page until the next save fixes it).
 	KeepBroken   bool

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +34,10 @@ type DevOptions struct {
 	// SiteDirs are the interpreter's site-packages directories: a package
 	// installed or upgraded there restarts the zygote.
 	SiteDirs []string
+	// SettingsFiles are the files importing the Django settings imported:
+	// the zygote's Django stage holds them, so a save of one restarts the
+	// zygote too instead of forking workers with the old settings.
+	SettingsFiles []string
 }
 
 // devState is the dev mode's watching, made by Start.
@@ -147,8 +152,25 @@ func (l *devLoop) change(m *Master, b reload.Batch) {
 		return
 	}
 	m.logf("%s changed; starting new workers", what)
+	if m.dev.settingsChanged(b) {
+		m.mgr.ResetZygote() // its Django stage holds the old settings
+	}
 	l.reloading = true
 	go devReload(m.mgr, m.dev.ctx, what, l.reloaded)
+}
+
+// settingsChanged reports whether b touches one of SettingsFiles.
+func (d *devState) settingsChanged(b reload.Batch) bool {
+	for _, p := range b.Paths {
+		abs := p
+		if !filepath.IsAbs(abs) {
+			abs = filepath.Join(d.opts.Dir, p)
+		}
+		if slices.Contains(d.opts.SettingsFiles, abs) {
+			return true
+		}
+	}
+	return false
 }
 
 // devReload is the goroutine that starts one new generation.

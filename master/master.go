@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/gowsgi/gowsgi/gateway"
 	"github.com/gowsgi/gowsgi/pyworker"
@@ -167,13 +168,13 @@ func (m *Master) serveListeners() {
 			Environ:     gateway.Environ{Scheme: ListenerScheme(ln), LocalAddr: ln.Addr(), ScriptName: cfg.ScriptName, Proxies: cfg.Proxies},
 			Log:         m.alog,
 			Logf:        m.logf,
-			Unavailable: m.serveBroken,
+			Unavailable: m.ServeBroken,
 			LimitPost:   cfg.LimitPost,
 			Timeout:     cfg.SocketTimeout,
 			Static:      cfg.StaticMaps,
 		}
 		if cfg.Wrap != nil {
-			h = cfg.Wrap(h)
+			h = cfg.Wrap(m, h)
 		}
 		// One server per listener keeps LocalAddr per listener.
 		srv := gateway.NewServer(h, log.New(m.out, "gowsgi: http: ", 0), cfg.MaxHeaderBytes, cfg.SocketTimeout)
@@ -189,7 +190,7 @@ func (m *Master) serveListeners() {
 			LimitPost:   cfg.LimitPost,
 			Timeout:     cfg.SocketTimeout,
 			Static:      cfg.StaticMaps,
-			Unavailable: m.serveBroken,
+			Unavailable: m.ServeBroken,
 			Log:         m.alog,
 			Logf:        m.logf,
 		}
@@ -232,12 +233,21 @@ func (m *Master) setBroken(be *pyworker.BootError) {
 	}
 }
 
-// serveBroken answers with the import error page while the app is broken.
-func (m *Master) serveBroken(w http.ResponseWriter, r *http.Request) bool {
+// ServeBroken answers with the import error page while the app is broken
+// (dev mode) and reports whether it did.
+func (m *Master) ServeBroken(w http.ResponseWriter, r *http.Request) bool {
 	be := m.bootErr.Load()
 	if be == nil {
 		return false
 	}
 	gateway.WriteBootError(w, be)
 	return true
+}
+
+// LogRequest writes an access log line for a request answered in front of
+// the app (dev mode's static files and error page).
+func (m *Master) LogRequest(r *http.Request, status int, size int64, d time.Duration) {
+	if m.alog != nil {
+		m.alog.Request(r, status, size, d, 0, 0)
+	}
 }

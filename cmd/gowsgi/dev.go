@@ -32,24 +32,9 @@ func devCommand() *cli.Command {
 			"gowsgi dev mysite 8001\n" +
 			"gowsgi dev mysite 0.0.0.0:8000\n" +
 			"gowsgi dev --wsgi-file app.py   # a plain WSGI app",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "http", Usage: "listen on `ADDR` (same as the ADDRPORT argument)"},
-			&cli.StringFlag{Name: "settings", Usage: "the Django settings `MODULE` (default: $DJANGO_SETTINGS_MODULE, then what manage.py sets)"},
-			&cli.StringFlag{Name: "wsgi-file", Usage: "serve a plain WSGI app from `FILE` instead of a Django project"},
-			&cli.StringFlag{Name: "module", Usage: "serve a plain WSGI app from `pkg.mod[:callable]`"},
-			&cli.StringFlag{Name: "python", Usage: "the Python interpreter `PATH` (default: $VIRTUAL_ENV/bin/python, then python3)"},
-			&cli.BoolFlag{Name: "noreload", Usage: "do not watch files and reload"},
-			&cli.BoolFlag{Name: "nostatic", Usage: "do not serve STATIC_URL from the staticfiles finders"},
-			&cli.BoolFlag{Name: "insecure", Usage: "serve static files even with DEBUG off"},
-			&cli.BoolFlag{Name: "no-livereload", Usage: "do not reload the browser after a change"},
-			&cli.StringSliceFlag{Name: "include", Usage: "react only to files matching `GLOB` (e.g. '**/*.py'); repeatable"},
-			&cli.StringSliceFlag{Name: "exclude", Usage: "do not watch paths matching `GLOB`; repeatable"},
-			&cli.IntFlag{Name: "processes", Value: 1, Usage: "worker processes"},
-			&cli.IntFlag{Name: "threads", Value: 4, Usage: "threads per worker"},
-			&cli.BoolFlag{Name: "color", Usage: "colour the request log even when not a terminal"},
-			&cli.BoolFlag{Name: "https", Usage: "serve HTTPS with a self-signed certificate for localhost (made once, kept in ~/.cache/gowsgi)"},
-		},
-		Action: runDev,
+		Flags:        devFlags(),
+		OnUsageError: devUsageError,
+		Action:       runDev,
 	}
 }
 
@@ -58,12 +43,12 @@ func runDev(c *cli.Context) error {
 	if len(args) > 2 {
 		return &usageError{Msg: "too many arguments: " + strings.Join(args, " "), Hint: "gowsgi dev [PROJECT_DIR] [ADDRPORT]"}
 	}
-	dir, addr := ".", "127.0.0.1:8000"
+	dir, addr, addrArg := ".", "127.0.0.1:8000", ""
 	if len(args) >= 1 {
 		// runserver's single argument is an addrport; accept that too.
 		if _, err := os.Stat(args[0]); err != nil && len(args) == 1 {
 			if a, perr := parseAddrPort(args[0]); perr == nil {
-				addr, args = a, nil
+				addr, addrArg, args = a, args[0], nil
 			}
 		}
 	}
@@ -75,14 +60,23 @@ func runDev(c *cli.Context) error {
 		if err != nil {
 			return &usageError{Msg: "ADDRPORT " + err.Error(), Hint: "use a port (8001) or address:port (0.0.0.0:8001, [::1]:8001)."}
 		}
-		addr = a
+		addr, addrArg = a, args[1]
 	}
 	if f := c.String("http"); f != "" {
 		a, err := parseAddrPort(f)
 		if err != nil {
 			return &usageError{Msg: "--http " + err.Error()}
 		}
-		addr = a
+		addr, addrArg = a, f
+	}
+	addr = withDefaultHost(addrArg, addr, devDefaultHost(c.Bool("ipv6")))
+	proxies, err := devProxies(c.StringSlice("trust-proxy"))
+	if err != nil {
+		return err
+	}
+	noteInertFlags(c, os.Stderr)
+	if label := proxiesLabel(proxies); label != "" {
+		fmt.Fprintf(os.Stderr, "gowsgi: believing X-Forwarded-* and Forwarded headers from %s (--trust-proxy)\n", label)
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -104,14 +98,15 @@ func runDev(c *cli.Context) error {
 		KeepBroken: true,
 		// One CONTROL-C stops within about a second, as runserver does,
 		// even with an event stream open (issue 15, item 3).
-		Grace: time.Second,
+		Grace:   time.Second,
+		Proxies: proxies,
 	}
 	if c.Bool("https") {
 		if cfg.HTTP[0].TLS, err = master.DevTLSConfig(os.Stderr); err != nil {
 			return err
 		}
 	}
-	color := c.Bool("color") || term.IsTerminal(int(os.Stderr.Fd()))
+	color := c.Bool("force-color") || !c.Bool("no-color") && term.IsTerminal(int(os.Stderr.Fd()))
 	cfg.AccessFormat = runserverLogFormat(color)
 	opts := pyworker.Options{
 		Python: python, Dir: abs, Processes: c.Int("processes"), Threads: c.Int("threads"),
@@ -120,6 +115,15 @@ func runDev(c *cli.Context) error {
 		// A replaced generation's open streams end a second after the
 		// swap; the browser reconnects to the new code.
 		RetireGrace: time.Second,
+	}
+	if c.Bool("nothreading") {
+		opts.Threads = 1
+	}
+	for _, p := range c.StringSlice("pythonpath") {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(abs, p)
+		}
+		opts.PythonPath = append(opts.PythonPath, p)
 	}
 	var env []string
 	if file, module := c.String("wsgi-file"), c.String("module"); file != "" || module != "" {
@@ -139,11 +143,16 @@ func runDev(c *cli.Context) error {
 		}
 		d.settings = settings
 		env = []string{"DJANGO_SETTINGS_MODULE=" + settings}
-		info, err := inspectDjango(python, abs, settings, env)
+		info, err := inspectDjangoWith(python, abs, settings, env, inspectArgs{
+			Checks: true, SkipChecks: c.Bool("skip-checks"), Color: color, PythonPath: opts.PythonPath,
+		})
 		if err != nil {
-			return err
+			return devInspectError(err, python, settings)
 		}
 		d.info = info
+		if err := printChecks(os.Stderr, info.Checks); err != nil {
+			return err
+		}
 		if info.WSGIApplication == "" {
 			return &usageError{Msg: fmt.Sprintf("%s has no WSGI_APPLICATION", settings), Hint: "set WSGI_APPLICATION = \"mysite.wsgi.application\" in the settings, or pass --module."}
 		}
@@ -160,6 +169,9 @@ func runDev(c *cli.Context) error {
 	}
 	if d.info != nil {
 		dev.SiteDirs = d.info.SiteDirs
+	}
+	if d.info != nil {
+		dev.SettingsFiles = d.info.SettingsFiles
 	}
 	cfg.Dev = dev
 	cfg.Wrap = d.wrap(dev.Live, !c.Bool("nostatic"), c.Bool("insecure"))
@@ -191,39 +203,6 @@ func warmUpRequest() *pyworker.Request {
 		env = pyworker.AppendEnviron(env, kv[0], kv[1])
 	}
 	return &pyworker.Request{Environ: env, Path: "/ (warm-up)"}
-}
-
-// wrap puts static files and live reload in front of the app.
-func (d *devProject) wrap(live *gateway.LiveReload, static, insecure bool) func(http.Handler) http.Handler {
-	return func(app http.Handler) http.Handler {
-		var h http.Handler = app
-		var mounts []*gateway.Static
-		if info := d.info; info != nil && static && info.StaticFiles && (info.Debug || insecure) && strings.HasPrefix(info.StaticURL, "/") {
-			st := &gateway.Static{URL: info.StaticURL}
-			for _, sd := range info.StaticDirs {
-				st.Dirs = append(st.Dirs, gateway.StaticDir{Prefix: sd[0], Root: sd[1]})
-			}
-			mounts = append(mounts, st)
-		}
-		if info := d.info; info != nil && static && strings.HasPrefix(info.MediaURL, "/") && info.MediaURL != "/" && info.MediaRoot != "" {
-			mounts = append(mounts, &gateway.Static{URL: info.MediaURL, Dirs: []gateway.StaticDir{{Root: info.MediaRoot}}})
-		}
-		if len(mounts) > 0 {
-			next := h
-			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				for _, st := range mounts {
-					if st.Match(r.URL.Path) && st.Serve(w, r) {
-						return
-					}
-				}
-				next.ServeHTTP(w, r)
-			})
-		}
-		if live != nil {
-			h = live.Wrap(h)
-		}
-		return h
-	}
 }
 
 func (d *devProject) printBanner(m *master.Master, watching bool) {

@@ -350,3 +350,265 @@ func TestDevPackageChange(t *testing.T) {
 		t.Fatal("no request was answered while the zygote restarted")
 	}
 }
+
+// copyChecksite copies testdata/checksite (issue 15's system-checks
+// project) to a temporary directory.
+func copyChecksite(t *testing.T) string {
+	t.Helper()
+	src := filepath.Join(repoRoot(t), "testdata", "checksite")
+	dst := filepath.Join(t.TempDir(), "checksite")
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// TestDevSystemChecks pins issue 15: runserver runs Django's system checks
+// and warns about unapplied migrations before it serves, and refuses to
+// start on an error such as admin.E108; gowsgi dev served such a project
+// without a word.
+func TestDevSystemChecks(t *testing.T) {
+	dir := copyChecksite(t)
+	tests := []struct {
+		name   string
+		args   []string
+		starts bool
+		want   []string
+		absent []string
+	}{
+		{name: "admin.E108 stops the start", args: []string{"--settings", "checksite.settings_broken"}, want: []string{
+			"Performing system checks...",
+			"SystemCheckError: System check identified some issues:",
+			"ERRORS:",
+			"<class 'catalog.admin.BookAdmin'>: (admin.E108) The value of 'list_display[1]' refers to 'no_such_field'",
+			"System check identified 1 issue (0 silenced).",
+			"not starting, as runserver would not",
+			"hint: fix them and start gowsgi dev again, or pass --skip-checks",
+		}},
+		{name: "--skip-checks starts anyway", args: []string{"--settings", "checksite.settings_broken", "--skip-checks"}, starts: true,
+			want:   []string{"You have 19 unapplied migration(s)", "Run 'python manage.py migrate' to apply them."},
+			absent: []string{"Performing system checks", "admin.E108"}},
+		{name: "clean project: no issues and the migrations warning", starts: true, want: []string{
+			"Performing system checks...\n\nSystem check identified no issues (0 silenced).\n",
+			"You have 19 unapplied migration(s). Your project may not work properly until you apply the migrations for app(s): admin, auth, catalog, contenttypes, sessions.",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"dev", "--python", testPython(t), "--noreload", "--no-color"}, tc.args...)
+			args = append(args, dir, "127.0.0.1:0")
+			var out string
+			if tc.starts {
+				p := startGowsgi(t, dir, nil, args...)
+				if code, _, body := get(t, nil, p.url+"/"); code != 200 || body != "checksite\n" {
+					t.Errorf("GET / = %d %q", code, body)
+				}
+				p.stop()
+				out = p.out.String()
+			} else {
+				var code int
+				code, out = runGowsgi(t, dir, 60*time.Second, args...)
+				if code != exitUsage {
+					t.Errorf("exit %d, want %d", code, exitUsage)
+				}
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q", w)
+				}
+			}
+			for _, w := range tc.absent {
+				if strings.Contains(out, w) {
+					t.Errorf("output has %q", w)
+				}
+			}
+			if t.Failed() {
+				t.Logf("output:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestDevRunserverFlags pins issue 15: runserver's options work with its
+// meaning, or say in one line that they mean nothing here, and an unknown
+// flag is one line with a hint, not the whole help.
+func TestDevRunserverFlags(t *testing.T) {
+	dir := copyChecksite(t)
+	t.Run("unknown flag is one line", func(t *testing.T) {
+		code, out := runGowsgi(t, dir, 30*time.Second, "dev", "--no-such-flag", ".")
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if code != exitUsage || len(lines) != 2 || !strings.Contains(lines[0], "flag provided but not defined: -no-such-flag") ||
+			!strings.HasPrefix(lines[1], "hint: gowsgi dev --help") {
+			t.Errorf("exit %d, output:\n%s", code, out)
+		}
+	})
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"--nothreading", []string{"--nothreading"}, []string{"1 process(es) x 1 thread(s)"}},
+		{"manage.py's options", []string{"--verbosity", "2", "--traceback", "--no-color", "--settings", "checksite.settings", "--pythonpath", "extra"},
+			[]string{"gowsgi: --verbosity 2: gowsgi dev prints the same at every verbosity", "gowsgi: --traceback: gowsgi dev always prints tracebacks"}},
+		{"flags after the arguments, as runserver takes them", []string{"--", "--noreload", "--skip-checks"}, []string{"1 process(es) x 4 thread(s)"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"dev", "--python", testPython(t)}
+			pos := []string{".", "127.0.0.1:0"}
+			if len(tc.args) > 0 && tc.args[0] == "--" {
+				args = append(append(args, pos...), tc.args[1:]...)
+			} else {
+				args = append(append(args, tc.args...), pos...)
+			}
+			p := startGowsgi(t, dir, nil, args...)
+			if code, _, _ := get(t, nil, p.url+"/"); code != 200 {
+				t.Errorf("GET / = %d", code)
+			}
+			p.stop()
+			for _, w := range tc.want {
+				if !strings.Contains(p.out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, p.out)
+				}
+			}
+		})
+	}
+	t.Run("--ipv6 listens on ::1", func(t *testing.T) {
+		if ln, err := net.Listen("tcp", "[::1]:0"); err != nil {
+			t.Skipf("no IPv6 loopback here: %v", err)
+		} else {
+			ln.Close()
+		}
+		p := startGowsgi(t, dir, nil, "dev", "--python", testPython(t), "-6", "--skip-checks", ".", "0")
+		if !strings.HasPrefix(p.addr, "[::1]:") {
+			t.Errorf("listening on %s, want [::1]:PORT", p.addr)
+		}
+	})
+}
+
+// TestDevTrustProxy pins issue 15: runserver ignores forwarding headers,
+// and gowsgi dev applied them from loopback (a local ngrok or Vite proxy),
+// which turned pages into 400 DisallowedHost and links into https://.
+func TestDevTrustProxy(t *testing.T) {
+	app := filepath.Join(repoRoot(t), "testdata", "apps", "environ.py")
+	tests := []struct {
+		name       string
+		args       []string
+		wantHost   string
+		wantScheme string
+	}{
+		{"default: nobody is trusted", nil, "127.0.0.1", "http"},
+		{"--trust-proxy loopback", []string{"--trust-proxy", "loopback"}, "public.example", "https"},
+		{"--trust-proxy another address", []string{"--trust-proxy", "10.1.2.3"}, "127.0.0.1", "http"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"dev", "--python", testPython(t), "--noreload", "--wsgi-file", app}, tc.args...)
+			p := startGowsgi(t, t.TempDir(), nil, append(args, ".", "127.0.0.1:0")...)
+			req, _ := http.NewRequest("GET", p.url+"/", nil)
+			req.Header.Set("X-Forwarded-Host", "public.example")
+			req.Header.Set("X-Forwarded-Proto", "https")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			host := regexp.MustCompile(`"HTTP_HOST":"([^":]*)`).FindSubmatch(body)
+			scheme := regexp.MustCompile(`"wsgi.url_scheme":"([^"]*)"`).FindSubmatch(body)
+			if host == nil || scheme == nil || string(host[1]) != tc.wantHost || string(scheme[1]) != tc.wantScheme {
+				t.Errorf("environ %s: want host %s, scheme %s", trunc(string(body)), tc.wantHost, tc.wantScheme)
+			}
+		})
+	}
+}
+
+// TestDevLogsWhatItAnswers pins issue 15: the request log left out static
+// files and logged the error page as "500 0".
+func TestDevLogsWhatItAnswers(t *testing.T) {
+	dir := copyMysite(t)
+	p := startGowsgi(t, dir, nil, "dev", "--python", testPython(t), "--skip-checks", ".", "127.0.0.1:0")
+	if code, _, _ := get(t, nil, p.url+"/static/shop/style.css"); code != 200 {
+		t.Fatalf("static file: %d", code)
+	}
+	logged := regexp.MustCompile(`"GET /static/shop/style.css HTTP/1.1" 200 [1-9]\d*`)
+	if _, ok := p.out.waitFor(logged, 10*time.Second); !ok {
+		t.Errorf("the static file was not logged with its size:\n%s", p.out)
+	}
+	saveFile(t, filepath.Join(dir, "shop", "views.py"), "this is not python\n")
+	waitBody(t, p.url+"/items/", func(code int, body string) bool { return code == 500 })
+	page := regexp.MustCompile(`"GET /items/ HTTP/1.1" 500 ([1-9]\d{2,})`)
+	if _, ok := p.out.waitFor(page, 10*time.Second); !ok {
+		t.Errorf("the error page was not logged with its size:\n%s", p.out)
+	}
+}
+
+// TestDevDjangoStage: once the zygote's Django stage is ready (it holds the
+// settings and the third-party apps' models), a save forks workers from it
+// that serve the new code, and a save of the settings starts a new zygote,
+// so the workers never hold the old settings.
+func TestDevDjangoStage(t *testing.T) {
+	dir := copyChecksite(t)
+	p := startGowsgi(t, dir, nil, "dev", "--python", testPython(t), "--skip-checks", "--no-livereload", ".", "127.0.0.1:0")
+	if _, ok := p.out.waitFor(regexp.MustCompile(`django stage: imported \d+ more modules`), 60*time.Second); !ok {
+		t.Fatalf("the Django stage never became ready:\n%s", p.out)
+	}
+	waitBody(t, p.url+"/", func(code int, body string) bool { return body == "checksite\n" })
+	urls := filepath.Join(dir, "checksite", "urls.py")
+	b, _ := os.ReadFile(urls)
+	saveFile(t, urls, strings.Replace(string(b), `"checksite") + "\n"`, `"checksite") + " v2\n"`, 1))
+	waitBody(t, p.url+"/", func(code int, body string) bool { return body == "checksite v2\n" })
+	settings := filepath.Join(dir, "checksite", "settings.py")
+	b, _ = os.ReadFile(settings)
+	saveFile(t, settings, string(b)+"\nGREETING = \"new settings\"\n")
+	waitBody(t, p.url+"/", func(code int, body string) bool { return body == "new settings v2\n" })
+}
+
+// TestDevNoDjangoHint pins issue 15: with an interpreter that has no
+// Django (no virtualenv active), the hint named --chdir and --module,
+// which dev does not have, and never --python.
+func TestDevNoDjangoHint(t *testing.T) {
+	// The test interpreter without its site-packages: no Django.
+	bare := filepath.Join(t.TempDir(), "python")
+	os.WriteFile(bare, []byte("#!/bin/sh\nexec "+testPython(t)+" -S \"$@\"\n"), 0o755)
+	code, out := runGowsgi(t, repoRoot(t), 60*time.Second, "dev", "--python", bare, "testdata/checksite", "127.0.0.1:0")
+	if code != exitAppLoad {
+		t.Errorf("exit %d, want %d", code, exitAppLoad)
+	}
+	want := "hint: " + bare + " has no module \"django\": it is not the project's virtualenv? Activate the virtualenv, or pass --python"
+	if !strings.Contains(out, want) || strings.Contains(out, "--chdir") {
+		t.Errorf("output lacks %q or names --chdir:\n%s", want, out)
+	}
+}
+
+// TestDevStandby: the Django stage's standby has run the project's part of
+// django.setup(); a save of a file it did not import (views, urls) forks the
+// workers from it, and a save of one it did (models.py) must not: the new
+// workers would hold the old models.
+func TestDevStandby(t *testing.T) {
+	dir := copyChecksite(t)
+	p := startGowsgi(t, dir, nil, "dev", "--python", testPython(t), "--skip-checks", "--no-livereload", ".", "127.0.0.1:0")
+	standby := regexp.MustCompile(`django stage: standby ready`)
+	if _, ok := p.out.waitFor(standby, 60*time.Second); !ok {
+		t.Fatalf("no standby:\n%s", p.out)
+	}
+	urls := filepath.Join(dir, "checksite", "urls.py")
+	b, _ := os.ReadFile(urls)
+	src := strings.Replace(string(b), `"checksite") + "\n"`, `"checksite") + getattr(catalog_models, "SUFFIX", "") + "\n"`, 1)
+	saveFile(t, urls, "from catalog import models as catalog_models\n"+src)
+	waitBody(t, p.url+"/", func(code int, body string) bool { return body == "checksite\n" && code == 200 })
+	if n := len(standby.FindAllString(p.out.String(), -1)); n != 1 {
+		t.Errorf("a urls.py save made %d standbys, want the first one only", n)
+	}
+	models := filepath.Join(dir, "catalog", "models.py")
+	b, _ = os.ReadFile(models)
+	saveFile(t, models, string(b)+"\nSUFFIX = \" (new models)\"\n")
+	waitBody(t, p.url+"/", func(code int, body string) bool { return body == "checksite (new models)\n" })
+	// A new standby follows, with the new models.
+	if _, ok := p.out.waitFor(regexp.MustCompile(`(?s)standby ready.*standby ready`), 60*time.Second); !ok {
+		t.Fatalf("no new standby after the models save:\n%s", p.out)
+	}
+	b, _ = os.ReadFile(urls)
+	saveFile(t, urls, strings.Replace(string(b), `"checksite")`, `"checksite v3")`, 1))
+	waitBody(t, p.url+"/", func(code int, body string) bool { return body == "checksite v3 (new models)\n" })
+}

@@ -114,6 +114,94 @@ func TestLiveReloadInChromium(t *testing.T) {
 	t.Logf("browser test took %s", time.Since(start).Round(time.Millisecond))
 }
 
+// TestLiveReloadHtmxAndCSSInChromium pins issue 15's two browser bugs on a
+// real htmx page (testdata/htmx): the live reload script was injected into
+// every fragment htmx swapped in, each swap opened one more EventSource, and
+// after five swaps Chromium's six connections per host were held by event
+// streams, so the sixth click never got an answer; and a saved CSS file did
+// not show after the automatic reload, because dev static files went out
+// without Cache-Control and Chromium reused its cached copy.
+func TestLiveReloadHtmxAndCSSInChromium(t *testing.T) {
+	for _, bin := range []string{chromiumBin, chromedriverBin} {
+		if _, err := os.Stat(bin); err != nil {
+			t.Fatalf("no %s (%v): run scripts/setup-system.sh (make test does), which installs chromium and chromium-driver", bin, err)
+		}
+	}
+	site := copySiteForBrowser(t)
+	htmx := filepath.Join(repoRoot(t), "testdata", "htmx")
+	copyFile(t, filepath.Join(htmx, "htmxdemo.py"), filepath.Join(site, "mysite", "htmxdemo.py"))
+	copyFile(t, filepath.Join(htmx, "htmx.min.js"), filepath.Join(site, "shop", "static", "shop", "htmx.min.js"))
+	css := filepath.Join(site, "shop", "static", "shop", "htmxdemo.css")
+	if err := os.WriteFile(css, []byte("#title { color: rgb(255, 0, 0); }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A stylesheet last changed long ago is fresh for weeks by HTTP's
+	// heuristic (10% of its age) when no Cache-Control says otherwise.
+	old := time.Now().Add(-365 * 24 * time.Hour)
+	os.Chtimes(css, old, old)
+	urls := filepath.Join(site, "mysite", "urls.py")
+	b, err := os.ReadFile(urls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(urls, append(b, []byte("\nfrom mysite import htmxdemo  # noqa: E402\n\nurlpatterns = htmxdemo.urlpatterns + urlpatterns\n")...), 0o644)
+
+	srv := startGowsgi(t, site, nil, "dev", "--python", testPython(t), "--skip-checks", site, "127.0.0.1:0")
+	driver := startChromedriver(t)
+	browser := driver.newSession(t)
+	dump := func() string {
+		return fmt.Sprintf("gowsgi output:\n%s\nchromedriver output:\n%s", srv.out, driver.out)
+	}
+	browser.navigate(t, srv.url+"/htmx/")
+	if got := browser.script(t, `return typeof htmx`); got != "object" {
+		t.Fatalf("htmx did not load (typeof htmx = %v)\n%s", got, dump())
+	}
+
+	t.Run("htmx swaps get no live reload script and never run out of connections", func(t *testing.T) {
+		// Twelve swaps: twice Chromium's six connections per host.
+		for i := 1; i <= 12; i++ {
+			browser.script(t, `document.getElementById("more").click(); return null`)
+			if got, ok := browser.poll(`return document.querySelectorAll("#list li").length`, float64(i), 10*time.Second); !ok {
+				t.Fatalf("click %d: the list has %v items, want %d: the swap never got its answer\n%s", i, got, i, dump())
+			}
+		}
+		if got := browser.script(t, `return document.querySelectorAll('script[src*="/__gowsgi__/livereload"]').length`); got != 1.0 {
+			t.Errorf("the page has %v live reload scripts after the swaps, want 1\n%s", got, dump())
+		}
+		if got := browser.script(t, `return document.querySelectorAll("#list script").length`); got != 0.0 {
+			t.Errorf("the swapped fragments hold %v scripts, want 0\n%s", got, dump())
+		}
+		if last := browser.script(t, `var e = document.body.lastElementChild; return e.tagName + " " + e.getAttribute("src")`); !strings.HasPrefix(last.(string), "SCRIPT /__gowsgi__/livereload.js") {
+			t.Errorf("the body's last element is %v, want the live reload script (before </body>)\n%s", last, dump())
+		}
+	})
+
+	t.Run("a saved stylesheet shows after the automatic reload", func(t *testing.T) {
+		color := `return getComputedStyle(document.getElementById("title")).color`
+		if got := browser.script(t, color); got != "rgb(255, 0, 0)" {
+			t.Fatalf("title colour %v before the save, want rgb(255, 0, 0)\n%s", got, dump())
+		}
+		browser.waitEventStream(t, dump)
+		browser.script(t, `window.gowsgiTestMark = true; return null`)
+		saveLikeAnEditor(t, css, "#title { color: rgb(0, 0, 255); }\n")
+		if got, ok := browser.poll(`return window.gowsgiTestMark === true ? "not reloaded" : getComputedStyle(document.getElementById("title")).color`,
+			"rgb(0, 0, 255)", 15*time.Second); !ok {
+			t.Fatalf("after the save and the reload the title is %v, want rgb(0, 0, 255)\n%s", got, dump())
+		}
+	})
+}
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // copySiteForBrowser copies testdata/mysite with its migrated database (the
 // items page queries it), leaving out __pycache__, to a directory the test
 // may edit.

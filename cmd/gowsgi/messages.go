@@ -23,12 +23,35 @@ import (
 // ConfigError, which the command line makes too.
 type usageError = master.ConfigError
 
+// missingModuleError is a project that imports a module the interpreter
+// does not have: most often Django itself, because gowsgi found a python3
+// that is not the project's virtualenv.
+type missingModuleError struct {
+	*pyworker.BootError
+	module string
+	python string
+}
+
+func (e *missingModuleError) Unwrap() error { return e.BootError }
+
+// hintedError gives an error the hint of the command that knows the next
+// step better than report's default (dev has no --chdir).
+type hintedError struct {
+	err  error
+	hint string
+}
+
+func (e *hintedError) Error() string { return e.err.Error() }
+func (e *hintedError) Unwrap() error { return e.err }
+
 // report prints err for a person and returns the exit code.
 func report(w io.Writer, err error) int {
 	var (
 		le   *master.ListenError
 		be   *pyworker.BootError
 		ue   *usageError
+		mm   *missingModuleError
+		he   *hintedError
 		exit cli.ExitCoder
 		spec *smoke.SpecError
 	)
@@ -38,7 +61,14 @@ func report(w io.Writer, err error) int {
 			fmt.Fprintf(w, "%s\n", strings.TrimRight(be.Traceback, "\n"))
 		}
 		fmt.Fprintf(w, "gowsgi: %v\n", be)
-		fmt.Fprintf(w, "hint: fix the error above, then start gowsgi again. Check that --chdir points at the project and --module/--wsgi-file names the WSGI entry point.\n")
+		switch {
+		case errors.As(err, &mm):
+			fmt.Fprintf(w, "hint: %s has no module %q: it is not the project's virtualenv? Activate the virtualenv, or pass --python path/to/venv/bin/python (or pip install what is missing).\n", mm.python, mm.module)
+		case errors.As(err, &he):
+			fmt.Fprintf(w, "hint: %s\n", he.hint)
+		default:
+			fmt.Fprintf(w, "hint: fix the error above, then start gowsgi again. Check that --chdir points at the project and --module/--wsgi-file names the WSGI entry point.\n")
+		}
 		return exitAppLoad
 	case errors.As(err, &le):
 		fmt.Fprintf(w, "gowsgi: %v\n", le)

@@ -29,8 +29,31 @@ type djangoInfo struct {
 	MediaRoot       string      `json:"media_root"`
 	TemplateDirs    []string    `json:"template_dirs"`
 	SiteDirs        []string    `json:"site_dirs"`
-	Error           string      `json:"error"`
-	Traceback       string      `json:"traceback"`
+	// SettingsFiles are the project's files that importing the settings
+	// imported: the zygote holds them (dev), so a change restarts it.
+	SettingsFiles []string `json:"settings_files"`
+	// Checks is what runserver prints before it serves, when asked for.
+	Checks *djangoChecks `json:"checks"`
+	Error  string        `json:"error"`
+	// Missing names the top-level module an ImportError could not find
+	// ("django": the interpreter is not the project's virtualenv).
+	Missing   string `json:"missing"`
+	Traceback string `json:"traceback"`
+}
+
+// djangoChecks is the output of runserver's system checks and migrations
+// warning, in its words; Errors means runserver would not start.
+type djangoChecks struct {
+	Output string `json:"output"`
+	Errors bool   `json:"errors"`
+}
+
+// inspectArgs are djangoinfo.py's options.
+type inspectArgs struct {
+	Checks     bool     `json:"checks"`
+	SkipChecks bool     `json:"skip_checks"`
+	Color      bool     `json:"color"`
+	PythonPath []string `json:"pythonpath"`
 }
 
 var settingsRE = regexp.MustCompile(`DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([A-Za-z_][\w.]*)['"]`)
@@ -65,12 +88,23 @@ func findSettings(dir, flag string) (string, error) {
 // inspectDjango imports the settings in the project's interpreter and
 // reports what dev mode needs (WSGI_APPLICATION, static and template dirs).
 func inspectDjango(python, dir, settings string, env []string) (*djangoInfo, error) {
+	return inspectDjangoWith(python, dir, settings, env, inspectArgs{})
+}
+
+// inspectDjangoWith is inspectDjango with djangoinfo.py's options: dev runs
+// runserver's checks in the same interpreter, which has set Django up
+// already.
+func inspectDjangoWith(python, dir, settings string, env []string, args inspectArgs) (*djangoInfo, error) {
 	rt, err := pyworker.ExtractRuntime()
 	if err != nil {
 		return nil, err
 	}
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return nil, err
+	}
 	code := fmt.Sprintf("import sys; sys.path.insert(1, %q); from _gowsgi.djangoinfo import main; main()", rt)
-	cmd := exec.Command(python, "-c", code)
+	cmd := exec.Command(python, "-c", code, string(raw))
 	cmd.Dir = dir
 	cmd.Env = append(append(os.Environ(), env...), "DJANGO_SETTINGS_MODULE="+settings)
 	var stdout, stderr bytes.Buffer
@@ -81,7 +115,11 @@ func inspectDjango(python, dir, settings string, env []string) (*djangoInfo, err
 		return nil, fmt.Errorf("inspecting the Django settings %s with %s: %v\n%s", settings, python, runErr, strings.TrimSpace(stderr.String()))
 	}
 	if info.Error != "" {
-		return &info, &pyworker.BootError{Type: "SettingsError", Message: info.Error, Traceback: info.Traceback}
+		be := &pyworker.BootError{Type: "SettingsError", Message: info.Error, Traceback: info.Traceback}
+		if info.Missing != "" {
+			return &info, &missingModuleError{BootError: be, module: info.Missing, python: python}
+		}
+		return &info, be
 	}
 	return &info, nil
 }
