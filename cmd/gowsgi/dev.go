@@ -18,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/gowsgi/gowsgi/django"
 	"github.com/gowsgi/gowsgi/gateway"
 	"github.com/gowsgi/gowsgi/master"
 	"github.com/gowsgi/gowsgi/pyworker"
@@ -137,13 +138,13 @@ func runDev(c *cli.Context) error {
 		cfg.AppLabel = file + module
 		opts.Preload = "none"
 	} else {
-		settings, err := findSettings(abs, c.String("settings"))
+		settings, err := django.FindSettings(abs, c.String("settings"))
 		if err != nil {
 			return err
 		}
 		d.settings = settings
 		env = []string{"DJANGO_SETTINGS_MODULE=" + settings}
-		info, err := inspectDjangoWith(python, abs, settings, env, inspectArgs{
+		info, err := django.InspectWith(python, abs, settings, env, django.InspectArgs{
 			Checks: true, SkipChecks: c.Bool("skip-checks"), Color: color, PythonPath: opts.PythonPath,
 		})
 		if err != nil {
@@ -156,7 +157,7 @@ func runDev(c *cli.Context) error {
 		if info.WSGIApplication == "" {
 			return &usageError{Msg: fmt.Sprintf("%s has no WSGI_APPLICATION", settings), Hint: "set WSGI_APPLICATION = \"mysite.wsgi.application\" in the settings, or pass --module."}
 		}
-		opts.Module, opts.Callable = splitWSGIApplication(info.WSGIApplication)
+		opts.Module, opts.Callable = django.SplitWSGIApplication(info.WSGIApplication)
 		opts.DjangoSettings = settings
 		opts.EagerURLConf = true
 		cfg.AppLabel = info.WSGIApplication
@@ -186,7 +187,7 @@ func runDev(c *cli.Context) error {
 // devProject is what runDev found out about the project.
 type devProject struct {
 	dir      string
-	info     *djangoInfo // nil for a plain WSGI app
+	info     *django.Info // nil for a plain WSGI app
 	settings string
 }
 

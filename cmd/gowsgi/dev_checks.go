@@ -11,12 +11,13 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/gowsgi/gowsgi/django"
 	"github.com/gowsgi/gowsgi/pyworker"
 )
 
 // printChecks prints the checks' output and refuses to go on when a check
 // failed at ERROR level.
-func printChecks(out io.Writer, ch *djangoChecks) error {
+func printChecks(out io.Writer, ch *django.Checks) error {
 	if ch == nil {
 		return nil
 	}
@@ -34,7 +35,7 @@ func printChecks(out io.Writer, ch *djangoChecks) error {
 // dev has no --chdir; the project and its interpreter are what to check.
 func devInspectError(err error, python, settings string) error {
 	var be *pyworker.BootError
-	var mm *missingModuleError
+	var mm *django.MissingModuleError
 	if !errors.As(err, &be) || errors.As(err, &mm) {
 		return err
 	}

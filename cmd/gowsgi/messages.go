@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/gowsgi/gowsgi/django"
 	"github.com/gowsgi/gowsgi/master"
 	"github.com/gowsgi/gowsgi/pyworker"
 	"github.com/gowsgi/gowsgi/reload"
@@ -22,17 +23,6 @@ import (
 // usageError is a problem with flags or configuration: the master's
 // ConfigError, which the command line makes too.
 type usageError = master.ConfigError
-
-// missingModuleError is a project that imports a module the interpreter
-// does not have: most often Django itself, because gowsgi found a python3
-// that is not the project's virtualenv.
-type missingModuleError struct {
-	*pyworker.BootError
-	module string
-	python string
-}
-
-func (e *missingModuleError) Unwrap() error { return e.BootError }
 
 // hintedError gives an error the hint of the command that knows the next
 // step better than report's default (dev has no --chdir).
@@ -50,10 +40,11 @@ func report(w io.Writer, err error) int {
 		le   *master.ListenError
 		be   *pyworker.BootError
 		ue   *usageError
-		mm   *missingModuleError
+		mm   *django.MissingModuleError
 		he   *hintedError
 		exit cli.ExitCoder
 		spec *smoke.SpecError
+		pe   *django.ProjectError
 	)
 	switch {
 	case errors.As(err, &be):
@@ -63,7 +54,7 @@ func report(w io.Writer, err error) int {
 		fmt.Fprintf(w, "gowsgi: %v\n", be)
 		switch {
 		case errors.As(err, &mm):
-			fmt.Fprintf(w, "hint: %s has no module %q: it is not the project's virtualenv? Activate the virtualenv, or pass --python path/to/venv/bin/python (or pip install what is missing).\n", mm.python, mm.module)
+			fmt.Fprintf(w, "hint: %s has no module %q: it is not the project's virtualenv? Activate the virtualenv, or pass --python path/to/venv/bin/python (or pip install what is missing).\n", mm.Python, mm.Module)
 		case errors.As(err, &he):
 			fmt.Fprintf(w, "hint: %s\n", he.hint)
 		default:
@@ -90,6 +81,9 @@ func report(w io.Writer, err error) int {
 		if ue.Hint != "" {
 			fmt.Fprintf(w, "hint: %s\n", ue.Hint)
 		}
+		return exitUsage
+	case errors.As(err, &pe):
+		fmt.Fprintf(w, "gowsgi: %s\nhint: %s\n", pe.Msg, pe.Hint)
 		return exitUsage
 	case errors.As(err, &spec):
 		fmt.Fprintf(w, "gowsgi: %s\nhint: %s\n", spec.Msg, spec.Hint)

@@ -1,7 +1,8 @@
-package main
+package django
 
 // This file finds a Django project the way a developer would: manage.py,
-// the settings module it names, and WSGI_APPLICATION from the settings.
+// the settings module it names, and WSGI_APPLICATION from the settings,
+// read in the project's own interpreter.
 
 import (
 	"bytes"
@@ -16,8 +17,8 @@ import (
 	"github.com/gowsgi/gowsgi/pyworker"
 )
 
-// djangoInfo is what pyworker/python/_gowsgi/djangoinfo.py reports.
-type djangoInfo struct {
+// Info is what pyworker/python/_gowsgi/djangoinfo.py reports.
+type Info struct {
 	Django          string      `json:"django"`
 	Settings        string      `json:"settings"`
 	Debug           bool        `json:"debug"`
@@ -33,23 +34,23 @@ type djangoInfo struct {
 	// imported: the zygote holds them (dev), so a change restarts it.
 	SettingsFiles []string `json:"settings_files"`
 	// Checks is what runserver prints before it serves, when asked for.
-	Checks *djangoChecks `json:"checks"`
-	Error  string        `json:"error"`
+	Checks *Checks `json:"checks"`
+	Error  string  `json:"error"`
 	// Missing names the top-level module an ImportError could not find
 	// ("django": the interpreter is not the project's virtualenv).
 	Missing   string `json:"missing"`
 	Traceback string `json:"traceback"`
 }
 
-// djangoChecks is the output of runserver's system checks and migrations
+// Checks is the output of runserver's system checks and migrations
 // warning, in its words; Errors means runserver would not start.
-type djangoChecks struct {
+type Checks struct {
 	Output string `json:"output"`
 	Errors bool   `json:"errors"`
 }
 
-// inspectArgs are djangoinfo.py's options.
-type inspectArgs struct {
+// InspectArgs are djangoinfo.py's options.
+type InspectArgs struct {
 	Checks     bool     `json:"checks"`
 	SkipChecks bool     `json:"skip_checks"`
 	Color      bool     `json:"color"`
@@ -58,9 +59,9 @@ type inspectArgs struct {
 
 var settingsRE = regexp.MustCompile(`DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([A-Za-z_][\w.]*)['"]`)
 
-// findSettings returns the settings module: the flag, else
+// FindSettings returns the settings module: the flag, else
 // $DJANGO_SETTINGS_MODULE, else the one manage.py sets.
-func findSettings(dir, flag string) (string, error) {
+func FindSettings(dir, flag string) (string, error) {
 	if flag != "" {
 		return flag, nil
 	}
@@ -70,14 +71,14 @@ func findSettings(dir, flag string) (string, error) {
 	manage := filepath.Join(dir, "manage.py")
 	src, err := os.ReadFile(manage)
 	if err != nil {
-		return "", &usageError{
+		return "", &ProjectError{
 			Msg:  fmt.Sprintf("%s is not a Django project: no manage.py in it (looked for %s)", dir, manage),
 			Hint: "pass the directory that holds manage.py (gowsgi dev path/to/project), or serve a plain WSGI app with --wsgi-file app.py or --module pkg.mod:application.",
 		}
 	}
 	m := settingsRE.FindSubmatch(src)
 	if m == nil {
-		return "", &usageError{
+		return "", &ProjectError{
 			Msg:  fmt.Sprintf("%s does not set DJANGO_SETTINGS_MODULE", manage),
 			Hint: "name the settings module with --settings mysite.settings or DJANGO_SETTINGS_MODULE=mysite.settings.",
 		}
@@ -85,16 +86,16 @@ func findSettings(dir, flag string) (string, error) {
 	return string(m[1]), nil
 }
 
-// inspectDjango imports the settings in the project's interpreter and
+// Inspect imports the settings in the project's interpreter and
 // reports what dev mode needs (WSGI_APPLICATION, static and template dirs).
-func inspectDjango(python, dir, settings string, env []string) (*djangoInfo, error) {
-	return inspectDjangoWith(python, dir, settings, env, inspectArgs{})
+func Inspect(python, dir, settings string, env []string) (*Info, error) {
+	return InspectWith(python, dir, settings, env, InspectArgs{})
 }
 
-// inspectDjangoWith is inspectDjango with djangoinfo.py's options: dev runs
+// InspectWith is Inspect with djangoinfo.py's options: dev runs
 // runserver's checks in the same interpreter, which has set Django up
 // already.
-func inspectDjangoWith(python, dir, settings string, env []string, args inspectArgs) (*djangoInfo, error) {
+func InspectWith(python, dir, settings string, env []string, args InspectArgs) (*Info, error) {
 	rt, err := pyworker.ExtractRuntime()
 	if err != nil {
 		return nil, err
@@ -110,25 +111,42 @@ func inspectDjangoWith(python, dir, settings string, env []string, args inspectA
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()
-	var info djangoInfo
+	var info Info
 	if err := json.Unmarshal(stdout.Bytes(), &info); err != nil {
 		return nil, fmt.Errorf("inspecting the Django settings %s with %s: %v\n%s", settings, python, runErr, strings.TrimSpace(stderr.String()))
 	}
 	if info.Error != "" {
 		be := &pyworker.BootError{Type: "SettingsError", Message: info.Error, Traceback: info.Traceback}
 		if info.Missing != "" {
-			return &info, &missingModuleError{BootError: be, module: info.Missing, python: python}
+			return &info, &MissingModuleError{BootError: be, Module: info.Missing, Python: python}
 		}
 		return &info, be
 	}
 	return &info, nil
 }
 
-// splitWSGIApplication turns "mysite.wsgi.application" into module and callable.
-func splitWSGIApplication(s string) (module, callable string) {
+// SplitWSGIApplication turns "mysite.wsgi.application" into module and callable.
+func SplitWSGIApplication(s string) (module, callable string) {
 	i := strings.LastIndexByte(s, '.')
 	if i < 0 {
 		return s, "application"
 	}
 	return s[:i], s[i+1:]
 }
+
+// ProjectError is a directory that is not a Django project gowsgi can
+// read; Hint names the next action.
+type ProjectError struct{ Msg, Hint string }
+
+func (e *ProjectError) Error() string { return e.Msg }
+
+// MissingModuleError is a project that imports a module the interpreter
+// does not have (most often: "django", when the interpreter is not the
+// project's virtualenv).
+type MissingModuleError struct {
+	*pyworker.BootError
+	Module string // the top-level module not found
+	Python string // the interpreter that did not find it
+}
+
+func (e *MissingModuleError) Unwrap() error { return e.BootError }
