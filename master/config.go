@@ -79,10 +79,6 @@ type Config struct {
 	AppLabel   string        // for the banner
 	ScriptName string
 
-	// Wrap, when set, wraps each HTTP listener's handler (dev mode: static
-	// files, the import-error page, live reload); m is the master it
-	// serves for (ServeBroken, LogRequest).
-	Wrap func(m *Master, app http.Handler) http.Handler
 	// KeepBroken keeps the master up when the app fails to import at start
 	// (dev mode serves the error page until the next save fixes it).
 	KeepBroken   bool

@@ -28,6 +28,9 @@ type DevOptions struct {
 	Dir              string   // the project tree
 	NoReload         bool     // runserver's --noreload: watch nothing
 	Include, Exclude []string // reload.Options
+	// Static are the project's static and media mounts, answered in front
+	// of the app.
+	Static []*gateway.Static
 	// Live, when set, reloads the browser after each change; it is closed
 	// (its streams end) when the master stops.
 	Live *gateway.LiveReload

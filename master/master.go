@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/gowsgi/gowsgi/gateway"
 	"github.com/gowsgi/gowsgi/pyworker"
@@ -168,13 +167,13 @@ func (m *Master) serveListeners() {
 			Environ:     gateway.Environ{Scheme: ListenerScheme(ln), LocalAddr: ln.Addr(), ScriptName: cfg.ScriptName, Proxies: cfg.Proxies},
 			Log:         m.alog,
 			Logf:        m.logf,
-			Unavailable: m.ServeBroken,
+			Unavailable: m.serveBroken,
 			LimitPost:   cfg.LimitPost,
 			Timeout:     cfg.SocketTimeout,
 			Static:      cfg.StaticMaps,
 		}
-		if cfg.Wrap != nil {
-			h = cfg.Wrap(m, h)
+		if cfg.Mode == ModeDev && cfg.Dev != nil {
+			h = m.devFront(h)
 		}
 		// One server per listener keeps LocalAddr per listener.
 		srv := gateway.NewServer(h, log.New(m.out, "gowsgi: http: ", 0), cfg.MaxHeaderBytes, cfg.SocketTimeout)
@@ -190,7 +189,7 @@ func (m *Master) serveListeners() {
 			LimitPost:   cfg.LimitPost,
 			Timeout:     cfg.SocketTimeout,
 			Static:      cfg.StaticMaps,
-			Unavailable: m.ServeBroken,
+			Unavailable: m.serveBroken,
 			Log:         m.alog,
 			Logf:        m.logf,
 		}
@@ -233,21 +232,13 @@ func (m *Master) setBroken(be *pyworker.BootError) {
 	}
 }
 
-// ServeBroken answers with the import error page while the app is broken
+// serveBroken answers with the import error page while the app is broken
 // (dev mode) and reports whether it did.
-func (m *Master) ServeBroken(w http.ResponseWriter, r *http.Request) bool {
+func (m *Master) serveBroken(w http.ResponseWriter, r *http.Request) bool {
 	be := m.bootErr.Load()
 	if be == nil {
 		return false
 	}
 	gateway.WriteBootError(w, be)
 	return true
-}
-
-// LogRequest writes an access log line for a request answered in front of
-// the app (dev mode's static files and error page).
-func (m *Master) LogRequest(r *http.Request, status int, size int64, d time.Duration) {
-	if m.alog != nil {
-		m.alog.Request(r, status, size, d, 0, 0)
-	}
 }

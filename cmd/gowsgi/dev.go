@@ -8,10 +8,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -108,7 +106,7 @@ func runDev(c *cli.Context) error {
 		}
 	}
 	color := c.Bool("force-color") || !c.Bool("no-color") && term.IsTerminal(int(os.Stderr.Fd()))
-	cfg.AccessFormat = runserverLogFormat(color)
+	cfg.AccessFormat = gateway.RunserverFormat(color)
 	opts := pyworker.Options{
 		Python: python, Dir: abs, Processes: c.Int("processes"), Threads: c.Int("threads"),
 		Spawn: pyworker.SpawnZygote, Preload: "site", StartTimeout: 5 * time.Minute,
@@ -175,7 +173,7 @@ func runDev(c *cli.Context) error {
 		dev.SettingsFiles = d.info.SettingsFiles
 	}
 	cfg.Dev = dev
-	cfg.Wrap = d.wrap(dev.Live, !c.Bool("nostatic"), c.Bool("insecure"))
+	dev.Static = d.devMounts(!c.Bool("nostatic"), c.Bool("insecure"))
 	cfg.Banner = func(m *master.Master) { d.printBanner(m, !dev.NoReload) }
 	m, err := master.Start(context.Background(), cfg)
 	if err != nil {
@@ -223,43 +221,4 @@ func (d *devProject) printBanner(m *master.Master, watching bool) {
 		fmt.Fprintf(&b, "gowsgi: listening on %s\n", u)
 	}
 	io.WriteString(m.Out(), b.String())
-}
-
-// runserverLogFormat writes request lines as runserver does, coloured by
-// status when color is on:
-//
-//	[24/Nov/2026 16:29:46] "GET /items/ HTTP/1.1" 200 512
-func runserverLogFormat(color bool) func([]byte, *http.Request, int, int64, time.Duration, int, int) []byte {
-	return func(b []byte, r *http.Request, status int, size int64, d time.Duration, pid, gen int) []byte {
-		code := ""
-		if color {
-			switch {
-			case status >= 500:
-				code = "\x1b[1;31m" // bold red
-			case status >= 400:
-				code = "\x1b[31m" // red
-			case status == 304:
-				code = "\x1b[36m" // cyan
-			case status >= 300:
-				code = "\x1b[32m" // green
-			}
-		}
-		b = append(b, code...)
-		b = append(b, '[')
-		b = time.Now().AppendFormat(b, "02/Jan/2006 15:04:05")
-		b = append(b, "] \""...)
-		b = append(b, r.Method...)
-		b = append(b, ' ')
-		b = append(b, r.RequestURI...)
-		b = append(b, ' ')
-		b = append(b, r.Proto...)
-		b = append(b, "\" "...)
-		b = strconv.AppendInt(b, int64(status), 10)
-		b = append(b, ' ')
-		b = strconv.AppendInt(b, size, 10)
-		if code != "" {
-			b = append(b, "\x1b[0m"...)
-		}
-		return b
-	}
 }
