@@ -212,14 +212,14 @@ func TestLoadPath(t *testing.T) {
 	}
 }
 
-// TestLoadLines pins the line numbers of errors and warnings where ini.v1
-// and the line scanner could disagree: empty values that ini.v1 drops, a
-// key written bare then with a value, values in quotes, CRLF and a BOM.
+// TestLoadLines pins the line numbers of errors and warnings: empty
+// values, a key written bare then with a value, values in quotes (which
+// uWSGI keeps), CRLF and a BOM.
 func TestLoadLines(t *testing.T) {
 	text := "\xef\xbb\xbf[uwsgi]\r\n" + // 1
 		"http = :8000\r\n" + // 2
 		"module = mysite.wsgi\r\n" + // 3
-		"env = \"\"\r\n" + // 4: quotes only, which ini.v1 reads as empty
+		"env = \"\"\r\n" + // 4: quotes only, which uWSGI keeps
 		"master = false\r\n" + // 5
 		"master =\r\n" + // 6: empty, dropped by ValueWithShadows, still true
 		"procesess = 2\r\n" + // 7
@@ -229,7 +229,7 @@ func TestLoadLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, warnings, err := Load(path)
-	want := path + `:4: env = "": not KEY=VALUE (for example env = DJANGO_SETTINGS_MODULE=mysite.settings)` + "\n" +
+	want := path + `:4: env = "\"\"": not KEY=VALUE (for example env = DJANGO_SETTINGS_MODULE=mysite.settings)` + "\n" +
 		path + `:8: threads = "x": not a whole number`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant %s", err, want)
