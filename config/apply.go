@@ -178,7 +178,7 @@ func uwsgiReads(k *key, v string) (string, string) {
 	const comment = "uWSGI ini files have no end-of-line comments: the rest is part of the value; put the comment on a line of its own"
 	switch k.kind {
 	case kindInt, kindSize, kindSeconds:
-		if _, err := strconv.ParseInt(v, 10, 64); err == nil || v == "" {
+		if _, err := strconv.ParseInt(v, 10, 64); err == nil {
 			return v, ""
 		}
 		if k.kind == kindSeconds {
@@ -189,6 +189,7 @@ func uwsgiReads(k *key, v string) (string, string) {
 		if n := numberPrefix(v); n != "" {
 			return n, fmt.Sprintf("uWSGI reads %s (the number at the start); %s", n, comment)
 		}
+		return "0", "uWSGI reads 0: its parser (atoi) finds no number at the start"
 	case kindBool:
 		if _, err := parseBool(v); err == nil {
 			return v, ""

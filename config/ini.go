@@ -102,14 +102,22 @@ type Loaded struct {
 // with Strict (or "strict = true") a key uWSGI does not know either is an
 // error, as uWSGI's strict mode makes it.
 func LoadFiles(paths []string, o LoadOptions) (Loaded, error) {
+	_, r, err := loadAll(paths, o)
+	return r, err
+}
+
+// loadAll is LoadFiles, also returning the loader with the options as
+// uWSGI would hold them (for the corpus test's comparison with uwsgi --get).
+func loadAll(paths []string, o LoadOptions) (*loader, Loaded, error) {
 	l := newLoader(o)
 	l.readEnviron()
 	for _, p := range paths {
 		if err := l.readTop(p); err != nil {
-			return Loaded{Config: Default(), Warnings: l.warnings}, err
+			return l, Loaded{Config: Default(), Warnings: l.warnings}, err
 		}
 	}
-	return l.finish(o.Strict)
+	r, err := l.finish(o.Strict)
+	return l, r, err
 }
 
 // loader collects options as uWSGI's add_exported_option does.
@@ -166,6 +174,8 @@ func (l *loader) getenv(name string) (string, bool) {
 
 // readTop reads a file named by --ini (or LoadWith).
 func (l *loader) readTop(spec string) error {
+	// uwsgi --ini FILE is itself the option ini = FILE, first of the file's.
+	l.opts = append(l.opts, option{key: "ini", value: spec, raw: spec, src: Source{Flag: "--ini"}, immediate: true})
 	file, section := splitSpec(spec)
 	data, err := os.ReadFile(file)
 	if err != nil {
