@@ -7,7 +7,7 @@ PY      := $(VENV)/bin/python
 BIN     := bin/gowsgi
 ADDR    ?= 127.0.0.1:8000
 
-.PHONY: demo test build venv system fuzz bench clean
+.PHONY: demo test build venv system fuzz bench clean uwsgi-venv uwsgi-goldens uwsgi-options
 
 # demo: serve testdata/mysite (a real Django project) on http://$(ADDR)
 demo: build venv
@@ -26,11 +26,32 @@ system:
 
 # test: every test: Go (race detector, real python workers and real Django),
 # the Python runtime's own tests on each CPython 3.9-3.13 found, bounded fuzzing.
-test: venv system
+test: venv system uwsgi-venv
 	$(GO) vet ./...
 	GOWSGI_TEST_PYTHON=$(abspath $(PY)) $(GO) test -race -count=1 -timeout 15m ./...
 	scripts/test-python.sh $(PY)
 	scripts/fuzz.sh 5s
+
+# uwsgi-venv: uWSGI 2.0.31 from PyPI in the git-ignored .uwsgi-venv, for the
+# config corpus test (config/corpus_test.go), which compares gowsgi's reading
+# of testdata/uwsgi-corpus with uwsgi --get. pip compiles it with gcc and the
+# interpreter's headers (Debian: python3-dev) in about 70 s, once. If it cannot
+# be installed, the test compares with the committed goldens instead.
+UWSGI_VENV := .uwsgi-venv
+uwsgi-venv:
+	@[ -x $(UWSGI_VENV)/bin/uwsgi ] || { python3 -m venv $(UWSGI_VENV) && \
+		PIP_NO_INPUT=1 $(UWSGI_VENV)/bin/pip install --quiet --disable-pip-version-check uwsgi==2.0.31; } || \
+		echo "uwsgi-venv: uWSGI could not be installed; the corpus test uses its committed goldens"
+
+# uwsgi-goldens: rewrite testdata/uwsgi-corpus/golden/ from a real uwsgi.
+uwsgi-goldens: uwsgi-venv
+	$(GO) test -count=1 -run TestCorpus ./config -update-corpus
+
+# uwsgi-options: regenerate config/uwsgi_options.go from uwsgi --help, and
+# from uWSGI 2.0's source for PCRE/OpenSSL options when UWSGI_SRC names a
+# checkout of its uwsgi-2.0 branch (without it those options are dropped).
+uwsgi-options: uwsgi-venv
+	cd config && $(GO) run gen_uwsgi_options.go -uwsgi ../$(UWSGI_VENV)/bin/uwsgi $(if $(UWSGI_SRC),-src $(UWSGI_SRC)) > uwsgi_options.go.new && mv uwsgi_options.go.new uwsgi_options.go
 
 # fuzz: a longer run of every fuzzer (FUZZTIME per fuzzer).
 FUZZTIME ?= 60s

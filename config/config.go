@@ -226,6 +226,15 @@ type Config struct {
 	Strict bool
 }
 
+// SocketProtocol is what the socket listeners speak: "http" when Protocol
+// is http or http11, else "uwsgi".
+func (c Config) SocketProtocol() string {
+	if c.Protocol == "http" || c.Protocol == "http11" {
+		return "http"
+	}
+	return "uwsgi"
+}
+
 // HTTPSAddr is one https listener: uWSGI's "https = addr,cert,key".
 type HTTPSAddr struct {
 	Addr Addr

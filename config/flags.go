@@ -96,3 +96,12 @@ func FromCLI(c *cli.Context, base Config) (Config, error) {
 	cfg.normalize()
 	return cfg, nil
 }
+
+// KeyNames lists the key table's names (each also a flag), in its order.
+func KeyNames() []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k.name
+	}
+	return out
+}

@@ -6,7 +6,7 @@ package config
 // gowsgi does instead and what that changes), or a key uWSGI does not know
 // either, which uWSGI ignores silently (a typo, most often).
 
-//go:generate sh -c "go run gen_uwsgi_options.go -uwsgi ../.uwsgi-venv/bin/uwsgi > uwsgi_options.go"
+// uwsgi_options.go is generated: make uwsgi-options (see gen_uwsgi_options.go).
 
 import (
 	"fmt"

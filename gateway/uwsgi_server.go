@@ -83,6 +83,8 @@ type UwsgiServer struct {
 	// LimitPost is the largest request body accepted (uWSGI's limit-post);
 	// a larger CONTENT_LENGTH gets 413 before the body is read. 0: no limit.
 	LimitPost int64
+	// ResponseHeaders are added to every app response (add-header).
+	ResponseHeaders ResponseHeaders
 
 	mu       sync.Mutex
 	lns      []net.Listener
@@ -391,7 +393,7 @@ func (s *UwsgiServer) serve(ctx context.Context, uc *uwsgiConn, rw *uwsgiRespond
 		}
 	}
 
-	d := dispatch{backend: s.Backend, req: req, out: &timedUwsgiResponder{uwsgiResponder: rw, timeout: s.timeout()},
+	d := dispatch{backend: s.Backend, req: req, out: s.ResponseHeaders.wrap(&timedUwsgiResponder{uwsgiResponder: rw, timeout: s.timeout()}),
 		queue: s.QueueTimeout, ran: func(pid, gen int) { rw.pid, rw.gen = pid, gen }, watch: uc.watchPeer}
 	err = d.run(ctx)
 	if err == nil {

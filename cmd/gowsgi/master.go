@@ -82,6 +82,12 @@ type masterConfig struct {
 	// accessFormat overrides the access log's line format.
 	accessFormat func(dst []byte, r *http.Request, status int, size int64, d time.Duration, pid, gen int) []byte
 	ops          opsConfig // stats endpoint, log format and rotation (stats.go)
+	// logSkip, when set, leaves out the access log lines of the statuses
+	// it reports (log-4xx/log-5xx with disable-logging, uwsgi_options.go).
+	logSkip func(status int) bool
+	// responseHeaders are added to every response of the uwsgi listeners
+	// (add-header; HTTP listeners get them through wrap).
+	responseHeaders gateway.ResponseHeaders
 }
 
 // master is a running gowsgi.
@@ -165,6 +171,7 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 	if cfg.accessLog {
 		m.alog = gateway.NewAccessLog(cfg.out)
 		m.alog.Format = cfg.accessFormat
+		m.alog.Skip = cfg.logSkip
 	}
 	for _, ln := range m.listeners {
 		var h http.Handler = &gateway.Handler{
@@ -198,6 +205,8 @@ func startMaster(ctx context.Context, cfg masterConfig) (_ *master, err error) {
 			Timeout:    cfg.socketTimeout,
 			Log:        m.alog,
 			Logf:       m.logf,
+
+			ResponseHeaders: cfg.responseHeaders,
 		}
 		for _, ln := range m.uwsgiListeners {
 			m.uwsgi.Serve(ln)

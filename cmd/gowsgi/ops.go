@@ -5,10 +5,6 @@ package main
 // master runs.
 
 import (
-	"fmt"
-	"os"
-	"strings"
-
 	"github.com/gowsgi/gowsgi/config"
 	"github.com/gowsgi/gowsgi/gateway"
 )
@@ -21,12 +17,12 @@ func applyOps(mc *masterConfig, cfg config.Config) {
 	mc.workers.EvilReloadOnRSS = int64(cfg.EvilReloadOnRSS) << 20
 	mc.ops.logMaxSize = cfg.LogMaxSize
 	mc.ops.logFormat = cfg.LogFormat
-	if strings.Contains(cfg.LogFormat, "%(") {
-		// An ini written for uWSGI: keep it working, in gowsgi's format.
-		fmt.Fprintf(os.Stderr, "gowsgi: warning: log-format = %s: uWSGI's %%(var) templates are not supported; using the uwsgi format (or set log-format to combined or json)\n", cfg.LogFormat)
+	if gateway.IsUwsgiLogFormat(cfg.LogFormat) {
+		// uWSGI's %(var) template, written with uWSGI's request variables.
 		mc.ops.logFormat = ""
-	}
-	if f, err := gateway.AccessFormat(mc.ops.logFormat); err == nil && f != nil {
+		mc.accessFormat = gateway.UwsgiLogFormat(cfg.LogFormat, gateway.LogFormatOptions{Strftime: strftimeOf(cfg.LogDate)})
+	} else if f, err := gateway.AccessFormat(mc.ops.logFormat); err == nil && f != nil {
 		mc.accessFormat = f
 	}
+	applyLogDate(mc, cfg.LogDate)
 }

@@ -18,6 +18,7 @@ type identity struct {
 	uid, gid   int
 	user, grp  string // as configured, for messages
 	configured bool
+	chown      []socketOwner // chown-socket: unix sockets to give away first (chown.go)
 }
 
 // resolveIdentity turns uid/gid values (names or numbers) into ids.
@@ -61,6 +62,12 @@ func resolveIdentity(uidName, gidName string) (identity, error) {
 func (id identity) drop() error {
 	if !id.configured {
 		return nil
+	}
+	if err := id.chownSockets(); err != nil {
+		return err
+	}
+	if id.uid < 0 && id.gid < 0 {
+		return nil // chown-socket alone: nothing to drop
 	}
 	if os.Getenv("GOWSGI_CACHE_DIR") == "" {
 		uid := id.uid

@@ -21,8 +21,9 @@ import (
 
 func serveFlags() []cli.Flag {
 	return append([]cli.Flag{
-		&cli.StringFlag{Name: "ini", Usage: "read uWSGI's ini `FILE[:section]` (section [uwsgi] by default); flags override it"},
+		&cli.StringSliceFlag{Name: "ini", Usage: "read uWSGI's ini `FILE[:section]` (section [uwsgi] by default); repeatable, read in order; flags override them"},
 		&cli.BoolFlag{Name: "print-config", Usage: "print the resolved configuration as JSON and exit"},
+		&cli.BoolFlag{Name: "print-config-sources", Usage: "print the resolved configuration, where each value came from and every key gowsgi does not apply, as JSON, and exit"},
 	}, config.Flags()...)
 }
 
@@ -59,6 +60,13 @@ func runRoot(c *cli.Context) error {
 }
 
 func runServe(c *cli.Context) error {
+	if c.Bool("print-config-sources") {
+		cfg, loaded, err := loadServeConfig(c)
+		if err != nil {
+			return err
+		}
+		return printSources(os.Stdout, cfg, loaded)
+	}
 	cfg, err := loadConfig(c)
 	if err != nil {
 		return err
@@ -75,29 +83,12 @@ func runServe(c *cli.Context) error {
 	return serve(mc)
 }
 
-// loadConfig reads --ini (if any), applies the flags over it and validates
-// the result. Warnings (unknown keys, keys with no effect) are printed.
+// loadConfig reads the UWSGI_* environment and every --ini, applies the
+// flags over them and validates the result (iniconfig.go). Warnings
+// (unknown keys, keys with no effect) are printed.
 func loadConfig(c *cli.Context) (config.Config, error) {
-	base := config.Default()
-	if ini := c.String("ini"); ini != "" {
-		var warns []config.Warning
-		var err error
-		base, warns, err = config.LoadWith(ini, config.LoadOptions{Strict: c.Bool("strict")})
-		for _, w := range warns {
-			fmt.Fprintf(os.Stderr, "gowsgi: warning: %s\n", w)
-		}
-		if err != nil {
-			return base, &usageError{msg: err.Error(), hint: "fix the ini file; gowsgi names the line."}
-		}
-	}
-	cfg, err := config.FromCLI(c, base)
-	if err != nil {
-		return cfg, &usageError{msg: err.Error()}
-	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, &usageError{msg: err.Error()}
-	}
-	return cfg, nil
+	cfg, _, err := loadServeConfig(c)
+	return cfg, err
 }
 
 // masterFromConfig turns the configuration into what the master runs,
@@ -135,8 +126,18 @@ func masterFromConfig(cfg config.Config) (masterConfig, error) {
 	for _, a := range append(append([]config.Addr(nil), cfg.HTTP...), cfg.HTTPSocket...) {
 		mc.http = append(mc.http, listenSpec{addr: listenAddr(a), flag: "--http", mode: cfg.ChmodSocket})
 	}
+	// uWSGI's protocol = http makes every socket = an HTTP listener;
+	// uwsgi-socket = always speaks uwsgi.
 	for _, a := range cfg.Socket {
-		mc.uwsgi = append(mc.uwsgi, listenSpec{addr: listenAddr(a), flag: "--socket", mode: cfg.ChmodSocket})
+		l := listenSpec{addr: listenAddr(a), flag: "--socket", mode: cfg.ChmodSocket}
+		if cfg.SocketProtocol() == "http" {
+			mc.http = append(mc.http, l)
+		} else {
+			mc.uwsgi = append(mc.uwsgi, l)
+		}
+	}
+	for _, a := range cfg.UWSGISocket {
+		mc.uwsgi = append(mc.uwsgi, listenSpec{addr: listenAddr(a), flag: "--uwsgi-socket", mode: cfg.ChmodSocket})
 	}
 	for _, h := range cfg.HTTPS {
 		l, err := httpsListener(h, cfg.ChmodSocket, os.Stderr)
@@ -206,6 +207,9 @@ func masterFromConfig(cfg config.Config) (masterConfig, error) {
 	mc.out = os.Stderr
 	mc.appLabel = label
 	applyOps(&mc, cfg)
+	if err := applyUwsgiOptions(&mc, cfg); err != nil {
+		return mc, err
+	}
 	return mc, nil
 }
 
