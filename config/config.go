@@ -329,8 +329,8 @@ func (c Config) ValidateWith(o ValidateOptions) error {
 	}
 	if c.Callable == "" {
 		add("callable is empty: remove it for the default, application")
-	} else if !isIdentifier(c.Callable) {
-		add("callable = %s: not a Python name", c.Callable)
+	} else if err := checkCallable(c.Callable); err != nil {
+		add("callable = %s: %w", c.Callable, err)
 	}
 
 	// Numbers: the ranges of the key table, so an ini file, a flag and a
@@ -354,6 +354,9 @@ func (c Config) ValidateWith(o ValidateOptions) error {
 		if err := a.check(); err != nil {
 			add("%s = %s: %w", key, a, err)
 			return
+		}
+		if a.Network == "tcp" && a.Port == 0 {
+			return // port 0: the kernel gives each its own port
 		}
 		if prev, dup := seen[a.String()]; dup {
 			add("%s = %s and %s = %s are the same address: give each listener its own port or path", prev, a, key, a)
