@@ -99,9 +99,18 @@ func shortcutOf(name string) string {
 	if len(name) != 1 {
 		return ""
 	}
+	// Several options share a letter (-p is processes and workers): the
+	// key table's own name wins, then the first in order.
 	best := ""
-	for n, o := range uwsgiOptions {
-		if o.short == name && (best == "" || len(n) < len(best) || (len(n) == len(best) && n < best)) {
+	for _, n := range suggestionNames {
+		o, ok := uwsgiOptions[n]
+		if !ok || o.short != name {
+			continue
+		}
+		if k := keyIndex[n]; k != nil && k.name == n {
+			return n
+		}
+		if best == "" {
 			best = n
 		}
 	}
