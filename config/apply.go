@@ -56,16 +56,17 @@ func (l *loader) finish(strictOpt bool) (Loaded, error) {
 		case referenced[o.key]:
 			res.NotApplied = append(res.NotApplied, NotApplied{Key: o.key, Value: o.value, Source: o.src, What: Placeholder})
 		default:
-			s := suggestKey(o.key)
+			s, why := suggestKey(o.key), ""
 			if long := shortcutOf(o.key); long != "" {
-				s = long // "p = 4": uWSGI's -p works on the command line only
+				s = long
+				why = fmt.Sprintf("uWSGI's -%s works on its command line only: in a file uWSGI ignores it silently", o.key)
 			}
 			na := NotApplied{Key: o.key, Value: o.value, Source: o.src, What: Unknown}
 			if s != "" {
 				na.Detail = fmt.Sprintf("did you mean %q?", s)
 			}
 			res.NotApplied = append(res.NotApplied, na)
-			l.warnings = append(l.warnings, Warning{Kind: UnknownKey, File: o.src.File, Line: o.src.Line, Env: o.src.Env, Key: o.key, Suggestion: s})
+			l.warnings = append(l.warnings, Warning{Kind: UnknownKey, File: o.src.File, Line: o.src.Line, Env: o.src.Env, Key: o.key, Suggestion: s, Detail: why})
 		}
 	}
 	if strictOpt || l.strict || cfg.Strict {

@@ -44,8 +44,10 @@ type Warning struct {
 	Key string
 	// Suggestion is, for UnknownKey, the nearest known key, or "".
 	Suggestion string
-	// Detail is, for NoEffect, why gowsgi ignores the key; for Unresolved,
-	// what could not be expanded and what was done instead.
+	// Detail is, for NoEffect, what the option does in uWSGI and what
+	// gowsgi does instead; for Unresolved, what could not be expanded and
+	// what was done; for ReadAs, what uWSGI reads; for UnknownKey, why
+	// uWSGI ignores it when that is not the usual reason.
 	Detail string
 }
 
@@ -53,7 +55,11 @@ func (w Warning) String() string {
 	at := w.where()
 	switch w.Kind {
 	case UnknownKey:
-		s := fmt.Sprintf("%s: unknown key %q (uWSGI does not know it either and ignores it silently)", at, w.Key)
+		why := w.Detail
+		if why == "" {
+			why = "uWSGI does not know it either and ignores it silently"
+		}
+		s := fmt.Sprintf("%s: unknown key %q (%s)", at, w.Key, why)
 		if w.Suggestion != "" {
 			s += fmt.Sprintf("; did you mean %q?", w.Suggestion)
 		}
