@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"net"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -141,5 +142,35 @@ func TestINIEnvironment(t *testing.T) {
 	}
 	if h, _ := cfg["http"].([]any); len(h) != 1 {
 		t.Errorf("http = %v, want the file's", cfg["http"])
+	}
+}
+
+// TestINIWorkerLifetimeAndLog4xx: max-worker-lifetime retires a worker
+// gracefully once it has run that long, and with disable-logging only the
+// requests log-4xx names are logged.
+func TestINIWorkerLifetimeAndLog4xx(t *testing.T) {
+	dir := t.TempDir()
+	ini := filepath.Join(dir, "uwsgi.ini")
+	text := "[uwsgi]\nhttp = 127.0.0.1:0\nchdir = " + filepath.Join(repoRoot(t), "testdata", "apps") + "\nwsgi-file = all.py\n" +
+		"python = " + testPython(t) + "\nmax-worker-lifetime = 2\ndisable-logging = true\nlog-4xx = true\n" +
+		"log-format = logged %(status) %(uri)\n"
+	if err := os.WriteFile(ini, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startGowsgi(t, dir, nil, "--ini", ini)
+	get(t, nil, p.url+"/hello/")
+	get(t, nil, p.url+"/no-such-page-404")
+	if _, ok := p.out.waitFor(regexp.MustCompile(`retiring worker .*max-worker-lifetime: it has run for`), 20*time.Second); !ok {
+		t.Fatalf("no max-worker-lifetime retirement; output:\n%s", p.out)
+	}
+	if _, ok := p.out.waitFor(regexp.MustCompile(`logged 404 /no-such-page-404`), 10*time.Second); !ok {
+		t.Errorf("the 404 was not logged (log-4xx); output:\n%s", p.out)
+	}
+	out := p.out.String()
+	if strings.Contains(out, "logged 200") {
+		t.Errorf("a 200 was logged with disable-logging:\n%s", out)
+	}
+	if code, _, _ := get(t, nil, p.url+"/hello/"); code != 200 {
+		t.Errorf("after the retirement: %d", code)
 	}
 }
