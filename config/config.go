@@ -173,8 +173,9 @@ type Config struct {
 	// listener. uWSGI's default is 4 seconds for its internal sockets;
 	// gowsgi's is 30, as it faces clients directly. Must be more than 0.
 	SocketTimeout time.Duration
-	// Listen (listen) is the listen backlog. uWSGI's default is 100;
-	// gowsgi's is 1024 (the kernel caps it at net.core.somaxconn).
+	// Listen (listen) is each socket's listen queue; 0 (the default)
+	// leaves Go's, the kernel's maximum (net.core.somaxconn). uWSGI's
+	// default is 100.
 	Listen int
 	// LimitPost (limit-post) is the largest request body in bytes; 0 is
 	// no limit.

@@ -16,7 +16,7 @@ func valid() Config {
 
 func TestDefault(t *testing.T) {
 	c := Default()
-	if c.Processes != 1 || c.Threads != 1 || c.Callable != "application" || c.BufferSize != 4096 || c.Listen != 1024 {
+	if c.Processes != 1 || c.Threads != 1 || c.Callable != "application" || c.BufferSize != 4096 || c.Listen != 0 {
 		t.Errorf("Default() = %+v", c)
 	}
 	if c.Harakiri != 0 || c.ChmodSocket != 0 || !c.Stats.IsZero() || c.Strict {
@@ -120,7 +120,7 @@ func TestValues(t *testing.T) {
 		{name: "size words", key: "limit-post", in: "10M", err: "not a whole number of bytes"},
 		{name: "buffer-size uWSGI max", key: "buffer-size", in: "65535", want: "65535"},
 		{name: "buffer-size gowsgi max", key: "buffer-size", in: "1048577", err: "must be at most 1048576"},
-		{name: "listen zero", key: "listen", in: "0", err: "must be at least 1"},
+		{name: "listen zero is the kernel default", key: "listen", in: "0", want: "0"},
 		{name: "bool bare", key: "master", in: "", want: "true"},
 		{name: "bool mixed case", key: "master", in: "Off", want: "false"},
 		{name: "bool bad", key: "master", in: "y", err: "not a boolean: use true or false"},

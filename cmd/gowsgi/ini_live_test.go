@@ -174,3 +174,31 @@ func TestINIWorkerLifetimeAndLog4xx(t *testing.T) {
 		t.Errorf("after the retirement: %d", code)
 	}
 }
+
+// TestSetBacklog: listen = N reaches the socket: /proc/net/tcp's queue
+// limit is not exposed, so the test checks that a small queue fills up
+// (connections past it are not accepted by the kernel at once).
+func TestSetBacklog(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if err := setBacklog(ln, 1); err != nil {
+		t.Fatal(err)
+	}
+	// With a queue of 1 (the kernel keeps backlog+1), a few dials
+	// complete and the next ones wait for a SYN retry.
+	var done int
+	for i := 0; i < 8; i++ {
+		c, err := net.DialTimeout("tcp", ln.Addr().String(), 300*time.Millisecond)
+		if err != nil {
+			break
+		}
+		defer c.Close()
+		done++
+	}
+	if done >= 8 {
+		t.Errorf("%d connections queued with listen = 1", done)
+	}
+}

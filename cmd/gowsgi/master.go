@@ -31,6 +31,8 @@ type listenSpec struct {
 	flag string
 	mode os.FileMode // unix sockets: chmod-socket, 0 = leave as created
 	tls  *tls.Config // https: TLS over this listener (tls.go)
+	// backlog, when set, is the listen queue (uWSGI's listen, backlog.go).
+	backlog int
 }
 
 func (l listenSpec) network() string {
@@ -299,6 +301,12 @@ func listen(l listenSpec, listenFn func(network, addr string) (net.Listener, err
 		}
 	}
 	ln, err := listenFn(l.network(), addr)
+	if err == nil && l.backlog > 0 {
+		if berr := setBacklog(ln, l.backlog); berr != nil {
+			ln.Close()
+			return nil, &listenError{addr: l.addr, flag: "listen", err: berr}
+		}
+	}
 	if err == nil && l.network() == "unix" && l.mode != 0 && !systemdOwns(addr) {
 		if cerr := os.Chmod(addr, l.mode); cerr != nil {
 			ln.Close()

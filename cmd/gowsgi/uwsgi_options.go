@@ -66,6 +66,15 @@ func applyUwsgiOptions(mc *masterConfig, cfg config.Config) error {
 		}
 	}
 	mc.workers.MaxLifetime = cfg.MaxWorkerLifetime
+	// listen = N; 0 keeps Go's backlog, the kernel's maximum.
+	if cfg.Listen > 0 {
+		for i := range mc.http {
+			mc.http[i].backlog = cfg.Listen
+		}
+		for i := range mc.uwsgi {
+			mc.uwsgi[i].backlog = cfg.Listen
+		}
+	}
 	if cfg.ChownSocket != "" {
 		uid, gid, err := resolveOwner(cfg.ChownSocket)
 		if err != nil {
