@@ -34,6 +34,9 @@ const uwsgiVersion = "2.0.31"
 // on "a = %(a)x"; gowsgi stops and says so.
 const maxExpansions = 1000
 
+// maxValueLen bounds what a value may expand to.
+const maxValueLen = 1 << 20
+
 // staticMagic returns the magic variables that do not depend on the file.
 func staticMagic(hostname string, cpus int) map[byte]string {
 	if hostname == "" {
@@ -373,8 +376,10 @@ func configPass(p *string, symbol byte, hook func(string) (string, bool)) int {
 				v = v[:keyStart-2] + val + v[keyStart+len(key)+1:]
 				*p = v
 				n++
-				if n >= maxExpansions {
-					return n
+				// References that double at each step ("a = %(b)%(b)",
+				// "b = %(c)%(c)"...) would fill memory long before 1000.
+				if n >= maxExpansions || len(v) > maxValueLen {
+					return maxExpansions
 				}
 				j = 0 // and the loop's j++ makes it 1, as in uWSGI
 			default:

@@ -62,6 +62,9 @@ func TestPlaceholders(t *testing.T) {
 		{name: "unterminated reference", lines: "chdir = /%(base", want: "/%(base"},
 		{name: "missing reference", lines: "chdir = %(base)/app", want: "%(base)/app",
 			warning: "%(base) names no key; it stays as written, as in uWSGI"},
+		// A file from a fuzzer: references that double at each step.
+		{name: "doubling references stop", lines: "a = %(b)%(b)%(b)%(b)\nb = %(c)%(c)%(c)%(c)\nc = %(d)%(d)%(d)%(d)\nd = %(e)%(e)%(e)%(e)\ne = %(f)%(f)%(f)%(f)\nf = %(g)%(g)%(g)%(g)\ng = %(h)%(h)%(h)%(h)\nh = %(i)%(i)%(i)%(i)\ni = %(j)%(j)%(j)%(j)\nj = %(k)%(k)%(k)%(k)\nk = xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\nchdir = /", want: "/",
+			warning: "*"},
 		{name: "environment", lines: "chdir = $(HOME)/app", want: "/home/me/app"},
 		{name: "empty environment", lines: "chdir = /a$(EMPTY)", want: "/a"},
 		// Issue 17: an unset $(VAR) became empty where uWSGI keeps the text.
@@ -84,7 +87,7 @@ func TestPlaceholders(t *testing.T) {
 					details = append(details, w.Detail)
 				}
 			}
-			if got := strings.Join(details, "\n"); got != tc.warning {
+			if got := strings.Join(details, "\n"); got != tc.warning && (tc.warning != "*" || got == "") {
 				t.Errorf("warnings:\n%s\nwant:\n%s", got, tc.warning)
 			}
 		})
