@@ -68,6 +68,11 @@ func TestLogicAndIncludes(t *testing.T) {
 		{name: "a missing include stops", text: "[uwsgi]\nini = %dnope.ini\n", err: "nope.ini: no such file or directory (uWSGI would stop here too"},
 		{name: "a yaml include is refused", text: "[uwsgi]\ninclude = x.yaml\n", err: "gowsgi reads only ini files"},
 		{name: "an include of itself stops", text: "[uwsgi]\nini = %p\n", err: "include each other more than 32 deep"},
+		{name: "at-file reads a file", files: map[string]string{"secret": "s3cret\n"}, text: "[uwsgi]\nenv = SECRET=@(%dsecret)\n",
+			check: func(t *testing.T, c Config) { eq(t, strings.Join(c.Env, " "), "SECRET=s3cret") }},
+		{name: "upper-case magic is the first file's", files: map[string]string{"base.ini": "[uwsgi]\nchdir = /%N-%n\n"},
+			text: "[uwsgi]\nini = %dbase.ini\n",
+			check: func(t *testing.T, c Config) { eq(t, c.Chdir, "/site-base") }},
 		{name: "set-placeholder", text: "[uwsgi]\nset-placeholder = root=/srv\nchdir = %(root)/app\n",
 			check: func(t *testing.T, c Config) { eq(t, c.Chdir, "/srv/app") }},
 		{name: "set is an option", text: "[uwsgi]\nset = processes=6\n",
@@ -210,5 +215,24 @@ func eqBool(t *testing.T, got, want bool) {
 	t.Helper()
 	if got != want {
 		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+// TestSeveralFiles: issue 17: two --ini kept only the last file; uWSGI
+// reads both, in order.
+func TestSeveralFiles(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.ini"), filepath.Join(dir, "b.ini")
+	os.WriteFile(a, []byte("[uwsgi]\nmodule = app.wsgi\nprocesses = 2\nhttp = :8000\n"), 0o600)
+	os.WriteFile(b, []byte("[prod]\nprocesses = 8\nhttp = :9000\n"), 0o600)
+	r, err := LoadFiles([]string{a, b + ":prod"}, LoadOptions{Environ: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, r.Config.Module, "app.wsgi")
+	eqInt(t, r.Config.Processes, 8)
+	eqInt(t, len(r.Config.HTTP), 2)
+	if s := r.Sources["processes"]; len(s) != 2 || s[1].String() != b+":2" {
+		t.Errorf("processes' sources = %v", s)
 	}
 }
