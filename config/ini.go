@@ -214,7 +214,11 @@ func (l *loader) readInclude(at Source, key, spec string) {
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		l.errs = append(l.errs, fmt.Errorf("%s: %s = %s: %w (uWSGI would stop here too; a relative path is taken from the directory gowsgi starts in: write %%d for the ini file's)", at, key, spec, err))
+		hint := "uWSGI would stop here too"
+		if !filepath.IsAbs(file) {
+			hint += "; a relative path is taken from the directory gowsgi starts in: write %d before it for the ini file's directory"
+		}
+		l.errs = append(l.errs, fmt.Errorf("%s: %s = %s: %w (%s)", at, key, spec, err, hint))
 		return
 	}
 	l.depth++
