@@ -166,16 +166,19 @@ func strictErrors(ws []Warning) []error {
 // applyKey reads one option of the key table as uWSGI would and sets it.
 func (l *loader) applyKey(cfg *Config, k *key, o option) error {
 	v, note := uwsgiReads(k, o.value)
-	if note != "" {
-		l.warnings = append(l.warnings, Warning{Kind: ReadAs, File: o.src.File, Line: o.src.Line, Env: o.src.Env, Key: o.key,
-			Detail: fmt.Sprintf("%q: %s", o.value, note)})
-	}
 	if err := k.set(cfg, v); err != nil {
+		if note != "" {
+			err = fmt.Errorf("%w (%s)", err, note) // what uWSGI makes of it
+		}
 		ve := &ValueError{File: o.src.File, Line: o.src.Line, Env: o.src.Env, Key: o.key, Value: o.value, Err: err}
 		if o.value != o.raw {
 			ve.Err = fmt.Errorf("expands to %q: %w", o.value, err)
 		}
 		return ve
+	}
+	if note != "" {
+		l.warnings = append(l.warnings, Warning{Kind: ReadAs, File: o.src.File, Line: o.src.Line, Env: o.src.Env, Key: o.key,
+			Detail: fmt.Sprintf("%q: %s", o.value, note)})
 	}
 	return nil
 }
