@@ -10,7 +10,6 @@ package config
 // apply.go).
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -326,6 +325,3 @@ func missingSection(file, section string, data []byte) error {
 	}
 	return fmt.Errorf("%s: no [%s] section; the file has %s%s: name one as %s:%s", file, section, strings.Join(names, ", "), hint, file, example)
 }
-
-// errNoValue marks an option that needs a value and has none.
-var errNoValue = errors.New("needs a value")

@@ -178,9 +178,14 @@ func checkCallable(v string) error {
 	return nil
 }
 
-// checkProtocol accepts the protocols gowsgi's sockets speak; uWSGI's
-// others are refused by Validate with the list.
-func checkProtocol(v string) error { return nil }
+// checkProtocol accepts the protocols gowsgi's sockets speak.
+func checkProtocol(v string) error {
+	switch v {
+	case "", "uwsgi", "http", "http11":
+		return nil
+	}
+	return fmt.Errorf("gowsgi's sockets speak uwsgi or http; uWSGI's %s is not served (use socket for nginx's uwsgi_pass, or http)", v)
+}
 
 // parseStaticExpire reads "REGEXP SECONDS".
 func parseStaticExpire(v string) (StaticExpire, error) {
