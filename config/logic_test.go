@@ -71,7 +71,7 @@ func TestLogicAndIncludes(t *testing.T) {
 		{name: "at-file reads a file", files: map[string]string{"secret": "s3cret\n"}, text: "[uwsgi]\nenv = SECRET=@(%dsecret)\n",
 			check: func(t *testing.T, c Config) { eq(t, strings.Join(c.Env, " "), "SECRET=s3cret") }},
 		{name: "upper-case magic is the first file's", files: map[string]string{"base.ini": "[uwsgi]\nchdir = /%N-%n\n"},
-			text: "[uwsgi]\nini = %dbase.ini\n",
+			text:  "[uwsgi]\nini = %dbase.ini\n",
 			check: func(t *testing.T, c Config) { eq(t, c.Chdir, "/site-base") }},
 		{name: "set-placeholder", text: "[uwsgi]\nset-placeholder = root=/srv\nchdir = %(root)/app\n",
 			check: func(t *testing.T, c Config) { eq(t, c.Chdir, "/srv/app") }},
