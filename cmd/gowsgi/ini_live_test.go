@@ -202,3 +202,15 @@ func TestSetBacklog(t *testing.T) {
 		t.Errorf("%d connections queued with listen = 1", done)
 	}
 }
+
+// TestINIEnvironmentOnly: a bare `gowsgi` configured by UWSGI_* variables
+// alone serves, as uwsgi does in container images.
+func TestINIEnvironmentOnly(t *testing.T) {
+	p := startGowsgi(t, t.TempDir(), []string{
+		"UWSGI_HTTP_SOCKET=127.0.0.1:0", "UWSGI_CHDIR=" + iniLiveDir(t), "UWSGI_MODULE=factory_app:create_app()",
+		"UWSGI_PYTHON=" + testPython(t),
+	})
+	if code, _, body := get(t, nil, p.url+"/"); code != 200 || body != "made by the factory" {
+		t.Fatalf("GET: %d %q\n%s", code, body, p.out)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -40,6 +41,18 @@ func loadServeConfig(c *cli.Context) (config.Config, config.Loaded, error) {
 		return cfg, loaded, &usageError{msg: err.Error()}
 	}
 	return cfg, loaded, nil
+}
+
+// hasUwsgiEnv reports whether a UWSGI_* variable configures gowsgi, so
+// that a bare `gowsgi` in a container image that sets UWSGI_MODULE,
+// UWSGI_HTTP... serves, as uwsgi does, instead of printing the help.
+func hasUwsgiEnv() bool {
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "UWSGI_") && len(name) > len("UWSGI_") {
+			return true
+		}
+	}
+	return false
 }
 
 // printSources writes --print-config-sources: the resolved configuration,

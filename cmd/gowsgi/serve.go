@@ -53,7 +53,7 @@ func runRoot(c *cli.Context) error {
 		return stopByPidfile(c.String("stop"), 60*time.Second)
 	case c.IsSet("reload"):
 		return reloadByPidfile(c.String("reload"))
-	case c.NumFlags() == 0:
+	case c.NumFlags() == 0 && !hasUwsgiEnv():
 		return cli.ShowAppHelp(c)
 	}
 	return runServe(c)
