@@ -166,6 +166,17 @@ func strictErrors(ws []Warning) []error {
 // applyKey reads one option of the key table as uWSGI would and sets it.
 func (l *loader) applyKey(cfg *Config, k *key, o option) error {
 	v, note := uwsgiReads(k, o.value)
+	if v == "0" && note != "" {
+		// "processes = $(UNSET)" is 0 to uWSGI's atoi: for processes no
+		// worker at all (uWSGI's "no-workers" mode, which answers
+		// nothing). gowsgi runs one, and says so.
+		switch k.name {
+		case "threads":
+			v, note = "1", note+"; gowsgi runs 1 thread"
+		case "processes":
+			v, note = "1", note+"; uWSGI would start no worker at all (its no-workers mode); gowsgi runs 1"
+		}
+	}
 	if err := k.set(cfg, v); err != nil {
 		if note != "" {
 			err = fmt.Errorf("%w (%s)", err, note) // what uWSGI makes of it

@@ -229,15 +229,14 @@ func TestLoadLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, warnings, err := Load(path)
-	want := path + `:4: env = "\"\"": not KEY=VALUE (for example env = DJANGO_SETTINGS_MODULE=mysite.settings)` + "\n" +
-		path + `:8: threads = "x": must be at least 1 (uWSGI reads 0: its parser (atoi) finds no number at the start)`
+	want := path + `:4: env = "\"\"": not KEY=VALUE (for example env = DJANGO_SETTINGS_MODULE=mysite.settings)`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant %s", err, want)
 	}
-	// threads = x is read as uWSGI's atoi reads it (0), which is out of
-	// range; the error says what uWSGI reads.
-	if len(warnings) != 1 || warnings[0].Line != 7 || warnings[0].Suggestion != "processes" {
-		t.Errorf("warnings = %v, want line 7's unknown key", warnings)
+	// threads = x is read as uWSGI's atoi reads it (0), and run as 1;
+	// the warning says so.
+	if len(warnings) != 2 || warnings[0].Line != 7 || warnings[0].Suggestion != "processes" || warnings[1].Line != 8 || warnings[1].Kind != ReadAs {
+		t.Errorf("warnings = %v, want line 7's unknown key and line 8's reading", warnings)
 	}
 
 	text = strings.Replace(text, "env = \"\"\r\n", "", 1)
