@@ -32,7 +32,7 @@ const corpusDir = "../testdata/uwsgi-corpus"
 // blocks, $(VAR) and UWSGI_* variables of the corpus see these.
 var corpusEnv = []string{
 	"PATH=/usr/bin:/bin", "HOME=/home/corpus", "MOUNT_PATH=respa/", "VIRTUAL_ENV=/venv",
-	"CIRCLECI=true", "UWSGI_WORKERS=3", "REDIS_IDLE_TIMEOUT=60",
+	"CIRCLECI=true", "UWSGI_WORKERS=3", "REDIS_IDLE_TIMEOUT=60", "SENTRY_DSN=https://key@sentry.invalid/1",
 }
 
 // corpusGolden is what uwsgi said about one file.
@@ -49,9 +49,10 @@ type corpusGolden struct {
 	Get map[string]string `json:"get"`
 }
 
-// unsafeBeforeGet are options uWSGI runs before it answers --get: they
+// unsafeBeforeGet are options uWSGI runs before it answers --get (the
+// -asap hooks), and print / iprint, which write to the same stdout: they
 // are commented out of the copy.
-var unsafeBeforeGet = regexp.MustCompile(`(?m)^\s*((hook|exec|call|mount|umount)-asap|exec-as-root|hook-as-root)\s*=`)
+var unsafeBeforeGet = regexp.MustCompile(`(?m)^\s*((hook|exec|call|mount|umount)-asap|exec-as-root|hook-as-root|i?print)\s*=`)
 
 func findUwsgi() string {
 	if p := os.Getenv("GOWSGI_UWSGI"); p == "none" {
