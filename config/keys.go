@@ -129,7 +129,7 @@ var keys = []*key{
 	{name: "master", aliases: []string{"M"}, kind: kindBool, group: groupWorkers,
 		help:  "uWSGI's master process (gowsgi always has one)",
 		field: func(c *Config) any { return &c.Master }},
-	{name: "lazy-apps", kind: kindBool, group: groupWorkers,
+	{name: "lazy-apps", aliases: []string{"lazy"}, kind: kindBool, group: groupWorkers,
 		help:  "load the app in each worker instead of once before forking",
 		field: func(c *Config) any { return &c.LazyApps }},
 	{name: "enable-threads", aliases: []string{"T"}, kind: kindBool, group: groupWorkers,

@@ -121,7 +121,6 @@ var notApplied = map[string]string{
 	"vhost":                 whyOneApp,
 	"callable-like":         whyOneApp,
 	"touch-chain-reload":    "use touch-reload: gowsgi's reload already replaces workers with no downtime",
-	"lazy":                  "use lazy-apps",
 	"uwsgi-socket-protocol": "see protocol",
 }
 
