@@ -10,7 +10,7 @@ PY6     := $(VENV6)/bin/python
 BIN     := bin/gowsgi
 ADDR    ?= 127.0.0.1:8000
 
-.PHONY: demo test build venv venv6 wheel lint-workflows system fuzz bench clean
+.PHONY: demo test build venv venv6 wheel lint-workflows system fuzz bench clean uwsgi-venv uwsgi-goldens uwsgi-options
 
 # demo: serve testdata/mysite (a real Django project) on http://$(ADDR)
 demo: build venv
@@ -48,8 +48,9 @@ DJANGO_TESTS := ^(TestMysite|TestDev|TestCheck|TestTutorialINI|TestLiveReloadInC
 # the Django tests again on Django 6.x, the Python runtime's own tests on each
 # CPython 3.9-3.13 found, the wheel installed and used as a user would
 # (scripts/test-wheel.sh, on both Djangos), the release workflow linted,
-# bounded fuzzing.
-test: venv venv6 system
+# bounded fuzzing; the ini corpus against real uWSGI (installed into
+# .uwsgi-venv when it can be built here, else its committed goldens).
+test: venv venv6 system uwsgi-venv
 	$(GO) vet ./...
 	scripts/actionlint.sh
 	GOWSGI_TEST_PYTHON=$(abspath $(PY)) $(GO) test -race -count=1 -timeout 15m ./...
@@ -58,6 +59,27 @@ test: venv venv6 system
 	$(PY6) -m unittest discover -s pyworker/python/tests -t pyworker/python -p 'test_django.py'
 	scripts/test-wheel.sh $(PY) $(PY6)
 	scripts/fuzz.sh 5s
+
+# uwsgi-venv: uWSGI 2.0.31 from PyPI in the git-ignored .uwsgi-venv, for the
+# config corpus test (config/corpus_test.go), which compares gowsgi's reading
+# of testdata/uwsgi-corpus with uwsgi --get. pip compiles it with gcc and the
+# interpreter's headers (Debian: python3-dev) in about 70 s, once. If it cannot
+# be installed, the test compares with the committed goldens instead.
+UWSGI_VENV := .uwsgi-venv
+uwsgi-venv:
+	@[ -x $(UWSGI_VENV)/bin/uwsgi ] || { python3 -m venv $(UWSGI_VENV) && \
+		PIP_NO_INPUT=1 $(UWSGI_VENV)/bin/pip install --quiet --disable-pip-version-check uwsgi==2.0.31; } || \
+		echo "uwsgi-venv: uWSGI could not be installed; the corpus test uses its committed goldens"
+
+# uwsgi-goldens: rewrite testdata/uwsgi-corpus/golden/ from a real uwsgi.
+uwsgi-goldens: uwsgi-venv
+	$(GO) test -count=1 -run TestCorpus ./config -update-corpus
+
+# uwsgi-options: regenerate config/uwsgi_options.go from uwsgi --help, and
+# from uWSGI 2.0's source for PCRE/OpenSSL options when UWSGI_SRC names a
+# checkout of its uwsgi-2.0 branch (without it those options are dropped).
+uwsgi-options: uwsgi-venv
+	cd config && $(GO) run gen_uwsgi_options.go -uwsgi ../$(UWSGI_VENV)/bin/uwsgi $(if $(UWSGI_SRC),-src $(UWSGI_SRC)) > uwsgi_options.go.new && mv uwsgi_options.go.new uwsgi_options.go
 
 # fuzz: a longer run of every fuzzer (FUZZTIME per fuzzer).
 FUZZTIME ?= 60s

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,13 +25,22 @@ type Config struct {
 	// Listeners. uWSGI serves every listener with the same workers; so does
 	// gowsgi.
 
-	// Socket (socket, uwsgi-socket, s) listens for the uwsgi binary
-	// protocol, what nginx's uwsgi_pass speaks. Repeatable.
+	// Socket (socket, s) listens for the uwsgi binary protocol, what
+	// nginx's uwsgi_pass speaks, or for Protocol when that is set.
+	// Repeatable.
 	Socket []Addr
+	// UWSGISocket (uwsgi-socket) listens for the uwsgi protocol whatever
+	// Protocol says. Repeatable.
+	UWSGISocket []Addr
+	// Protocol (protocol, socket-protocol) is what the socket listeners
+	// speak: "uwsgi" (the default, also when empty) or "http" (HTTP/1.1, as
+	// http-socket; "http11" is the same).
+	Protocol string
 	// HTTP (http) is uWSGI's front HTTP router; gowsgi has no separate
 	// router process, so it is an HTTP listener like HTTPSocket.
 	HTTP []Addr
-	// HTTPSocket (http-socket) serves HTTP directly on the socket.
+	// HTTPSocket (http-socket, http11-socket) serves HTTP directly on the
+	// socket.
 	HTTPSocket []Addr
 	// HTTPS (https = addr,cert,key[,ciphers[,client-ca]]) serves HTTPS.
 	HTTPS []HTTPSAddr
@@ -48,7 +59,8 @@ type Config struct {
 	// module's callable wins over a callable key, as in uWSGI).
 	Module string
 	// Callable (callable) is the name of the WSGI callable in WSGIFile or
-	// Module. Default "application".
+	// Module. Default "application". "create_app()" names a factory that
+	// is called, with no arguments, to make the callable, as uWSGI does.
 	Callable string
 	// Home (home, virtualenv, venv, pyhome) is the app's virtualenv.
 	Home string
@@ -119,12 +131,35 @@ type Config struct {
 	// ChmodSocket (chmod-socket, C) is the permission of unix sockets; 0
 	// leaves the umask's. A bare "chmod-socket =" means 0666, as in uWSGI.
 	ChmodSocket os.FileMode
+	// ChownSocket (chown-socket = user[:group]) is the owner of unix
+	// sockets, names or numbers.
+	ChownSocket string
+
+	// Accepted without effect, for the reason in each key's help.
+
+	// PostBuffering (post-buffering) buffers request bodies past this many
+	// bytes: gowsgi always reads the whole body before a worker runs.
+	PostBuffering int64
+	// OffloadThreads (offload-threads): Go serves static files and slow
+	// clients without offload threads.
+	OffloadThreads int
+	// ThunderLock (thunder-lock): Go's accept loop needs no lock.
+	ThunderLock bool
+	// SingleInterpreter (single-interpreter): each worker has one
+	// interpreter.
+	SingleInterpreter bool
 
 	// Limits.
 
 	// Harakiri (harakiri) kills a worker stuck on one request for longer
 	// than this; 0 is off. The ini value is in seconds.
 	Harakiri time.Duration
+	// HarakiriVerbose (harakiri-verbose) logs more about a harakiri kill.
+	// gowsgi always logs the request and the Python stack.
+	HarakiriVerbose bool
+	// MaxWorkerLifetime (max-worker-lifetime) retires a worker gracefully
+	// once it has run this long; 0 is off. The ini value is in seconds.
+	MaxWorkerLifetime time.Duration
 	// MaxRequests (max-requests) retires a worker after this many
 	// requests; 0 is no limit.
 	MaxRequests int
@@ -139,8 +174,9 @@ type Config struct {
 	// listener. uWSGI's default is 4 seconds for its internal sockets;
 	// gowsgi's is 30, as it faces clients directly. Must be more than 0.
 	SocketTimeout time.Duration
-	// Listen (listen) is the listen backlog. uWSGI's default is 100;
-	// gowsgi's is 1024 (the kernel caps it at net.core.somaxconn).
+	// Listen (listen) is each socket's listen queue; 0 (the default)
+	// leaves Go's, the kernel's maximum (net.core.somaxconn). uWSGI's
+	// default is 100.
 	Listen int
 	// LimitPost (limit-post) is the largest request body in bytes; 0 is
 	// no limit.
@@ -160,8 +196,25 @@ type Config struct {
 	// passes this many bytes; 0 never rotates.
 	LogMaxSize int64
 	// StaticMap (static-map = /prefix=/dir) serves files under dir for URL
-	// paths under prefix, without the app. Repeatable.
+	// paths under prefix, without the app: /prefix/a.css is dir/a.css.
+	// Repeatable.
 	StaticMap []StaticMap
+	// StaticMap2 (static-map2 = /prefix=/dir) is static-map keeping the
+	// prefix: /prefix/a.css is dir/prefix/a.css. Repeatable.
+	StaticMap2 []StaticMap
+	// StaticExpires (static-expires = REGEXP SECONDS) sets Expires and
+	// Cache-Control max-age on static files whose path matches REGEXP.
+	// Repeatable; the first match wins.
+	StaticExpires []StaticExpire
+	// AddHeader (add-header = "Name: value") adds a header to every
+	// response. Repeatable.
+	AddHeader []string
+	// LogDate (logdate, log-date) prefixes log lines with the date: "" is
+	// off, "true" uWSGI's default format, anything else a strftime format.
+	LogDate string
+	// Log4xx and Log5xx (log-4xx, log-5xx) log requests answered 4xx or
+	// 5xx even when DisableLogging is on.
+	Log4xx, Log5xx bool
 	// Stats (stats, stats-server) is where the status and metrics endpoint
 	// listens; the zero Addr is off.
 	Stats Addr
@@ -173,6 +226,15 @@ type Config struct {
 	TrustedProxies []string
 	// Strict (strict) turns unknown ini keys from warnings into an error.
 	Strict bool
+}
+
+// SocketProtocol is what the socket listeners speak: "http" when Protocol
+// is http or http11, else "uwsgi".
+func (c Config) SocketProtocol() string {
+	if c.Protocol == "http" || c.Protocol == "http11" {
+		return "http"
+	}
+	return "uwsgi"
 }
 
 // HTTPSAddr is one https listener: uWSGI's "https = addr,cert,key".
@@ -198,6 +260,17 @@ func (h HTTPSAddr) String() string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// StaticExpire is one "static-expires = REGEXP SECONDS".
+type StaticExpire struct {
+	// Pattern is a regular expression (Go's syntax, which covers what such
+	// lines use of PCRE's) matched against the file's path.
+	Pattern string
+	Seconds int64
+}
+
+// String writes e in the ini form.
+func (e StaticExpire) String() string { return e.Pattern + " " + strconv.FormatInt(e.Seconds, 10) }
 
 // StaticMap is one "static-map = /prefix=/dir": requests for paths under
 // Prefix are served from files under Dir.
@@ -258,8 +331,8 @@ func (c Config) ValidateWith(o ValidateOptions) error {
 	}
 	if c.Callable == "" {
 		add("callable is empty: remove it for the default, application")
-	} else if !isIdentifier(c.Callable) {
-		add("callable = %s: not a Python name", c.Callable)
+	} else if err := checkCallable(c.Callable); err != nil {
+		add("callable = %s: %w", c.Callable, err)
 	}
 
 	// Numbers: the ranges of the key table, so an ini file, a flag and a
@@ -284,6 +357,9 @@ func (c Config) ValidateWith(o ValidateOptions) error {
 			add("%s = %s: %w", key, a, err)
 			return
 		}
+		if a.Network == "tcp" && a.Port == 0 {
+			return // port 0: the kernel gives each its own port
+		}
 		if prev, dup := seen[a.String()]; dup {
 			add("%s = %s and %s = %s are the same address: give each listener its own port or path", prev, a, key, a)
 			return
@@ -292,6 +368,19 @@ func (c Config) ValidateWith(o ValidateOptions) error {
 	}
 	for _, a := range c.Socket {
 		listener("socket", a)
+	}
+	for _, a := range c.UWSGISocket {
+		listener("uwsgi-socket", a)
+	}
+	switch c.Protocol {
+	case "", "uwsgi", "http", "http11":
+	default:
+		add("protocol = %s: gowsgi's sockets speak uwsgi or http (uWSGI's fastcgi, scgi, suwsgi and raw are not served)", c.Protocol)
+	}
+	for _, e := range c.StaticExpires {
+		if _, err := regexp.Compile(e.Pattern); err != nil {
+			add("static-expires = %s: %w", e, err)
+		}
 	}
 	for _, a := range c.HTTP {
 		listener("http", a)

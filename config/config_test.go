@@ -16,7 +16,7 @@ func valid() Config {
 
 func TestDefault(t *testing.T) {
 	c := Default()
-	if c.Processes != 1 || c.Threads != 1 || c.Callable != "application" || c.BufferSize != 4096 || c.Listen != 1024 {
+	if c.Processes != 1 || c.Threads != 1 || c.Callable != "application" || c.BufferSize != 4096 || c.Listen != 0 {
 		t.Errorf("Default() = %+v", c)
 	}
 	if c.Harakiri != 0 || c.ChmodSocket != 0 || !c.Stats.IsZero() || c.Strict {
@@ -120,7 +120,7 @@ func TestValues(t *testing.T) {
 		{name: "size words", key: "limit-post", in: "10M", err: "not a whole number of bytes"},
 		{name: "buffer-size uWSGI max", key: "buffer-size", in: "65535", want: "65535"},
 		{name: "buffer-size gowsgi max", key: "buffer-size", in: "1048577", err: "must be at most 1048576"},
-		{name: "listen zero", key: "listen", in: "0", err: "must be at least 1"},
+		{name: "listen zero is the kernel default", key: "listen", in: "0", want: "0"},
 		{name: "bool bare", key: "master", in: "", want: "true"},
 		{name: "bool mixed case", key: "master", in: "Off", want: "false"},
 		{name: "bool bad", key: "master", in: "y", err: "not a boolean: use true or false"},
@@ -141,10 +141,11 @@ func TestValues(t *testing.T) {
 		{name: "module", key: "module", in: "a.b_c.d", want: "a.b_c.d"},
 		{name: "module with callable", key: "module", in: "a.b:app", want: "a.b:app"},
 		{name: "module path", key: "module", in: "app.py", err: "a module is a dotted name, and this looks like a file: use wsgi-file = app.py"},
-		{name: "module call", key: "module", in: "django.core.handlers.wsgi:WSGIHandler()", err: "not pkg.mod or pkg.mod:callable (for example module = mysite.wsgi:application)"},
+		{name: "module factory call", key: "module", in: "app:create_app()", want: "app:create_app()"},
 		{name: "module empty part", key: "module", in: "a..b", err: "not pkg.mod or pkg.mod:callable (for example module = mysite.wsgi:application)"},
 		{name: "callable", key: "callable", in: "make_app", want: "make_app"},
-		{name: "callable digit first", key: "callable", in: "1app", err: "not a Python name (for example callable = application)"},
+		{name: "callable digit first", key: "callable", in: "1app", err: "not a Python name, or a factory to call such as create_app() (for example callable = application)"},
+		{name: "callable factory", key: "callable", in: "create_app()", want: "create_app()"},
 		{name: "empty pythonpath adds nothing", key: "pythonpath", in: "", want: "[]"},
 		{name: "line comment hint", key: "threads", in: "2 ; two", err: "not a whole number (uWSGI ini files have no end-of-line comments: put the comment on a line of its own)"},
 	}
@@ -194,8 +195,8 @@ func TestSuggest(t *testing.T) {
 }
 
 // TestKeyTable checks the table against itself: every key's field, kind
-// and default agree, and no key is both in the table and on the uWSGI
-// lists of ignored or refused keys.
+// and default agree, and no key is both in the table and on the list of
+// uWSGI options gowsgi does not apply.
 func TestKeyTable(t *testing.T) {
 	for _, k := range keys {
 		t.Run(k.name, func(t *testing.T) {
@@ -211,8 +212,8 @@ func TestKeyTable(t *testing.T) {
 				t.Errorf("the default is out of range: %v", err)
 			}
 			for _, n := range append([]string{k.name}, k.aliases...) {
-				if _, _, ok := foreignKey(n); ok {
-					t.Errorf("%s is in the key table and on the uWSGI lists", n)
+				if _, ok := notApplied[n]; ok {
+					t.Errorf("%s is in the key table and on the list of options gowsgi does not apply", n)
 				}
 			}
 		})

@@ -57,6 +57,10 @@ func FromCLI(c *cli.Context, base Config) (Config, error) {
 	cfg.TouchReload = append([]string(nil), base.TouchReload...)
 	cfg.StaticMap = append([]StaticMap(nil), base.StaticMap...)
 	cfg.Socket = append([]Addr(nil), base.Socket...)
+	cfg.UWSGISocket = append([]Addr(nil), base.UWSGISocket...)
+	cfg.AddHeader = append([]string(nil), base.AddHeader...)
+	cfg.StaticMap2 = append([]StaticMap(nil), base.StaticMap2...)
+	cfg.StaticExpires = append([]StaticExpire(nil), base.StaticExpires...)
 	cfg.HTTP = append([]Addr(nil), base.HTTP...)
 	cfg.HTTPSocket = append([]Addr(nil), base.HTTPSocket...)
 	cfg.HTTPS = append([]HTTPSAddr(nil), base.HTTPS...)
@@ -91,4 +95,13 @@ func FromCLI(c *cli.Context, base Config) (Config, error) {
 	}
 	cfg.normalize()
 	return cfg, nil
+}
+
+// KeyNames lists the key table's names (each also a flag), in its order.
+func KeyNames() []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k.name
+	}
+	return out
 }

@@ -182,6 +182,10 @@ var flagSamples = map[string]string{
 	"chmod-socket": "660", "harakiri": "60", "max-requests": "1000", "buffer-size": "65535", "listen": "128",
 	"limit-post": "1048576", "reload-on-rss": "256", "static-map": "/static=/srv/static", "stats": ":9191", "trusted-proxies": "10.0.0.0/8",
 	"strict": "", "evil-reload-on-rss": "512", "log-format": "json", "log-maxsize": "1048576", "socket-timeout": "5",
+	"uwsgi-socket": ":3031", "protocol": "http", "chown-socket": "www-data:www-data", "logdate": "true",
+	"log-4xx": "", "log-5xx": "", "add-header": "X-Frame-Options: DENY", "harakiri-verbose": "", "max-worker-lifetime": "3600",
+	"static-map2": "/static=/srv", "static-expires": "/static/.* 86400", "post-buffering": "4096", "offload-threads": "2",
+	"thunder-lock": "", "single-interpreter": "",
 }
 
 // TestEveryKeyIsAFlag checks, key by key, that "--key value" gives the

@@ -1,17 +1,19 @@
 package config
 
-// This file reads uWSGI ini files: gopkg.in/ini.v1 parses them, a line
-// scanner of our own finds where each key was written (ini.v1 keeps no
-// line numbers), placeholders are expanded, and each key goes through the
-// key table.
+// This file reads uWSGI ini files the way uWSGI 2.0's core/ini.c does, into
+// the ordered list of options uWSGI itself collects (its exported_opts):
+// every line of the asked section is one key = value, in file order, with
+// the file's magic variables (%d, %n...) already expanded, as uWSGI does
+// when it reads the file. Keys that act while the file is read (ini,
+// include, for, if-env, set...) act here too (logic.go); the $(VAR),
+// @(file) and %(key) passes and the key table come after (placeholders.go,
+// apply.go).
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"sort"
+	"path/filepath"
 	"strings"
-	"unicode"
 
 	"gopkg.in/ini.v1"
 )
@@ -20,13 +22,26 @@ import (
 // in uWSGI.
 const DefaultSection = "uwsgi"
 
-// LoadOptions changes how LoadWith reads a file.
+// maxIncludeDepth bounds ini = / include = chains: uWSGI recurses until it
+// runs out of stack; a file that includes itself is a mistake to report.
+const maxIncludeDepth = 32
+
+// LoadOptions changes how LoadWith and LoadFiles read files.
 type LoadOptions struct {
-	// Strict makes unknown keys an error, as "strict = true" in the file
-	// does (set it from --strict, which is read after the file).
+	// Strict makes keys unknown to uWSGI an error, as "strict = true" in
+	// the file does (set it from --strict, which is read after the file).
 	Strict bool
-	// LookupEnv expands $(VAR) placeholders; nil is os.LookupEnv.
+	// LookupEnv reads the environment for $(VAR) and if-env; nil is
+	// os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// Environ lists the environment's NAME=VALUE pairs, of which UWSGI_*
+	// become options as in uWSGI (UWSGI_PROCESSES=4 is processes = 4);
+	// nil is os.Environ(), an empty slice reads none.
+	Environ []string
+	// Hostname and CPUs are the magic variables %h and %k; empty and 0 are
+	// the machine's own.
+	Hostname string
+	CPUs     int
 }
 
 // Load reads a uWSGI ini file into a Config with LoadWith's defaults.
@@ -34,37 +49,190 @@ func Load(path string) (Config, []Warning, error) {
 	return LoadWith(path, LoadOptions{})
 }
 
-// LoadWith reads a uWSGI ini file into a Config: Default, then every key
-// of one section in file order (for a key written twice, the last value
-// wins, and a repeatable key such as socket or env keeps every value).
-//
-// path is FILE or FILE:SECTION; the section defaults to [uwsgi]. As in
-// uWSGI, lines whose first non-blank character is # or ; are comments (a
-// # later in a line is part of the value), a key written without a value
-// ("master" or "master =") is true, and values may hold placeholders:
-//
-//	%d  the absolute directory of the file, with a trailing slash
-//	%p  the absolute path of the file
-//	%s  the file name; %n the file name without its extension
-//	%c  the name of the file's directory
-//	%o  the path as the caller gave it
-//	%(key)  the (first) value of another key of the section, which may
-//	        be a key of the user's own, such as "base = /srv/mysite"
-//	$(VAR)  the environment variable VAR
-//
-// Unlike uWSGI, a value wholly in quotes ("/srv/my site") loses them.
-//
-// Keys gowsgi does not use are reported as Warnings; bad values, and keys
-// that would change how the rest of the file reads (ini, for, if-env...),
-// are errors naming the file and line. The Config is not validated: call
-// Validate once flags have been applied.
+// LoadWith reads one uWSGI ini file (FILE or FILE:SECTION); see LoadFiles.
 func LoadWith(path string, o LoadOptions) (Config, []Warning, error) {
-	file, section := splitSpec(path)
+	r, err := LoadFiles([]string{path}, o)
+	return r.Config, r.Warnings, err
+}
+
+// Loaded is what LoadFiles read.
+type Loaded struct {
+	// Config is Default with every option applied; it is not validated.
+	Config Config
+	// Warnings are in the order of the options they concern.
+	Warnings []Warning
+	// Sources maps each key of the key table that was set to where its
+	// values came from, in order (a key set once has one Source).
+	Sources map[string][]Source
+	// NotApplied lists every option gowsgi read and does not apply: real
+	// uWSGI options it ignores, keys unknown to uWSGI too, and the user's
+	// own placeholders. Each is also in Warnings, except placeholders.
+	NotApplied []NotApplied
+}
+
+// LoadFiles reads the UWSGI_* environment variables, then every ini file of
+// paths in order, as `uwsgi --ini A --ini B` does, into one Config: Default,
+// then every option in the order uWSGI collects them (the environment
+// first); for a key given several times the last value wins, and a
+// repeatable key such as socket or env keeps every value.
+//
+// A path is FILE or FILE:SECTION (the section defaults to [uwsgi]). As in
+// uWSGI, lines whose first non-blank character is # or ; are comments, and
+// only those: a # or ; later in a line is part of the value, which gowsgi
+// then reads as uWSGI's option parsers do (the number at the start of
+// "1000 ; restart", with a warning). A key without a value ("master") is
+// true; values are not unquoted. Placeholders:
+//
+//	%d %p %s %n %e %c %x %o %0-%9 %j %i  the file (directory with a trailing
+//	        slash, path, name, name without extension...), as uWSGI's magic
+//	        variables; upper-case %D %P... are the first file's
+//	%h %k %u %U %g %G %v %t %T %V %%  hostname, CPUs, uid, user, gid, group,
+//	        start directory, time, version, a literal %
+//	$(VAR)   the environment variable VAR (left as written if unset)
+//	@(FILE)  the contents of FILE
+//	%(key)   the first value of another key, which may be the user's own
+//	        ("base = /srv/mysite"); %(a b + 1) does uWSGI's arithmetic
+//
+// ini = and include = read another file in place, inherit = at the end;
+// for, for-glob, for-times, for-readline, if-env, if-not-env, if-exists,
+// if-not-exists, if-file, if-not-file, if-dir, if-not-dir, if-opt,
+// if-not-opt, if-reload, if-not-reload, if-hostname, if-not-hostname and
+// if-plugin blocks end at endif / endfor / end.
+//
+// Errors name the file and line. Keys gowsgi does not apply are Warnings;
+// with Strict (or "strict = true") a key uWSGI does not know either is an
+// error, as uWSGI's strict mode makes it.
+func LoadFiles(paths []string, o LoadOptions) (Loaded, error) {
+	_, r, err := loadAll(paths, o)
+	return r, err
+}
+
+// loadAll is LoadFiles, also returning the loader with the options as
+// uWSGI would hold them (for the corpus test's comparison with uwsgi --get).
+func loadAll(paths []string, o LoadOptions) (*loader, Loaded, error) {
+	l := newLoader(o)
+	l.readEnviron()
+	for _, p := range paths {
+		if err := l.readTop(p); err != nil {
+			return l, Loaded{Config: Default(), Warnings: l.warnings}, err
+		}
+	}
+	r, err := l.finish(o.Strict)
+	return l, r, err
+}
+
+// loader collects options as uWSGI's add_exported_option does.
+type loader struct {
+	opts         []option
+	lookupEnv    func(string) (string, bool)
+	environ      []string
+	statics      map[byte]string // %h %k %u ... : the same for every file
+	upper        map[byte]string // %D %P ... : the first file's
+	lastFile     string          // for ini = :section
+	depth        int
+	logic        *logicBlock
+	runningLogic bool
+	strict       bool
+	inherits     []option // inherit = files, read after everything else
+	setEnv       map[string]string
+	errs         []error
+	warnings     []Warning
+}
+
+// option is one key = value, as uWSGI collects them.
+type option struct {
+	key   string
+	value string // after every expansion
+	raw   string // as written (after the file's magic variables)
+	src   Source
+	// immediate options act while the file is read (ini, for, if-env,
+	// strict, listen...); uWSGI leaves their value unexpanded.
+	immediate bool
+	// placeholder: set-placeholder's, never an option.
+	placeholder bool
+}
+
+func newLoader(o LoadOptions) *loader {
+	l := &loader{lookupEnv: o.LookupEnv, environ: o.Environ, setEnv: map[string]string{}}
+	if l.lookupEnv == nil {
+		l.lookupEnv = os.LookupEnv
+	}
+	if l.environ == nil {
+		l.environ = os.Environ()
+	}
+	l.statics = staticMagic(o.Hostname, o.CPUs)
+	return l
+}
+
+// getenv is the environment as the file sees it: ienv = changes it for the
+// lines after.
+func (l *loader) getenv(name string) (string, bool) {
+	if v, ok := l.setEnv[name]; ok {
+		return v, true
+	}
+	return l.lookupEnv(name)
+}
+
+// readTop reads a file named by --ini (or LoadWith).
+func (l *loader) readTop(spec string) error {
+	// uwsgi --ini FILE is itself the option ini = FILE, first of the file's.
+	l.opts = append(l.opts, option{key: "ini", value: spec, raw: spec, src: Source{Flag: "--ini"}, immediate: true})
+	file, section := splitSpec(spec)
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return Config{}, nil, fmt.Errorf("reading the ini file: %w", err)
+		return fmt.Errorf("reading the ini file: %w", err)
 	}
-	return loadINI(file, section, data, o)
+	found, err := l.readINI(file, section, data, spec)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return missingSection(file, section, data)
+	}
+	return nil
+}
+
+// readInclude reads a file named by ini =, include = or inherit = on line
+// at. uWSGI opens it relative to the directory it runs in, and a missing
+// section there is only a warning.
+func (l *loader) readInclude(at Source, key, spec string) {
+	if l.depth >= maxIncludeDepth {
+		l.errs = append(l.errs, fmt.Errorf("%s: %s = %s: files include each other more than %d deep (a file that includes itself?)", at, key, spec, maxIncludeDepth))
+		return
+	}
+	file, section := splitSpec(spec)
+	if file == "" {
+		file = l.lastFile // ini = :section reads another section of the same file
+	}
+	switch ext := strings.ToLower(filepath.Ext(file)); {
+	case key == "ini", ext == ".ini", file == l.lastFile:
+	case ext == ".xml" || ext == ".yaml" || ext == ".yml" || ext == ".json" || ext == ".js":
+		l.errs = append(l.errs, fmt.Errorf("%s: %s = %s: gowsgi reads only ini files; write the %s file's options as ini lines", at, key, spec, ext))
+		return
+	default:
+		l.errs = append(l.errs, fmt.Errorf("%s: %s = %s: uWSGI loads only .ini, .xml, .yaml and .json files this way (it would stop here)", at, key, spec))
+		return
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		hint := "uWSGI would stop here too"
+		if !filepath.IsAbs(file) {
+			hint += "; a relative path is taken from the directory gowsgi starts in: write %d before it for the ini file's directory"
+		}
+		l.errs = append(l.errs, fmt.Errorf("%s: %s = %s: %w (%s)", at, key, spec, err, hint))
+		return
+	}
+	l.depth++
+	found, err := l.readINI(file, section, data, spec)
+	l.depth--
+	if err != nil {
+		l.errs = append(l.errs, err)
+		return
+	}
+	if !found {
+		l.warnings = append(l.warnings, Warning{Kind: NoEffect, File: at.File, Line: at.Line, Key: key,
+			Detail: fmt.Sprintf("%s has no [%s] section: nothing was read from it (uWSGI warns the same)", file, section)})
+	}
 }
 
 // splitSpec splits FILE:SECTION. A path that exists as written is a file
@@ -83,325 +251,87 @@ func splitSpec(spec string) (file, section string) {
 	return spec[:i], spec[i+1:]
 }
 
-// iniOptions make ini.v1 read files the way uWSGI does.
-var iniOptions = ini.LoadOptions{
-	AllowShadows:               true, // socket, env, static-map... repeat
-	AllowDuplicateShadowValues: true, // and a repeat may be identical
-	AllowBooleanKeys:           true, // a bare "master" line
-	IgnoreInlineComment:        true, // uWSGI has none: "#" in a value is data
-	IgnoreContinuation:         true, // nor "\" continuations
-	KeyValueDelimiters:         "=",  // nor "key: value"
+// readINI adds the options of one section of data, as core/ini.c reads
+// them: lines end at \n; blanks, tabs and \r are stripped at both ends of
+// a line, of the key and of the value; "[name]" starts a section (its last
+// character is dropped, whatever it is); a line starting with ; or # is a
+// comment; anything else is key = value, or a bare key with the value "".
+// It reports whether the section was found.
+func (l *loader) readINI(file, section string, data []byte, spec string) (bool, error) {
+	if len(data) > 0 && strings.ContainsRune(string(data[:min(len(data), 8000)]), 0) {
+		return false, fmt.Errorf("%s: not a text file (it has NUL bytes)", file)
+	}
+	magic := l.fileMagic(file, section, spec)
+	// A UTF-8 byte order mark (Windows editors write one) would hide the
+	// first [section] from uWSGI; gowsgi reads past it.
+	text := magicSub(strings.TrimPrefix(string(data), "\xef\xbb\xbf"), magic)
+	l.lastFile = file
+	found := false
+	current := ""
+	for i, line := range strings.Split(text, "\n") {
+		key := strings.Trim(line, " \t\r")
+		if key == "" {
+			continue
+		}
+		switch key[0] {
+		case '[':
+			current = ""
+			if len(key) > 1 {
+				current = key[1 : len(key)-1]
+			}
+			continue
+		case ';', '#':
+			continue
+		}
+		if current != section {
+			continue
+		}
+		found = true
+		k, v, _ := strings.Cut(key, "=")
+		k, v = strings.Trim(k, " \t\r"), strings.Trim(v, " \t\r")
+		l.add(k, v, Source{File: file, Line: i + 1})
+	}
+	return found, nil
 }
 
-// loadINI is LoadWith on the file's bytes; file names the file in
-// messages and placeholders.
-func loadINI(file, section string, data []byte, o LoadOptions) (Config, []Warning, error) {
-	lines, err := scanINI(file, data)
+// missingSection explains which sections the file has instead. The
+// file's outline (its sections, and keys before any section header) is
+// read by gopkg.in/ini.v1, which parses ini structure well. The values
+// never come from it: uWSGI evaluates each line in file order as it reads
+// it (if-env blocks, for loops, %(key) of the keys read so far, a key
+// written twice), which a parser that returns a section as a map of keys
+// cannot give; readINI reads them line by line, as core/ini.c does.
+func missingSection(file, section string, data []byte) error {
+	f, err := ini.LoadSources(ini.LoadOptions{
+		AllowShadows: true, AllowBooleanKeys: true, IgnoreInlineComment: true,
+		SkipUnrecognizableLines: true, AllowNonUniqueSections: true, KeyValueDelimiters: "=",
+	}, data)
 	if err != nil {
-		return Config{}, nil, err
+		return fmt.Errorf("%s: reading its sections: %w", file, err)
 	}
-	f, err := parseINI(data)
-	if err != nil {
-		return Config{}, nil, fmt.Errorf("parsing %s: %w", file, err)
-	}
-	sec, err := f.GetSection(section)
-	if err != nil {
-		if len(lines) == 0 && section == DefaultSection {
-			// An empty (or all-comment) file: nothing to read. Validate
-			// will say what is missing.
-			return Default(), nil, nil
-		}
-		return Config{}, nil, missingSection(file, section, f, lines)
-	}
-
-	var occurrences = map[string][]rawLine{}
-	for _, l := range lines {
-		if l.section == section {
-			occurrences[l.key] = append(occurrences[l.key], l)
-		}
-	}
-	entries := collect(sec, occurrences)
-
-	r := &reader{file: file, section: section, entries: entries, lookupEnv: o.LookupEnv}
-	if r.lookupEnv == nil {
-		r.lookupEnv = os.LookupEnv
-	}
-	r.magic = magicTable(file)
-	r.expandAll()
-	cfg, errs := r.apply()
-	if o.Strict || cfg.Strict {
-		errs = append(errs, r.strict()...)
-	}
-	// Expansion warns before apply does; the reader wants file order.
-	sort.SliceStable(r.warnings, func(i, j int) bool { return r.warnings[i].Line < r.warnings[j].Line })
-	if err := joinErrors(errs); err != nil {
-		return Config{}, r.warnings, err
-	}
-	cfg.normalize()
-	return cfg, r.warnings, nil
-}
-
-// parseINI runs ini.v1, turning a panic on hostile input into an error:
-// Load reads files it did not write.
-func parseINI(data []byte) (f *ini.File, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			f, err = nil, fmt.Errorf("the ini parser failed: %v", p)
-		}
-	}()
-	return ini.LoadSources(iniOptions, data)
-}
-
-// missingSection explains which sections the file has instead.
-func missingSection(file, section string, f *ini.File, lines []rawLine) error {
 	var names []string
 	hint, example := "", ""
+	seen := map[string]bool{}
 	for _, s := range f.Sections() {
-		if s.Name() == ini.DefaultSection {
+		name := s.Name()
+		if name == ini.DefaultSection || seen[name] {
 			continue
 		}
-		names = append(names, "["+s.Name()+"]")
+		seen[name] = true
+		names = append(names, "["+name+"]")
 		if example == "" {
-			example = s.Name()
+			example = name
 		}
-		if strings.EqualFold(s.Name(), section) {
-			hint = fmt.Sprintf(" (section names are case-sensitive: [%s] is not [%s])", s.Name(), section)
+		if strings.EqualFold(name, section) {
+			hint = fmt.Sprintf(" (section names are case-sensitive: [%s] is not [%s])", name, section)
 		}
 	}
-	if len(names) == 0 {
-		if len(lines) > 0 {
-			return fmt.Errorf("%s: no [%s] section: the file's keys come before any section header; put [%s] on its first line", file, section, section)
-		}
-		return fmt.Errorf("%s: no [%s] section: the file has no sections", file, section)
+	keysBefore := len(f.Section(ini.DefaultSection).Keys()) > 0
+	switch {
+	case len(names) == 0 && keysBefore:
+		return fmt.Errorf("%s: no [%s] section: the file's keys come before any section header, where uWSGI reads none; put [%s] on its first line", file, section, section)
+	case len(names) == 0:
+		return nil // an empty or all-comment file: nothing to read
 	}
 	return fmt.Errorf("%s: no [%s] section; the file has %s%s: name one as %s:%s", file, section, strings.Join(names, ", "), hint, file, example)
-}
-
-// rawLine is one key line as uWSGI reads it.
-type rawLine struct {
-	line    int
-	section string
-	key     string
-	value   string
-	bare    bool // no "=" at all: "master"
-}
-
-// scanINI finds every key line with its line number and section, reading
-// the file as ini.v1 does, and reports the errors ini.v1 would report
-// without a line number.
-func scanINI(file string, data []byte) ([]rawLine, error) {
-	s := string(data)
-	switch {
-	case strings.HasPrefix(s, "\xef\xbb\xbf"):
-		s = s[3:]
-	case strings.HasPrefix(s, "\xfe\xff"), strings.HasPrefix(s, "\xff\xfe"):
-		s = s[2:]
-	}
-	var out []rawLine
-	section := ini.DefaultSection
-	bareAt := map[[2]string]int{} // where a key was first written bare
-	seen := map[[2]string]bool{}
-	for i, text := range strings.Split(s, "\n") {
-		n := i + 1
-		l := strings.TrimLeftFunc(text, unicode.IsSpace)
-		if l == "" || l[0] == '#' || l[0] == ';' {
-			continue
-		}
-		if l[0] == '[' {
-			end := strings.LastIndexByte(l, ']')
-			if end < 0 {
-				return nil, fmt.Errorf("%s:%d: unclosed section header %q: end it with \"]\"", file, n, strings.TrimSpace(l))
-			}
-			if end == 1 {
-				return nil, fmt.Errorf("%s:%d: empty section name \"[]\"", file, n)
-			}
-			section = l[1:end]
-			continue
-		}
-		r := rawLine{line: n, section: section}
-		k, v, ok := strings.Cut(l, "=")
-		r.key, r.value, r.bare = strings.TrimSpace(k), strings.TrimSpace(v), !ok
-		if r.key == "" {
-			return nil, fmt.Errorf("%s:%d: no key name before \"=\"", file, n)
-		}
-		// ini.v1 cannot add a second value to a key first written bare.
-		id := [2]string{section, r.key}
-		if first, ok := bareAt[id]; ok {
-			return nil, fmt.Errorf("%s:%d: %s is written again after the bare %q on line %d: keep one line (%s = true)", file, n, r.key, r.key, first, r.key)
-		}
-		if r.bare && !seen[id] {
-			bareAt[id] = n
-		}
-		seen[id] = true
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-// entry is one key = value of the section, in file order.
-type entry struct {
-	key      string
-	value    string // as written
-	expanded string // after placeholders
-	line     int    // 0 if not found
-}
-
-// collect lists the section's values in file order, with their lines.
-// ini.v1's ValueWithShadows drops empty values ("master ="), so the
-// scanner's lines are the guide when the two agree on the non-empty ones;
-// when they do not (a quoted or multi-line value the scanner reads
-// differently), ini.v1's values are kept and lines matched by position.
-func collect(sec *ini.Section, occurrences map[string][]rawLine) []entry {
-	var out []entry
-	for _, k := range sec.Keys() {
-		name := k.Name()
-		vals := k.ValueWithShadows()
-		occ := occurrences[name]
-		nonEmpty := 0
-		for _, o := range occ {
-			if o.bare || !looksEmptyToINI(o.value) {
-				nonEmpty++
-			}
-		}
-		if len(occ) > 0 && nonEmpty == len(vals) {
-			i := 0
-			for _, o := range occ {
-				e := entry{key: name, line: o.line}
-				switch {
-				case o.bare:
-					i++ // ini.v1 holds "true"; the entry stays empty, which is true for a boolean
-				case looksEmptyToINI(o.value):
-					// not in vals: the entry stays empty
-				default:
-					e.value = vals[i]
-					i++
-				}
-				out = append(out, e)
-			}
-			continue
-		}
-		if len(vals) == 0 {
-			vals = []string{k.Value()}
-		}
-		for i, v := range vals {
-			e := entry{key: name, value: v}
-			if i < len(occ) {
-				e.line = occ[i].line
-			}
-			out = append(out, e)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return order(out[i]) < order(out[j]) })
-	return out
-}
-
-// looksEmptyToINI reports whether ini.v1 reads the value as empty.
-func looksEmptyToINI(v string) bool {
-	return v == "" || v == `""` || v == "''" || v == "``"
-}
-
-// order sorts entries by line, unknown lines last.
-func order(e entry) int {
-	if e.line == 0 {
-		return int(^uint(0) >> 1)
-	}
-	return e.line
-}
-
-// reader turns a section's entries into a Config.
-type reader struct {
-	file, section string
-	entries       []entry
-	magic         map[byte]string
-	lookupEnv     func(string) (string, bool)
-
-	first      map[string]int  // key -> index of its first entry
-	referenced map[string]bool // keys named by a %(key)
-	state      []uint8         // expansion: 0 to do, 1 under way, 2 done
-	warnings   []Warning
-}
-
-func (r *reader) warn(e entry, kind WarningKind, detail string) {
-	r.warnings = append(r.warnings, Warning{Kind: kind, File: r.file, Line: e.line, Key: e.key, Detail: detail})
-}
-
-// apply sets each entry through the key table, or reports it.
-func (r *reader) apply() (Config, []error) {
-	cfg := Default()
-	var errs []error
-	for _, e := range r.entries {
-		if k := keyIndex[e.key]; k != nil {
-			if err := k.set(&cfg, e.expanded); err != nil {
-				ve := &ValueError{File: r.file, Line: e.line, Key: e.key, Value: e.value, Err: err}
-				if e.expanded != e.value {
-					ve.Err = fmt.Errorf("expands to %q: %w", e.expanded, err)
-				}
-				errs = append(errs, ve)
-			}
-			continue
-		}
-		if why, refuse, ok := foreignKey(e.key); ok {
-			if refuse {
-				errs = append(errs, fmt.Errorf("%s: %s: %s", location(r.file, e.line), e.key, why))
-			} else {
-				r.warn(e, NoEffect, why)
-			}
-			continue
-		}
-		if r.referenced[e.key] {
-			continue // the user's own variable, for %(key)
-		}
-		r.warnings = append(r.warnings, Warning{Kind: UnknownKey, File: r.file, Line: e.line, Key: e.key, Suggestion: suggest(e.key)})
-	}
-	if cfg.Daemonize != "" && cfg.Logto != "" {
-		r.shadowedLogto()
-	}
-	return cfg, errs
-}
-
-// shadowedLogto warns that logto is ignored: uWSGI's log setup takes
-// daemonize's file when both are set.
-func (r *reader) shadowedLogto() {
-	var logto, daemonize entry
-	for _, e := range r.entries {
-		switch keyIndex[e.key] {
-		case keyIndex["logto"]:
-			logto = e
-		case keyIndex["daemonize"]:
-			daemonize = e
-		}
-	}
-	where := ""
-	if daemonize.line > 0 {
-		where = fmt.Sprintf(" on line %d", daemonize.line)
-	}
-	r.warn(logto, NoEffect, fmt.Sprintf("%s = %s%s already names the log file; uWSGI ignores logto then too",
-		daemonize.key, daemonize.expanded, where))
-}
-
-// strict turns unknown-key warnings into errors.
-func (r *reader) strict() []error {
-	var errs []error
-	kept := r.warnings[:0]
-	for _, w := range r.warnings {
-		if w.Kind != UnknownKey {
-			kept = append(kept, w)
-			continue
-		}
-		msg := fmt.Sprintf("%s: unknown key %q (strict mode is on)", location(w.File, w.Line), w.Key)
-		if w.Suggestion != "" {
-			msg += fmt.Sprintf("; did you mean %q?", w.Suggestion)
-		}
-		errs = append(errs, errors.New(msg))
-	}
-	r.warnings = kept
-	return errs
-}
-
-// normalize splits "module = pkg.mod:callable"; the module's callable wins
-// over a callable key, as in uWSGI.
-func (c *Config) normalize() {
-	if mod, callable, ok := strings.Cut(c.Module, ":"); ok {
-		c.Module, c.Callable = mod, callable
-	}
 }

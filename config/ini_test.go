@@ -212,14 +212,14 @@ func TestLoadPath(t *testing.T) {
 	}
 }
 
-// TestLoadLines pins the line numbers of errors and warnings where ini.v1
-// and the line scanner could disagree: empty values that ini.v1 drops, a
-// key written bare then with a value, values in quotes, CRLF and a BOM.
+// TestLoadLines pins the line numbers of errors and warnings: empty
+// values, a key written bare then with a value, values in quotes (which
+// uWSGI keeps), CRLF and a BOM.
 func TestLoadLines(t *testing.T) {
 	text := "\xef\xbb\xbf[uwsgi]\r\n" + // 1
 		"http = :8000\r\n" + // 2
 		"module = mysite.wsgi\r\n" + // 3
-		"env = \"\"\r\n" + // 4: quotes only, which ini.v1 reads as empty
+		"env = \"\"\r\n" + // 4: quotes only, which uWSGI keeps
 		"master = false\r\n" + // 5
 		"master =\r\n" + // 6: empty, dropped by ValueWithShadows, still true
 		"procesess = 2\r\n" + // 7
@@ -229,13 +229,14 @@ func TestLoadLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, warnings, err := Load(path)
-	want := path + `:4: env = "": not KEY=VALUE (for example env = DJANGO_SETTINGS_MODULE=mysite.settings)` + "\n" +
-		path + `:8: threads = "x": not a whole number`
+	want := path + `:4: env = "\"\"": not KEY=VALUE (for example env = DJANGO_SETTINGS_MODULE=mysite.settings)`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant %s", err, want)
 	}
-	if len(warnings) != 1 || warnings[0].Line != 7 || warnings[0].Suggestion != "processes" {
-		t.Errorf("warnings = %v, want line 7's unknown key", warnings)
+	// threads = x is read as uWSGI's atoi reads it (0), and run as 1;
+	// the warning says so.
+	if len(warnings) != 2 || warnings[0].Line != 7 || warnings[0].Suggestion != "processes" || warnings[1].Line != 8 || warnings[1].Kind != ReadAs {
+		t.Errorf("warnings = %v, want line 7's unknown key and line 8's reading", warnings)
 	}
 
 	text = strings.Replace(text, "env = \"\"\r\n", "", 1)

@@ -16,24 +16,26 @@ import (
 type kind uint8
 
 const (
-	kindString    kind = iota + 1 // one string; a repeat replaces it
-	kindStrings                   // repeatable: every value kept, in order
-	kindInt                       // a whole number
-	kindSize                      // a whole number of bytes
-	kindSeconds                   // whole seconds (or a Go duration) as time.Duration
-	kindBool                      // uWSGI boolean; a bare key is true
-	kindAddrs                     // repeatable listener address
-	kindHTTPS                     // repeatable addr,cert,key
-	kindAddr                      // one address
-	kindMode                      // octal permission; bare is 666
-	kindEnv                       // repeatable KEY=VALUE
-	kindStaticMap                 // repeatable /prefix=/dir
+	kindString       kind = iota + 1 // one string; a repeat replaces it
+	kindStrings                      // repeatable: every value kept, in order
+	kindInt                          // a whole number
+	kindSize                         // a whole number of bytes
+	kindSeconds                      // whole seconds (or a Go duration) as time.Duration
+	kindBool                         // uWSGI boolean; a bare key is true
+	kindAddrs                        // repeatable listener address
+	kindHTTPS                        // repeatable addr,cert,key
+	kindAddr                         // one address
+	kindMode                         // octal permission; bare is 666
+	kindEnv                          // repeatable KEY=VALUE
+	kindStaticMap                    // repeatable /prefix=/dir
+	kindStaticExpire                 // repeatable REGEXP SECONDS
+	kindHeader                       // repeatable Name: value
 )
 
 // repeatable reports whether every value of the key is kept.
 func (k kind) repeatable() bool {
 	switch k {
-	case kindStrings, kindAddrs, kindHTTPS, kindEnv, kindStaticMap:
+	case kindStrings, kindAddrs, kindHTTPS, kindEnv, kindStaticMap, kindStaticExpire, kindHeader:
 		return true
 	}
 	return false
@@ -53,6 +55,8 @@ type key struct {
 	check func(string) error
 	// field returns a pointer to the key's Config field.
 	field func(*Config) any
+	// bareValue is what an empty value means ("logdate =" is "true").
+	bareValue string
 	// cliAppends makes a repeatable flag add to the ini file's values;
 	// otherwise the flag's values replace them (--http :9000 moves the
 	// listener rather than adding a second one).
@@ -70,13 +74,19 @@ const (
 // keys is the table, in the order --help and --print-config show them.
 var keys = []*key{
 	// Listeners.
-	{name: "socket", aliases: []string{"uwsgi-socket", "s"}, kind: kindAddrs, group: groupListeners,
-		help:  "listen for the uwsgi protocol (nginx uwsgi_pass) on `ADDR`: host:port or a unix socket path; repeatable",
+	{name: "socket", aliases: []string{"s"}, kind: kindAddrs, group: groupListeners,
+		help:  "listen for the uwsgi protocol (nginx uwsgi_pass), or for protocol, on `ADDR`: host:port or a unix socket path; repeatable",
 		field: func(c *Config) any { return &c.Socket }},
+	{name: "uwsgi-socket", kind: kindAddrs, group: groupListeners,
+		help:  "listen for the uwsgi protocol on `ADDR`, whatever protocol says; repeatable",
+		field: func(c *Config) any { return &c.UWSGISocket }},
+	{name: "protocol", aliases: []string{"socket-protocol"}, kind: kindString, group: groupListeners, check: checkProtocol,
+		help:  "what socket listeners speak: `PROTO` uwsgi (default) or http",
+		field: func(c *Config) any { return &c.Protocol }},
 	{name: "http", kind: kindAddrs, group: groupListeners,
 		help:  "serve HTTP on `ADDR` (uWSGI's HTTP router; a plain HTTP listener in gowsgi); repeatable",
 		field: func(c *Config) any { return &c.HTTP }},
-	{name: "http-socket", kind: kindAddrs, group: groupListeners,
+	{name: "http-socket", aliases: []string{"http11-socket"}, kind: kindAddrs, group: groupListeners,
 		help:  "serve HTTP on `ADDR`; repeatable",
 		field: func(c *Config) any { return &c.HTTPSocket }},
 	{name: "https", kind: kindHTTPS, group: groupListeners,
@@ -119,7 +129,7 @@ var keys = []*key{
 	{name: "master", aliases: []string{"M"}, kind: kindBool, group: groupWorkers,
 		help:  "uWSGI's master process (gowsgi always has one)",
 		field: func(c *Config) any { return &c.Master }},
-	{name: "lazy-apps", kind: kindBool, group: groupWorkers,
+	{name: "lazy-apps", aliases: []string{"lazy"}, kind: kindBool, group: groupWorkers,
 		help:  "load the app in each worker instead of once before forking",
 		field: func(c *Config) any { return &c.LazyApps }},
 	{name: "enable-threads", aliases: []string{"T"}, kind: kindBool, group: groupWorkers,
@@ -172,19 +182,40 @@ var keys = []*key{
 	{name: "chmod-socket", aliases: []string{"chmod", "C"}, kind: kindMode, group: groupControl,
 		help:  "set unix sockets' permission to `MODE` (octal, e.g. 660; empty is 666)",
 		field: func(c *Config) any { return &c.ChmodSocket }},
+	{name: "chown-socket", kind: kindString, group: groupControl,
+		help:  "give unix sockets to `USER[:GROUP]` (names or numbers)",
+		field: func(c *Config) any { return &c.ChownSocket }},
+	{name: "logdate", aliases: []string{"log-date"}, kind: kindString, group: groupControl, bareValue: "true",
+		help:  "prefix log lines with the date: true, or a strftime `FORMAT` such as %Y-%m-%d %H:%M:%S",
+		field: func(c *Config) any { return &c.LogDate }},
+	{name: "log-4xx", kind: kindBool, group: groupControl,
+		help:  "log requests answered 4xx even with disable-logging",
+		field: func(c *Config) any { return &c.Log4xx }},
+	{name: "log-5xx", kind: kindBool, group: groupControl,
+		help:  "log requests answered 5xx even with disable-logging",
+		field: func(c *Config) any { return &c.Log5xx }},
+	{name: "add-header", kind: kindHeader, group: groupControl, cliAppends: true,
+		help:  "add the header `NAME: VALUE` to every response; repeatable",
+		field: func(c *Config) any { return &c.AddHeader }},
 
 	// Limits.
 	{name: "harakiri", aliases: []string{"t"}, kind: kindSeconds, group: groupLimits,
 		help:  "kill a worker stuck on one request for `SECONDS`; 0 is off",
 		field: func(c *Config) any { return &c.Harakiri }},
+	{name: "harakiri-verbose", kind: kindBool, group: groupLimits,
+		help:  "log more about harakiri kills (gowsgi always logs the request and its Python stack)",
+		field: func(c *Config) any { return &c.HarakiriVerbose }},
 	{name: "max-requests", aliases: []string{"R"}, kind: kindInt, group: groupLimits,
 		help:  "retire a worker after `N` requests; 0 is no limit",
 		field: func(c *Config) any { return &c.MaxRequests }},
+	{name: "max-worker-lifetime", kind: kindSeconds, group: groupLimits,
+		help:  "retire a worker gracefully after it has run `SECONDS`; 0 is off",
+		field: func(c *Config) any { return &c.MaxWorkerLifetime }},
 	{name: "buffer-size", aliases: []string{"b"}, kind: kindSize, def: "4096", min: 512, max: 1 << 20, group: groupLimits,
 		help:  "accept request headers of up to `BYTES`",
 		field: func(c *Config) any { return &c.BufferSize }},
-	{name: "listen", aliases: []string{"l"}, kind: kindInt, def: "1024", min: 1, max: 65535, group: groupLimits,
-		help:  "set the listen backlog to `N` connections",
+	{name: "listen", aliases: []string{"l"}, kind: kindInt, max: 65535, group: groupLimits,
+		help:  "set each socket's listen queue to `N` connections (default 0: the kernel's maximum, net.core.somaxconn)",
 		field: func(c *Config) any { return &c.Listen }},
 	{name: "socket-timeout", kind: kindSeconds, def: "30", group: groupLimits,
 		help:  "cut off a client that sends nothing of its request, or reads nothing of its response, for `SECONDS` (also the time allowed for the request headers)",
@@ -201,6 +232,12 @@ var keys = []*key{
 	{name: "static-map", kind: kindStaticMap, group: groupLimits, cliAppends: true,
 		help:  "serve URLs under PREFIX from the files in DIR, as `/PREFIX=DIR`, without the app; repeatable",
 		field: func(c *Config) any { return &c.StaticMap }},
+	{name: "static-map2", kind: kindStaticMap, group: groupLimits, cliAppends: true,
+		help:  "like static-map, keeping the prefix: `/PREFIX=DIR` serves /PREFIX/a.css from DIR/PREFIX/a.css; repeatable",
+		field: func(c *Config) any { return &c.StaticMap2 }},
+	{name: "static-expires", kind: kindStaticExpire, group: groupLimits, cliAppends: true,
+		help:  "send Expires and Cache-Control max-age for static files whose path matches, as `REGEXP SECONDS`; repeatable",
+		field: func(c *Config) any { return &c.StaticExpires }},
 	{name: "stats", aliases: []string{"stats-server", "metrics"}, kind: kindAddr, group: groupLimits,
 		help:  "serve the status page (/, /status.json) and Prometheus metrics (/metrics) on `ADDR`; off by default",
 		field: func(c *Config) any { return &c.Stats }},
@@ -208,8 +245,22 @@ var keys = []*key{
 		help:  "trust X-Forwarded-* and Forwarded headers only from `IP[/BITS]` (default: loopback); \"none\" trusts nobody; repeatable",
 		field: func(c *Config) any { return &c.TrustedProxies }},
 	{name: "strict", kind: kindBool, group: groupLimits,
-		help:  "make unknown ini keys an error",
+		help:  "make keys unknown to uWSGI an error, as uWSGI's strict mode does",
 		field: func(c *Config) any { return &c.Strict }},
+
+	// Accepted without effect: gowsgi already behaves as they ask.
+	{name: "post-buffering", kind: kindSize, group: groupLimits,
+		help:  "accepted: gowsgi reads every request body (past 64 KiB into a temporary file) before a worker runs",
+		field: func(c *Config) any { return &c.PostBuffering }},
+	{name: "offload-threads", kind: kindInt, group: groupLimits,
+		help:  "accepted: Go serves static files and slow clients without offload threads",
+		field: func(c *Config) any { return &c.OffloadThreads }},
+	{name: "thunder-lock", kind: kindBool, group: groupWorkers,
+		help:  "accepted: Go's accept loop needs no lock against the thundering herd",
+		field: func(c *Config) any { return &c.ThunderLock }},
+	{name: "single-interpreter", kind: kindBool, group: groupWorkers,
+		help:  "accepted: each gowsgi worker has exactly one interpreter",
+		field: func(c *Config) any { return &c.SingleInterpreter }},
 }
 
 // keyIndex finds a key by its name or an alias.
@@ -237,7 +288,16 @@ func (k *key) set(c *Config, v string) error {
 }
 
 func (k *key) setValue(c *Config, v string) error {
+	if v == "" && k.bareValue != "" {
+		v = k.bareValue
+	}
 	switch p := k.field(c).(type) {
+	case *[]StaticExpire:
+		e, err := parseStaticExpire(v)
+		if err != nil {
+			return err
+		}
+		*p = append(*p, e)
 	case *string:
 		if k.check != nil {
 			if err := k.check(v); err != nil {
@@ -248,6 +308,10 @@ func (k *key) setValue(c *Config, v string) error {
 	case *[]string:
 		if k.kind == kindEnv {
 			if err := checkEnv(v); err != nil {
+				return err
+			}
+		} else if k.kind == kindHeader {
+			if err := checkHeader(v); err != nil {
 				return err
 			}
 		} else if v == "" {
@@ -325,6 +389,8 @@ func (k *key) reset(c *Config) {
 		*p = nil
 	case *[]StaticMap:
 		*p = nil
+	case *[]StaticExpire:
+		*p = nil
 	}
 }
 
@@ -371,6 +437,8 @@ func (k *key) value(c *Config) any {
 	case *[]HTTPSAddr:
 		return stringsOf(*p)
 	case *[]StaticMap:
+		return stringsOf(*p)
+	case *[]StaticExpire:
 		return stringsOf(*p)
 	case *os.FileMode:
 		if *p == 0 {

@@ -21,6 +21,9 @@ const (
 	// Unresolved: a %(key) or $(VAR) placeholder with nothing to expand
 	// to.
 	Unresolved
+	// ReadAs: a value uWSGI reads only in part ("4 # one per core" is 4),
+	// which gowsgi reads the same way.
+	ReadAs
 )
 
 // A Warning is something in an ini file that gowsgi read but did not use.
@@ -32,32 +35,50 @@ const (
 type Warning struct {
 	Kind WarningKind
 	// File is the ini file as the caller named it; Line counts from 1 (0
-	// when the line could not be found).
+	// when the line could not be found). Env is set instead for a UWSGI_*
+	// environment variable.
 	File string
 	Line int
+	Env  string
 	// Key is the key as written in the file.
 	Key string
 	// Suggestion is, for UnknownKey, the nearest known key, or "".
 	Suggestion string
-	// Detail is, for NoEffect, why gowsgi ignores the key; for Unresolved,
-	// what could not be expanded and what was done instead.
+	// Detail is, for NoEffect, what the option does in uWSGI and what
+	// gowsgi does instead; for Unresolved, what could not be expanded and
+	// what was done; for ReadAs, what uWSGI reads; for UnknownKey, why
+	// uWSGI ignores it when that is not the usual reason.
 	Detail string
 }
 
 func (w Warning) String() string {
-	at := location(w.File, w.Line)
+	at := w.where()
 	switch w.Kind {
 	case UnknownKey:
-		s := fmt.Sprintf("%s: unknown key %q (uWSGI ignores it silently)", at, w.Key)
+		why := w.Detail
+		if why == "" {
+			why = "uWSGI does not know it either and ignores it silently"
+		}
+		s := fmt.Sprintf("%s: unknown key %q (%s)", at, w.Key, why)
 		if w.Suggestion != "" {
 			s += fmt.Sprintf("; did you mean %q?", w.Suggestion)
 		}
 		return s
 	case NoEffect:
-		return fmt.Sprintf("%s: %s: accepted but has no effect in gowsgi: %s", at, w.Key, w.Detail)
+		return fmt.Sprintf("%s: %s: a uWSGI option gowsgi does not apply: %s", at, w.Key, w.Detail)
+	case ReadAs:
+		return fmt.Sprintf("%s: %s = %s", at, w.Key, w.Detail)
 	default:
 		return fmt.Sprintf("%s: %s: %s", at, w.Key, w.Detail)
 	}
+}
+
+// where is "file:line", or "$UWSGI_X" for an environment variable.
+func (w Warning) where() string {
+	if w.Env != "" {
+		return "$" + w.Env
+	}
+	return location(w.File, w.Line)
 }
 
 // location writes "file:line", or "file" when the line is unknown.
@@ -80,6 +101,8 @@ type ValueError struct {
 	File string
 	Line int
 	Flag string
+	// Env is set instead for a UWSGI_* environment variable.
+	Env string
 	// Key is the key as written (an alias stays an alias).
 	Key   string
 	Value string
@@ -90,35 +113,16 @@ func (e *ValueError) Error() string {
 	if e.Flag != "" {
 		return fmt.Sprintf("%s %q: %v", e.Flag, e.Value, e.Err)
 	}
+	if e.Env != "" {
+		return fmt.Sprintf("$%s %q: %v", e.Env, e.Value, e.Err)
+	}
 	return fmt.Sprintf("%s: %s = %q: %v", location(e.File, e.Line), e.Key, e.Value, e.Err)
 }
 
 func (e *ValueError) Unwrap() error { return e.Err }
 
-// suggest returns the known key nearest to name, or "" when none is close
-// enough to be the one meant. One- and two-letter aliases are never
-// suggested: they are close to everything.
-func suggest(name string) string {
-	if len(name) > 64 {
-		return ""
-	}
-	best, bestDist := "", len(name)/3+1 // "process" (7) may be 2 edits from "processes"
-	consider := func(cand string) {
-		if len(cand) <= 2 {
-			return
-		}
-		if d := editDistance(name, cand); d < bestDist {
-			best, bestDist = cand, d
-		}
-	}
-	for _, k := range keys {
-		consider(k.name)
-		for _, a := range k.aliases {
-			consider(a)
-		}
-	}
-	return best
-}
+// suggest returns the nearest key to name, or "" (see suggestKey).
+func suggest(name string) string { return suggestKey(name) }
 
 // editDistance is the optimal string alignment distance between a and b:
 // the insertions, deletions, substitutions and swaps of adjacent bytes

@@ -151,6 +151,9 @@ func checkModule(m string) error {
 	if m == "" {
 		return nil
 	}
+	if len(m) > 1 && (m[0] == '"' || m[0] == '\'') {
+		return errors.New("the quotes are part of the value in uWSGI ini files (uWSGI would fail to import it too): write the name without them")
+	}
 	if strings.HasSuffix(m, ".py") || strings.Contains(m, "/") {
 		return fmt.Errorf("a module is a dotted name, and this looks like a file: use wsgi-file = %s", m)
 	}
@@ -160,7 +163,7 @@ func checkModule(m string) error {
 		ok = ok && isIdentifier(part)
 	}
 	if hasCallable {
-		ok = ok && isIdentifier(callable)
+		ok = ok && isIdentifier(strings.TrimSuffix(callable, "()"))
 	}
 	if !ok {
 		return errors.New("not pkg.mod or pkg.mod:callable (for example module = mysite.wsgi:application)")
@@ -169,8 +172,40 @@ func checkModule(m string) error {
 }
 
 func checkCallable(v string) error {
-	if !isIdentifier(v) {
-		return errors.New("not a Python name (for example callable = application)")
+	if !isIdentifier(strings.TrimSuffix(v, "()")) {
+		return errors.New("not a Python name, or a factory to call such as create_app() (for example callable = application)")
+	}
+	return nil
+}
+
+// checkProtocol accepts the protocols gowsgi's sockets speak.
+func checkProtocol(v string) error {
+	switch v {
+	case "", "uwsgi", "http", "http11":
+		return nil
+	}
+	return fmt.Errorf("gowsgi's sockets speak uwsgi or http; uWSGI's %s is not served (use socket for nginx's uwsgi_pass, or http)", v)
+}
+
+// parseStaticExpire reads "REGEXP SECONDS".
+func parseStaticExpire(v string) (StaticExpire, error) {
+	i := strings.LastIndexAny(v, " \t")
+	if i < 0 {
+		return StaticExpire{}, errors.New("not REGEXP SECONDS (for example static-expires = /static/.* 86400)")
+	}
+	pattern, secs := strings.TrimSpace(v[:i]), strings.TrimSpace(v[i+1:])
+	n, err := strconv.ParseInt(secs, 10, 64)
+	if err != nil || n < 0 || pattern == "" {
+		return StaticExpire{}, errors.New("not REGEXP SECONDS (for example static-expires = /static/.* 86400)")
+	}
+	return StaticExpire{Pattern: pattern, Seconds: n}, nil
+}
+
+// checkHeader checks "Name: value".
+func checkHeader(v string) error {
+	name, _, ok := strings.Cut(v, ":")
+	if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(v, "\r\n") || strings.ContainsAny(strings.TrimSpace(name), " \t") {
+		return errors.New("not NAME: VALUE (for example add-header = X-Frame-Options: DENY)")
 	}
 	return nil
 }

@@ -29,6 +29,9 @@ type AccessLog struct {
 	// Format turns a request into a line (without the newline). nil uses
 	// the default format above.
 	Format func(dst []byte, r *http.Request, status int, size int64, d time.Duration, pid, gen int) []byte
+	// Skip, when set, leaves out the requests whose status it reports
+	// (uWSGI's log-4xx/log-5xx log only those with disable-logging).
+	Skip func(status int) bool
 }
 
 // NewAccessLog starts an access log writing to w.
@@ -43,6 +46,9 @@ var linePool = sync.Pool{New: func() any { return make([]byte, 0, 256) }}
 // Request logs one request. It never blocks: when the writer cannot keep
 // up, the line is dropped (better a missing log line than a slow server).
 func (l *AccessLog) Request(r *http.Request, status int, size int64, d time.Duration, pid, gen int) {
+	if l.Skip != nil && l.Skip(status) {
+		return
+	}
 	b := linePool.Get().([]byte)[:0]
 	if l.Format != nil {
 		b = l.Format(b, r, status, size, d, pid, gen)

@@ -41,6 +41,8 @@ type Handler struct {
 	// Static are the static mounts (uWSGI's static-map) served before the
 	// app; a path no directory has goes to the app.
 	Static []*Static
+	// ResponseHeaders are added to every response (add-header).
+	ResponseHeaders ResponseHeaders
 	// Log receives one line per request; nil turns the access log off.
 	Log *AccessLog
 	// Logf reports server-side problems (an app error, a dead worker).
@@ -65,7 +67,7 @@ type Handler struct {
 }
 
 func (h *Handler) pipeline() pipeline {
-	return pipeline{backend: h.Backend, static: h.Static, limitPost: h.LimitPost, timeout: timeoutOr(h.Timeout),
+	return pipeline{backend: h.Backend, static: h.Static, headers: h.ResponseHeaders, limitPost: h.LimitPost, timeout: timeoutOr(h.Timeout),
 		queueTimeout: h.QueueTimeout, unavailable: h.Unavailable, log: h.Log, metrics: h.Metrics, logFn: h.Logf}
 }
 

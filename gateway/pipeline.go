@@ -66,6 +66,7 @@ type wire interface {
 type pipeline struct {
 	backend      Backend
 	static       []*Static
+	headers      ResponseHeaders // add-header, on every answer
 	limitPost    int64
 	timeout      time.Duration
 	queueTimeout time.Duration
@@ -118,6 +119,9 @@ type exchange struct {
 // app's headers went out, and only a cut tells the client its body is
 // incomplete.
 func (p *pipeline) serve(ctx context.Context, x *exchange, start time.Time) (cut bool) {
+	if len(p.headers) > 0 {
+		x.w = &headerWire{wire: x.w, extra: p.headers}
+	}
 	p.metrics.begin()
 	status, err := p.run(ctx, x)
 	d := time.Since(start)

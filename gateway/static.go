@@ -6,8 +6,11 @@ import (
 	"net/http"
 	"os"
 	"path"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // StaticDir maps a URL prefix (relative to the mount's URL) to a directory.
@@ -30,6 +33,16 @@ type Static struct {
 	// Chromium reused its cached copy of a saved CSS file after the live
 	// reload, and the page showed the old style.
 	Revalidate bool
+	// Expires are uWSGI's static-expires rules: a file whose path matches
+	// the first matching rule's pattern gets Expires and Cache-Control:
+	// max-age for its seconds.
+	Expires []ExpireRule
+}
+
+// ExpireRule is one static-expires = REGEXP SECONDS.
+type ExpireRule struct {
+	Pattern *regexp.Regexp // matched against the file's path
+	Seconds int64
 }
 
 // Match reports whether the request path falls under s.URL.
@@ -55,7 +68,7 @@ func (s *Static) Serve(w http.ResponseWriter, r *http.Request) bool {
 			}
 			sub = rel[len(p):]
 		}
-		if serveFrom(w, r, d.Root, sub, s.Revalidate) {
+		if s.serveFrom(w, r, d.Root, sub) {
 			return true
 		}
 	}
@@ -81,7 +94,7 @@ func cleanRel(p string) (string, bool) {
 	return c, true
 }
 
-func serveFrom(w http.ResponseWriter, r *http.Request, root, rel string, revalidate bool) bool {
+func (s *Static) serveFrom(w http.ResponseWriter, r *http.Request, root, rel string) bool {
 	rt, err := os.OpenRoot(root)
 	if err != nil {
 		return false
@@ -96,11 +109,18 @@ func serveFrom(w http.ResponseWriter, r *http.Request, root, rel string, revalid
 	if err != nil || st.IsDir() || !st.Mode().IsRegular() {
 		return false
 	}
-	if revalidate {
+	if s.Revalidate {
 		// The modification time in nanoseconds and the size: two saves in
 		// one second (Last-Modified's resolution) still differ.
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Set("ETag", `W/"`+strconv.FormatInt(st.Size(), 16)+"-"+strconv.FormatInt(st.ModTime().UnixNano(), 16)+`"`)
+	}
+	for _, e := range s.Expires {
+		if e.Pattern.MatchString(filepath.Join(root, filepath.FromSlash(rel))) {
+			w.Header().Set("Expires", time.Now().Add(time.Duration(e.Seconds)*time.Second).UTC().Format(http.TimeFormat))
+			w.Header().Set("Cache-Control", "max-age="+strconv.FormatInt(e.Seconds, 10))
+			break
+		}
 	}
 	// ServeContent answers If-None-Match and If-Modified-Since with 304.
 	http.ServeContent(w, r, st.Name(), st.ModTime(), f)

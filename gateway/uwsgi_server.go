@@ -86,6 +86,8 @@ type UwsgiServer struct {
 	// Unavailable, when set, answers requests while no generation of the
 	// app is live, as Handler.Unavailable does.
 	Unavailable func(w http.ResponseWriter, r *http.Request) bool
+	// ResponseHeaders are added to every response (add-header).
+	ResponseHeaders ResponseHeaders
 
 	stop     stopper
 	mu       sync.Mutex
@@ -228,7 +230,7 @@ func temporaryAcceptError(err error) bool {
 var uwsgiReaderPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 8<<10) }}
 
 func (s *UwsgiServer) pipeline() pipeline {
-	return pipeline{backend: s.Backend, static: s.Static, limitPost: s.LimitPost, timeout: timeoutOr(s.Timeout),
+	return pipeline{backend: s.Backend, static: s.Static, headers: s.ResponseHeaders, limitPost: s.LimitPost, timeout: timeoutOr(s.Timeout),
 		queueTimeout: s.QueueTimeout, unavailable: s.Unavailable, log: s.Log, metrics: s.Metrics, logFn: s.Logf}
 }
 

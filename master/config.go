@@ -38,6 +38,8 @@ type Listen struct {
 	Flag string      // the flag or key that named it, for messages
 	Mode os.FileMode // unix sockets: chmod-socket, 0 = leave as created
 	TLS  *tls.Config // https: TLS over this listener (tls.go)
+	// Backlog, when set, is the listen queue (uWSGI's listen, backlog.go).
+	Backlog int
 }
 
 func (l Listen) network() string {
@@ -93,6 +95,12 @@ type Config struct {
 	Identity     Identity // uid/gid to switch to after binding
 	Proxies      *gateway.Proxies
 	Stats        config.Addr // zero: no stats endpoint
+	// ResponseHeaders are added to every answer on every listener
+	// (add-header).
+	ResponseHeaders gateway.ResponseHeaders
+	// LogSkip, when set, leaves out the access log lines of the statuses
+	// it reports (log-4xx/log-5xx with disable-logging).
+	LogSkip func(status int) bool
 	// AccessFormat overrides the access log's line format.
 	AccessFormat func(dst []byte, r *http.Request, status int, size int64, d time.Duration, pid, gen int) []byte
 

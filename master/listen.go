@@ -43,6 +43,12 @@ func listen(l Listen, listenFn func(network, addr string) (net.Listener, error))
 		}
 	}
 	ln, err := listenFn(l.network(), addr)
+	if err == nil && l.Backlog > 0 {
+		if berr := setBacklog(ln, l.Backlog); berr != nil {
+			ln.Close()
+			return nil, &ListenError{Addr: l.Addr, Flag: "listen", Err: berr}
+		}
+	}
 	if err == nil && l.network() == "unix" && l.Mode != 0 && !systemdOwns(addr) {
 		if cerr := os.Chmod(addr, l.Mode); cerr != nil {
 			ln.Close()

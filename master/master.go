@@ -150,6 +150,7 @@ func start(ctx context.Context, cfg Config, listenFn func(network, addr string) 
 	if cfg.AccessLog {
 		m.alog = gateway.NewAccessLog(m.out)
 		m.alog.Format = cfg.AccessFormat
+		m.alog.Skip = cfg.LogSkip
 	}
 	m.serveListeners()
 	m.serveStats()
@@ -162,15 +163,16 @@ func (m *Master) serveListeners() {
 	backend := m.ops.metrics.Backend(m.mgr)
 	for _, ln := range m.listeners {
 		var h http.Handler = &gateway.Handler{
-			Backend:     backend,
-			Metrics:     m.ops.metrics,
-			Environ:     gateway.Environ{Scheme: ListenerScheme(ln), LocalAddr: ln.Addr(), ScriptName: cfg.ScriptName, Proxies: cfg.Proxies},
-			Log:         m.alog,
-			Logf:        m.logf,
-			Unavailable: m.serveBroken,
-			LimitPost:   cfg.LimitPost,
-			Timeout:     cfg.SocketTimeout,
-			Static:      cfg.StaticMaps,
+			Backend:         backend,
+			Metrics:         m.ops.metrics,
+			Environ:         gateway.Environ{Scheme: ListenerScheme(ln), LocalAddr: ln.Addr(), ScriptName: cfg.ScriptName, Proxies: cfg.Proxies},
+			Log:             m.alog,
+			Logf:            m.logf,
+			Unavailable:     m.serveBroken,
+			LimitPost:       cfg.LimitPost,
+			Timeout:         cfg.SocketTimeout,
+			Static:          cfg.StaticMaps,
+			ResponseHeaders: cfg.ResponseHeaders,
 		}
 		if cfg.Mode == ModeDev && cfg.Dev != nil {
 			h = m.devFront(h)
@@ -182,16 +184,17 @@ func (m *Master) serveListeners() {
 	}
 	if len(m.uwsgiListeners) > 0 {
 		m.uwsgi = &gateway.UwsgiServer{
-			Backend:     backend,
-			Metrics:     m.ops.metrics,
-			Environ:     gateway.Environ{Scheme: "http", ScriptName: cfg.ScriptName},
-			BufferSize:  cfg.BufferSize,
-			LimitPost:   cfg.LimitPost,
-			Timeout:     cfg.SocketTimeout,
-			Static:      cfg.StaticMaps,
-			Unavailable: m.serveBroken,
-			Log:         m.alog,
-			Logf:        m.logf,
+			Backend:         backend,
+			Metrics:         m.ops.metrics,
+			Environ:         gateway.Environ{Scheme: "http", ScriptName: cfg.ScriptName},
+			BufferSize:      cfg.BufferSize,
+			LimitPost:       cfg.LimitPost,
+			Timeout:         cfg.SocketTimeout,
+			Static:          cfg.StaticMaps,
+			ResponseHeaders: cfg.ResponseHeaders,
+			Unavailable:     m.serveBroken,
+			Log:             m.alog,
+			Logf:            m.logf,
 		}
 		for _, ln := range m.uwsgiListeners {
 			m.uwsgi.Serve(ln)

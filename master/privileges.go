@@ -18,6 +18,7 @@ type Identity struct {
 	uid, gid   int
 	user, grp  string // as configured, for messages
 	configured bool
+	chown      []socketOwner // chown-socket: unix sockets to give away first (chown.go)
 }
 
 // ResolveIdentity turns uid/gid values (names or numbers) into ids.
@@ -62,6 +63,12 @@ func ResolveIdentity(uidName, gidName string) (Identity, error) {
 func (id Identity) drop() (cacheDir string, err error) {
 	if !id.configured {
 		return "", nil
+	}
+	if err := id.chownSockets(); err != nil {
+		return "", err
+	}
+	if id.uid < 0 && id.gid < 0 {
+		return "", nil // chown-socket alone: nothing to drop
 	}
 	cacheDir = os.Getenv("GOWSGI_CACHE_DIR")
 	if cacheDir == "" {

@@ -58,7 +58,7 @@ type metrics struct {
 }
 
 // retireLabels name the retirement counters (retireReason.label).
-var retireLabels = [...]string{"other", "max-requests", "reload-on-rss", "replaced", "broken"}
+var retireLabels = [...]string{"other", "max-requests", "reload-on-rss", "replaced", "broken", "max-worker-lifetime"}
 
 // noteExit counts a worker's end; called by the supervisor.
 func (m *Manager) noteExit(w *worker, e Exit) {

@@ -64,6 +64,7 @@ type Options struct {
 	QueueGets bool
 
 	MaxRequests  int           // retire a worker after this many requests; 0 = never
+	MaxLifetime  time.Duration // retire a worker that has run this long (lifetime.go); 0 = never
 	Harakiri     time.Duration // kill a worker stuck on one request this long; 0 = never
 	StartTimeout time.Duration // how long a generation may take to be ready; default 60s
 

@@ -21,6 +21,7 @@ const (
 	retireRSS                             // reload-on-rss: its memory is over the limit (rss.go)
 	retireBroken                          // a connection to it broke, the process lives
 	retirePoolFull                        // more slots than its generation's pool holds (a bug)
+	retireLifetime                        // max-worker-lifetime: it has run long enough (lifetime.go)
 )
 
 // String is the reason as a log line says it.
@@ -36,6 +37,8 @@ func (r retireReason) String() string {
 		return "a connection to it broke"
 	case retirePoolFull:
 		return "the pool is full"
+	case retireLifetime:
+		return "max-worker-lifetime"
 	}
 	return "retired"
 }
@@ -51,6 +54,8 @@ func (r retireReason) label() int {
 		return 3
 	case retireBroken:
 		return 4
+	case retireLifetime:
+		return 5
 	}
 	return 0 // "other"
 }

@@ -321,6 +321,9 @@ func (m *Manager) tick() {
 			}
 		}
 	}
+	if m.opts.MaxLifetime > 0 {
+		m.retireOld(now)
+	}
 	for _, z := range m.zygotes() {
 		if z.state == stateStopping && now.After(z.killAt) && z.pid > 0 {
 			m.procs.signal(z.pid, syscall.SIGKILL)

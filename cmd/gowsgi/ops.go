@@ -5,10 +5,6 @@ package main
 // master runs.
 
 import (
-	"fmt"
-	"os"
-	"strings"
-
 	"github.com/gowsgi/gowsgi/config"
 	"github.com/gowsgi/gowsgi/gateway"
 	"github.com/gowsgi/gowsgi/master"
@@ -21,13 +17,11 @@ func applyOps(mc *master.Config, cfg config.Config) {
 	mc.Workers.ReloadOnRSS = int64(cfg.ReloadOnRSS) << 20
 	mc.Workers.EvilReloadOnRSS = int64(cfg.EvilReloadOnRSS) << 20
 	mc.LogMaxSize = cfg.LogMaxSize
-	logFormat := cfg.LogFormat
-	if strings.Contains(cfg.LogFormat, "%(") {
-		// An ini written for uWSGI: keep it working, in gowsgi's format.
-		fmt.Fprintf(os.Stderr, "gowsgi: warning: log-format = %s: uWSGI's %%(var) templates are not supported; using the uwsgi format (or set log-format to combined or json)\n", cfg.LogFormat)
-		logFormat = ""
-	}
-	if f, err := gateway.AccessFormat(logFormat); err == nil && f != nil {
+	if gateway.IsUwsgiLogFormat(cfg.LogFormat) {
+		// uWSGI's %(var) template, written with uWSGI's request variables.
+		mc.AccessFormat = gateway.UwsgiLogFormat(cfg.LogFormat, gateway.LogFormatOptions{Strftime: strftimeOf(cfg.LogDate)})
+	} else if f, err := gateway.AccessFormat(cfg.LogFormat); err == nil && f != nil {
 		mc.AccessFormat = f
 	}
+	applyLogDate(mc, cfg.LogDate)
 }

@@ -22,8 +22,9 @@ import (
 
 func serveFlags() []cli.Flag {
 	return append([]cli.Flag{
-		&cli.StringFlag{Name: "ini", Usage: "read uWSGI's ini `FILE[:section]` (section [uwsgi] by default); flags override it"},
+		&cli.StringSliceFlag{Name: "ini", Usage: "read uWSGI's ini `FILE[:section]` (section [uwsgi] by default); repeatable, read in order; flags override them"},
 		&cli.BoolFlag{Name: "print-config", Usage: "print the resolved configuration as JSON and exit"},
+		&cli.BoolFlag{Name: "print-config-sources", Usage: "print the resolved configuration, where each value came from and every key gowsgi does not apply, as JSON, and exit"},
 	}, config.Flags()...)
 }
 
@@ -53,13 +54,20 @@ func runRoot(c *cli.Context) error {
 		return master.StopByPidfile(c.String("stop"), 60*time.Second)
 	case c.IsSet("reload"):
 		return master.ReloadByPidfile(c.String("reload"))
-	case c.NumFlags() == 0:
+	case c.NumFlags() == 0 && !hasUwsgiEnv():
 		return cli.ShowAppHelp(c)
 	}
 	return runServe(c)
 }
 
 func runServe(c *cli.Context) error {
+	if c.Bool("print-config-sources") {
+		cfg, loaded, err := loadServeConfig(c)
+		if err != nil {
+			return err
+		}
+		return printSources(os.Stdout, cfg, loaded)
+	}
 	cfg, err := loadConfig(c)
 	if err != nil {
 		return err
@@ -76,29 +84,12 @@ func runServe(c *cli.Context) error {
 	return master.Serve(mc)
 }
 
-// loadConfig reads --ini (if any), applies the flags over it and validates
-// the result. Warnings (unknown keys, keys with no effect) are printed.
+// loadConfig reads the UWSGI_* environment and every --ini, applies the
+// flags over them and validates the result (iniconfig.go). Warnings
+// (unknown keys, keys with no effect) are printed.
 func loadConfig(c *cli.Context) (config.Config, error) {
-	base := config.Default()
-	if ini := c.String("ini"); ini != "" {
-		var warns []config.Warning
-		var err error
-		base, warns, err = config.LoadWith(ini, config.LoadOptions{Strict: c.Bool("strict")})
-		for _, w := range warns {
-			fmt.Fprintf(os.Stderr, "gowsgi: warning: %s\n", w)
-		}
-		if err != nil {
-			return base, &usageError{Msg: err.Error(), Hint: "fix the ini file; gowsgi names the line."}
-		}
-	}
-	cfg, err := config.FromCLI(c, base)
-	if err != nil {
-		return cfg, &usageError{Msg: err.Error()}
-	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, &usageError{Msg: err.Error()}
-	}
-	return cfg, nil
+	cfg, _, err := loadServeConfig(c)
+	return cfg, err
 }
 
 // masterFromConfig turns the configuration into what the master runs,
@@ -136,8 +127,18 @@ func masterFromConfig(cfg config.Config) (master.Config, error) {
 	for _, a := range append(append([]config.Addr(nil), cfg.HTTP...), cfg.HTTPSocket...) {
 		mc.HTTP = append(mc.HTTP, master.Listen{Addr: master.ListenAddr(a), Flag: "--http", Mode: cfg.ChmodSocket})
 	}
+	// uWSGI's protocol = http makes every socket = an HTTP listener;
+	// uwsgi-socket = always speaks uwsgi.
 	for _, a := range cfg.Socket {
-		mc.Uwsgi = append(mc.Uwsgi, master.Listen{Addr: master.ListenAddr(a), Flag: "--socket", Mode: cfg.ChmodSocket})
+		l := master.Listen{Addr: master.ListenAddr(a), Flag: "--socket", Mode: cfg.ChmodSocket}
+		if cfg.SocketProtocol() == "http" {
+			mc.HTTP = append(mc.HTTP, l)
+		} else {
+			mc.Uwsgi = append(mc.Uwsgi, l)
+		}
+	}
+	for _, a := range cfg.UWSGISocket {
+		mc.Uwsgi = append(mc.Uwsgi, master.Listen{Addr: master.ListenAddr(a), Flag: "--uwsgi-socket", Mode: cfg.ChmodSocket})
 	}
 	for _, h := range cfg.HTTPS {
 		l, err := master.HTTPSListener(h, cfg.ChmodSocket, os.Stderr)
@@ -207,6 +208,9 @@ func masterFromConfig(cfg config.Config) (master.Config, error) {
 	mc.Out = os.Stderr
 	mc.AppLabel = label
 	applyOps(&mc, cfg)
+	if err := applyUwsgiOptions(&mc, cfg); err != nil {
+		return mc, err
+	}
 	return mc, nil
 }
 

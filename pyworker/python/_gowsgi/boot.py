@@ -265,16 +265,28 @@ def _load_app(config):
         # removes its own frames from the traceback the user sees.
         __import__(config.module)
         module = sys.modules[config.module]
+    # "create_app()" names an app factory, which uWSGI calls with no
+    # arguments to get the WSGI callable (module = app:create_app()).
+    name, factory = config.callable, config.callable.endswith("()")
+    if factory:
+        name = name[:-2]
     obj = module
-    for part in config.callable.split("."):
+    for part in name.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
             e = AppNotFound("%s has no attribute %r: name the WSGI callable with the "
                             "callable option (module:callable)"
-                            % (config.module or config.wsgi_file, config.callable))
+                            % (config.module or config.wsgi_file, name))
             e.filename = getattr(module, "__file__", None)
             raise e from None
+    if factory:
+        if not callable(obj):
+            e = AppNotCallable("%s is a %s, not a factory to call"
+                               % (config.app_spec, type(obj).__name__))
+            e.filename = getattr(module, "__file__", None)
+            raise e
+        obj = obj()
     if not callable(obj):
         e = AppNotCallable("%s is a %s, not a WSGI callable"
                            % (config.app_spec, type(obj).__name__))

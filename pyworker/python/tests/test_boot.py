@@ -145,6 +145,26 @@ class GoodApp(BootTestCase):
         control.close()  # the master died: exit 1 at once
         self.assertEqual(finish(proc)[0], 1)
 
+    def test_module_factory_call(self):
+        # Issue 17: uWSGI's module = pkg.web:create_app() calls the factory.
+        self.write("pkg/__init__.py", "")
+        self.write("pkg/web.py", """\
+            CALLS = []
+
+            def create_app():
+                CALLS.append(1)
+                def app(environ, start_response):
+                    start_response("200 OK", [("Content-Type", "text/plain")])
+                    return [b"from the factory, called %d time(s)" % len(CALLS)]
+                return app
+            """)
+        proc = self.start(self.config(app={"module": "pkg.web:create_app()"}))
+        control, hello, threads, ready = self.master.accept_workers(["00ff"], 1)["00ff"]
+        self.assertEqual(ready["app"], "pkg.web:create_app()")
+        self.assertEqual(exchange(threads[0], environ_payload()).body, b"from the factory, called 1 time(s)")
+        control.close()
+        self.assertEqual(finish(proc)[0], 1)
+
     def test_sigint_is_ignored(self):
         self.write("app.py", GOOD_APP)
         proc = self.start(self.config())
