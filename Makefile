@@ -75,11 +75,11 @@ uwsgi-venv:
 uwsgi-goldens: uwsgi-venv
 	$(GO) test -count=1 -run TestCorpus ./config -update-corpus
 
-# uwsgi-options: regenerate config/uwsgi_options.go from uwsgi --help, and
+# uwsgi-options: regenerate config/uwsgi_options.tsv from uwsgi --help, and
 # from uWSGI 2.0's source for PCRE/OpenSSL options when UWSGI_SRC names a
 # checkout of its uwsgi-2.0 branch (without it those options are dropped).
 uwsgi-options: uwsgi-venv
-	cd config && $(GO) run gen_uwsgi_options.go -uwsgi ../$(UWSGI_VENV)/bin/uwsgi $(if $(UWSGI_SRC),-src $(UWSGI_SRC)) > uwsgi_options.go.new && mv uwsgi_options.go.new uwsgi_options.go
+	cd config && $(GO) run gen_uwsgi_options.go -uwsgi ../$(UWSGI_VENV)/bin/uwsgi $(if $(UWSGI_SRC),-src $(UWSGI_SRC)) > uwsgi_options.tsv.new && mv uwsgi_options.tsv.new uwsgi_options.tsv
 
 # fuzz: a longer run of every fuzzer (FUZZTIME per fuzzer).
 FUZZTIME ?= 60s
