@@ -335,7 +335,7 @@ func checkMasterConfig(c *cli.Context, log io.Writer) (master.Config, string, er
 		}
 		addr = master.ListenAddr(cfg.HTTP[0])
 	}
-	if mc, err = masterFromConfig(cfg); err != nil {
+	if mc, err = master.FromConfig(cfg); err != nil {
 		return mc, "", err
 	}
 	// One private listener; nothing that outlives the check or writes

@@ -1,9 +1,9 @@
-package main
+package master
 
 // This file carries the uWSGI options that real ini files use beyond the
-// basics into what the master runs: static-map2, static-expires,
-// add-header, logdate, log-4xx/log-5xx, max-worker-lifetime and
-// chown-socket. (protocol = http on a socket is in masterFromConfig.)
+// basics into the Config: static-map2, static-expires, add-header,
+// logdate, log-4xx/log-5xx, max-worker-lifetime, listen and chown-socket.
+// (protocol = http on a socket is in FromConfig.)
 
 import (
 	"errors"
@@ -16,12 +16,11 @@ import (
 
 	"github.com/gowsgi/gowsgi/config"
 	"github.com/gowsgi/gowsgi/gateway"
-	"github.com/gowsgi/gowsgi/master"
 )
 
-// applyUwsgiOptions fills in mc from cfg's uWSGI options; masterFromConfig
+// applyUwsgiOptions fills in mc from cfg's uWSGI options; FromConfig
 // calls it last.
-func applyUwsgiOptions(mc *master.Config, cfg config.Config) error {
+func applyUwsgiOptions(mc *Config, cfg config.Config) error {
 	// static-map2 = /static=/srv keeps the prefix: /static/a.css is
 	// /srv/static/a.css, which static-map = /static=/srv/static serves.
 	for _, sm := range cfg.StaticMap2 {
@@ -31,19 +30,19 @@ func applyUwsgiOptions(mc *master.Config, cfg config.Config) error {
 		}
 		st := &gateway.Static{URL: strings.TrimSuffix(sm.Prefix, "/") + "/", Dirs: []gateway.StaticDir{{Root: root}}}
 		if err := st.CheckDirs(); err != nil {
-			return &usageError{Msg: fmt.Sprintf("static-map2 %s: %v", sm, errors.Unwrap(err)), Hint: "static-map2 serves PREFIX from DIR/PREFIX: that directory must exist."}
+			return &ConfigError{Msg: fmt.Sprintf("static-map2 %s: %v", sm, errors.Unwrap(err)), Hint: "static-map2 serves PREFIX from DIR/PREFIX: that directory must exist."}
 		}
 		mc.StaticMaps = append(mc.StaticMaps, st)
 	}
 	headers, err := gateway.ParseResponseHeaders(cfg.AddHeader)
 	if err != nil {
-		return &usageError{Msg: err.Error(), Hint: "write add-header = Name: value."}
+		return &ConfigError{Msg: err.Error(), Hint: "write add-header = Name: value."}
 	}
 	mc.ResponseHeaders = headers
 	for _, e := range cfg.StaticExpires {
 		re, err := regexp.Compile(e.Pattern)
 		if err != nil {
-			return &usageError{Msg: fmt.Sprintf("static-expires = %s: %v", e, err), Hint: "the pattern is a regular expression on the file's path."}
+			return &ConfigError{Msg: fmt.Sprintf("static-expires = %s: %v", e, err), Hint: "the pattern is a regular expression on the file's path."}
 		}
 		for _, st := range mc.StaticMaps {
 			st.Expires = append(st.Expires, gateway.ExpireRule{Pattern: re, Seconds: e.Seconds})
@@ -66,11 +65,11 @@ func applyUwsgiOptions(mc *master.Config, cfg config.Config) error {
 		mc.Uwsgi[i].Backlog = cfg.Listen
 	}
 	if cfg.ChownSocket != "" {
-		uid, gid, err := master.ResolveOwner(cfg.ChownSocket)
+		uid, gid, err := ResolveOwner(cfg.ChownSocket)
 		if err != nil {
 			return err
 		}
-		mc.Identity.ChownSockets(append(append([]master.Listen(nil), mc.HTTP...), mc.Uwsgi...), uid, gid)
+		mc.Identity.ChownSockets(append(append([]Listen(nil), mc.HTTP...), mc.Uwsgi...), uid, gid)
 	}
 	return nil
 }
@@ -89,7 +88,7 @@ func strftimeOf(logdate string) string {
 
 // applyLogDate prefixes each access log line with the date and " - ", as
 // uWSGI's logdate does for its log lines.
-func applyLogDate(mc *master.Config, logdate string) {
+func applyLogDate(mc *Config, logdate string) {
 	f := strftimeOf(logdate)
 	if f == "" {
 		return

@@ -1,8 +1,6 @@
-package main
+package master
 
-import (
-	"testing"
-)
+import "testing"
 
 func TestStrftimeOf(t *testing.T) {
 	for in, want := range map[string]string{"": "", "true": "%a %b %e %H:%M:%S %Y", "1": "%a %b %e %H:%M:%S %Y", "%Y": "%Y"} {
