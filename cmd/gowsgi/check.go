@@ -38,7 +38,7 @@ const (
 
 func checkCommand() *cli.Command {
 	flags := []cli.Flag{
-		&cli.StringFlag{Name: "ini", Usage: "boot the app of uWSGI's ini `FILE[:section]` instead of a project directory; its listeners, pidfile, daemonize and logto are ignored"},
+		&cli.StringSliceFlag{Name: "ini", Usage: "boot the app of uWSGI's ini `FILE[:section]` (repeatable, read in order) instead of a project directory; its listeners, pidfile, daemonize and logto are ignored"},
 		&cli.StringSliceFlag{Name: "get", Usage: "request GET `PATH[=STATUS]`; STATUS is a code (404) or a class (2xx), default: below 500; repeatable (default: GET /)"},
 		&cli.StringSliceFlag{Name: "post", Usage: "request POST `PATH=FILE[=STATUS]`: FILE is the body; .json, .xml, .txt and .html files are sent as such, any other as a urlencoded form; repeatable"},
 		&cli.StringSliceFlag{Name: "expect-body", Usage: "`PATH=TEXT`: the answers to the --get/--post of PATH must contain TEXT; repeatable"},
@@ -298,21 +298,9 @@ func (r *checkRun) interrupted(s os.Signal) {
 // found by its directory.
 func checkMasterConfig(c *cli.Context, log io.Writer) (master.Config, string, error) {
 	var mc master.Config
-	base := config.Default()
-	if ini := c.String("ini"); ini != "" {
-		var warns []config.Warning
-		var err error
-		base, warns, err = config.LoadWith(ini, config.LoadOptions{Strict: c.Bool("strict")})
-		for _, w := range warns {
-			fmt.Fprintf(os.Stderr, "gowsgi: warning: %s\n", w)
-		}
-		if err != nil {
-			return mc, "", &usageError{Msg: err.Error(), Hint: "fix the ini file; gowsgi names the line."}
-		}
-	}
-	cfg, err := config.FromCLI(c, base)
+	cfg, _, err := readConfig(c)
 	if err != nil {
-		return mc, "", &usageError{Msg: err.Error()}
+		return mc, "", err
 	}
 	settings := ""
 	if !c.IsSet("ini") {

@@ -21,6 +21,25 @@ import (
 // loadServeConfig is loadConfig's work: it returns the validated Config
 // and, for --print-config-sources, what was read.
 func loadServeConfig(c *cli.Context) (config.Config, config.Loaded, error) {
+	cfg, loaded, err := readConfig(c)
+	if err != nil {
+		return cfg, loaded, err
+	}
+	for _, name := range config.KeyNames() {
+		if c.IsSet(name) {
+			loaded.Sources[name] = []config.Source{{Flag: "--" + name}}
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, loaded, &usageError{Msg: err.Error()}
+	}
+	return cfg, loaded, nil
+}
+
+// readConfig reads the UWSGI_* environment, then every --ini in order,
+// then the flags over them, printing the warnings; serve and check each
+// validate the result their way.
+func readConfig(c *cli.Context) (config.Config, config.Loaded, error) {
 	loaded, err := config.LoadFiles(c.StringSlice("ini"), config.LoadOptions{Strict: c.Bool("strict")})
 	for _, w := range loaded.Warnings {
 		fmt.Fprintf(os.Stderr, "gowsgi: warning: %s\n", w)
@@ -30,14 +49,6 @@ func loadServeConfig(c *cli.Context) (config.Config, config.Loaded, error) {
 	}
 	cfg, err := config.FromCLI(c, loaded.Config)
 	if err != nil {
-		return cfg, loaded, &usageError{Msg: err.Error()}
-	}
-	for _, name := range config.KeyNames() {
-		if c.IsSet(name) {
-			loaded.Sources[name] = []config.Source{{Flag: "--" + name}}
-		}
-	}
-	if err := cfg.Validate(); err != nil {
 		return cfg, loaded, &usageError{Msg: err.Error()}
 	}
 	return cfg, loaded, nil
