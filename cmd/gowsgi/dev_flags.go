@@ -36,7 +36,7 @@ func devFlags() []cli.Flag {
 		&cli.StringFlag{Name: "http", Usage: "listen on `ADDR` (same as the ADDRPORT argument)"},
 		&cli.StringFlag{Name: "wsgi-file", Usage: "serve a plain WSGI app from `FILE` instead of a Django project"},
 		&cli.StringFlag{Name: "module", Usage: "serve a plain WSGI app from `pkg.mod[:callable]`"},
-		&cli.StringFlag{Name: "python", Usage: "the Python interpreter `PATH` (default: $VIRTUAL_ENV/bin/python, then python3)"},
+		&cli.StringFlag{Name: "python", Usage: "the Python interpreter `PATH` (default: $VIRTUAL_ENV/bin/python, then the python of the virtualenv gowsgi is installed in, then python3)"},
 		&cli.BoolFlag{Name: "no-livereload", Usage: "do not reload the browser after a change"},
 		&cli.StringSliceFlag{Name: "include", Usage: "react only to files matching `GLOB` (e.g. '**/*.py'); repeatable"},
 		&cli.StringSliceFlag{Name: "exclude", Usage: "do not watch paths matching `GLOB`; repeatable"},
