@@ -106,6 +106,13 @@ func (m *Manager) onStop(ev stopEvent) bool {
 				w.state = stateRetiring
 				w.retiring.Store(true)
 			case stateStarting:
+				if w.pid == 0 && w.forkedBy == nil {
+					// Waiting for its zygote to be asked to fork it: there
+					// is no process to stop (a fork in flight is stopped
+					// when its Forked frame comes, onForked).
+					m.bury(w)
+					continue
+				}
 				m.stopProcess(w)
 			}
 		}

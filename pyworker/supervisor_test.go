@@ -470,3 +470,36 @@ func TestRetireGrace(t *testing.T) {
 		})
 	}
 }
+
+// TestStopBeforeTheZygoteForks: a stop while the zygote still imports the
+// app (no worker forked yet) returns at once: the workers waiting to be
+// forked have no process to wait for. (Found in a loaded full run: Stop
+// waited for its whole context on them.)
+func TestStopBeforeTheZygoteForks(t *testing.T) {
+	f := newFakePython(t)
+	f.zygote = func(p *fakeProc) { // connects, never ready, exits on Stop
+		if err := p.connect("zygote"); err != nil {
+			p.end(Exit{Code: 1})
+			return
+		}
+		for {
+			fr, err := ReadFrame(p.ctrlR, nil)
+			if err != nil || fr.Type == TypeStop {
+				p.end(Exit{})
+				return
+			}
+		}
+	}
+	m, _ := newFakeManager(t, Options{Spawn: SpawnZygote, Preload: "app", Processes: 2}, f)
+	started := make(chan error, 1)
+	go func() { started <- start(t, m) }()
+	eventually(t, "the zygote starts", func() bool { return f.count("zygote") == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := within(t, 2*time.Second, "Stop", func() error { return m.Stop(ctx) }); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if err := waitFor(t, started, "Start"); !errors.Is(err, ErrStopping) {
+		t.Fatalf("Start: %v, want ErrStopping", err)
+	}
+}

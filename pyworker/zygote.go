@@ -96,9 +96,14 @@ func (m *Manager) onForked(z *worker, id, pid int) {
 		w.pid = pid
 	}
 	m.byPid[pid] = w
-	if w.state == stateDead || w.gen.failed != nil {
+	switch {
+	case w.state == stateDead || w.gen.failed != nil:
 		// Killed, or its generation given up, before we learned its pid.
 		m.procs.signal(pid, syscall.SIGKILL)
+	case w.state == stateStopping:
+		// Asked to stop while its fork was in flight: stopProcess had no
+		// pid to signal then (its kill deadline still stands).
+		m.procs.signal(pid, syscall.SIGTERM)
 	}
 }
 
