@@ -10,6 +10,7 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // socketOwner is one unix socket and its new owner; -1 keeps an id.
@@ -48,7 +49,10 @@ func ResolveOwner(spec string) (uid, gid int, err error) {
 // left alone: its unit's SocketUser= decides.
 func (id Identity) chownSockets() error {
 	for _, s := range id.chown {
-		if systemdOwns(s.path) {
+		if systemdOwns(s.path) || ownedBy(s.path, s.uid, s.gid) {
+			// systemd's unit decides; or the socket was inherited from
+			// the previous master, which gave it away already (this one,
+			// running as the dropped user, could not chown it again).
 			continue
 		}
 		if err := os.Lchown(s.path, s.uid, s.gid); err != nil {
@@ -67,4 +71,15 @@ func (id *Identity) ChownSockets(listens []Listen, uid, gid int) {
 			id.configured = true
 		}
 	}
+}
+
+// ownedBy reports whether path already has the owner uid and group gid
+// (-1 matches any).
+func ownedBy(path string, uid, gid int) bool {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && (uid < 0 || int(st.Uid) == uid) && (gid < 0 || int(st.Gid) == gid)
 }

@@ -90,7 +90,6 @@ type devLoop struct {
 
 	reloading bool
 	again     []string // paths changed during a reload: reload again after it
-	fresh     bool     // the queued reload also restarts the zygote
 }
 
 type reloadResult struct {

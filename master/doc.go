@@ -18,6 +18,7 @@
 //	saved file             -                          new generation / templates  -
 //	SIGINT, SIGTERM        graceful stop              graceful stop               stop at once
 //	the same again         kill                       kill                        -
+//	SIGUSR2                graceful stop, never escalated (what a master passes on to a restart's new master)
 //	ctx done               graceful stop (ErrStopNow as the cause: kill)
 //
 // A graceful stop stops accepting, lets requests finish for Config.Grace
@@ -39,8 +40,11 @@
 // connection once more with "Connection: close" and finishes its requests.
 // A stop that arrives during a restart stops the new master too: tableflip
 // kills one that is not ready yet, and one that became ready meanwhile is
-// sent the same signal. The old master never unlinks unix sockets the new
-// one serves on.
+// sent SIGUSR2, a graceful stop that a second copy of the operator's stop
+// (a terminal's CONTROL-C reaches the whole group) does not turn into a
+// kill. Neither master unlinks unix sockets the other serves on: the old
+// one after the handover, the new one before it is ready (if it fails,
+// the old one serves on).
 //
 // # Troubleshooting
 //

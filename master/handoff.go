@@ -44,13 +44,22 @@ func Serve(cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("preparing for zero-downtime restarts: %w", err)
 	}
-	defer upg.Stop()
+	// Until this master is ready, the sockets it inherited are the old
+	// master's, which keeps serving on them if this one fails: neither
+	// closeListeners nor tableflip's Stop (which unlinks the unix sockets
+	// it knows) may remove their paths then.
+	ready := false
+	defer func() {
+		if ready || !upg.HasParent() {
+			upg.Stop()
+		}
+	}()
 	if cfg.Pidfile != "" && !upg.HasParent() {
 		if err := checkPidfileFree(cfg.Pidfile); err != nil {
 			return err
 		}
 	}
-	m, err := start(context.Background(), cfg, tableflipListen(upg, act.bind), outs)
+	m, err := start(context.Background(), cfg, startOptions{listenFn: tableflipListen(upg, act.bind), outs: outs, inherited: upg.HasParent()})
 	if err != nil {
 		// As a HUP's new process, exiting non-zero tells the old master
 		// to keep serving; it logs why.
@@ -71,6 +80,8 @@ func Serve(cfg Config) error {
 		m.kill()
 		return fmt.Errorf("taking over the listeners: %w", err)
 	}
+	ready = true
+	m.inherited.Store(false) // the sockets are this master's now
 	if upg.HasParent() {
 		m.logf("took over the listeners from the previous master; it drains now")
 	}
@@ -86,6 +97,10 @@ type handoff struct {
 	upg       *tableflip.Upgrader
 	result    chan error // the running upgrade's outcome
 	upgrading bool
+	// handed is set once a new master took the sockets: tableflip closes
+	// Exit a moment later, and the loop drains this master then; a stop or
+	// a restart in between must not act as if this master still served.
+	handed bool
 }
 
 // results is where the running upgrade's outcome arrives; nil (never) when
@@ -99,6 +114,10 @@ func (h *handoff) results() <-chan error {
 
 // start begins a restart unless one is under way.
 func (h *handoff) start(m *Master, trigger string) {
+	if h.handed {
+		m.logf("%s: a new master serves already; this one drains", trigger)
+		return
+	}
 	if h.upgrading {
 		m.logf("%s: a restart is already under way", trigger)
 		return
@@ -115,55 +134,93 @@ func (h *handoff) start(m *Master, trigger string) {
 func (h *handoff) done(m *Master, err error) {
 	h.upgrading = false
 	m.hupDone(err)
-	if err != nil {
-		m.logf("restart failed, this master keeps serving: %v", err)
-		if m.cfg.Pidfile != "" {
-			// The failed master may have written its pid already.
-			if werr := writePidfile(m.cfg.Pidfile, os.Getpid()); werr != nil {
-				m.logf("%v", werr)
-			}
-		}
-		m.notifyRestartFailed(err)
+	if err == nil {
+		h.handed = true
+		m.handedOver.Store(true)
+		return
 	}
+	m.logf("restart failed, this master keeps serving: %v", err)
+	if m.cfg.Pidfile != "" {
+		// The failed master may have written its pid already.
+		if werr := writePidfile(m.cfg.Pidfile, os.Getpid()); werr != nil {
+			m.logf("%v", werr)
+		}
+	}
+	m.notifyRestartFailed(err)
 }
 
 // abort is a stop during a restart (issue 13, bug 4): the new master must
 // not outlive the stop. tableflip kills a new master that is not ready
 // yet; one that became ready meanwhile serves on our sockets now, so the
-// stop is passed on to it.
-func (h *handoff) abort(m *Master, sig os.Signal) {
+// stop is passed on to it. It reports whether a second stop signal came
+// while it waited (then the stop is at once).
+func (h *handoff) abort(m *Master, sig os.Signal) (again bool) {
 	if !h.upgrading {
 		h.upg.Stop()
-		return
+		if h.handed {
+			h.passOn(m, sig)
+		}
+		return false
 	}
 	m.logf("stopping during a restart: the new master stops too")
 	h.upg.Stop()
 	var err error
-	select {
-	case err = <-h.result:
-	case <-time.After(10 * time.Second):
-		err = fmt.Errorf("the restart did not end within 10s")
+	timeout := time.After(10 * time.Second)
+wait:
+	for {
+		select {
+		case err = <-h.result:
+			break wait
+		case s := <-m.sigs:
+			if s != syscall.SIGHUP && s != stopQuietly {
+				again = true
+			}
+		case <-timeout:
+			// The restart waits for this master's own parent to drain
+			// (WaitForParent), and Stop does not interrupt that; when it
+			// ends, Upgrade refuses, as tableflip is stopped.
+			err = fmt.Errorf("the restart did not end within 10s")
+			break wait
+		}
 	}
 	h.upgrading = false
 	if err != nil {
-		return // the new master was killed, or never started
+		// The new master was killed, or never started; it may have
+		// written its pid already.
+		if m.cfg.Pidfile != "" {
+			if werr := writePidfile(m.cfg.Pidfile, os.Getpid()); werr != nil {
+				m.logf("%v", werr)
+			}
+		}
+		return again
 	}
+	h.handed = true
 	m.handedOver.Store(true)
-	if sig == nil {
-		sig = syscall.SIGTERM
-	}
-	for _, pid := range childMasters() {
-		m.logf("passing %s on to the new master (pid %d)", SignalName(sig), pid)
-		syscall.Kill(pid, sig.(syscall.Signal))
+	h.passOn(m, sig)
+	return again
+}
+
+// passOn passes the stop on to the new master a restart started, as
+// stopQuietly: a graceful stop it does not take for a second CONTROL-C if
+// the operator's stop reached it too.
+func (h *handoff) passOn(m *Master, sig os.Signal) {
+	for _, pid := range childMasters(m.cfg.Pidfile) {
+		m.logf("passing the stop on to the new master (pid %d)", pid)
+		syscall.Kill(pid, stopQuietly)
 	}
 }
 
-// childMasters are this process's children that run this executable: the
-// master a restart started. (The workers run python.)
-func childMasters() []int {
-	self, err := os.Executable()
-	if err != nil {
-		return nil
+// childMasters are this process's children that are gowsgi masters: the
+// master a restart started. A child runs this executable, or is the pid
+// the pidfile names (a deploy that switched a symlink gives the new master
+// another executable path). The workers and the zygote run python.
+func childMasters(pidfile string) []int {
+	self, _ := os.Executable()
+	named := 0
+	if pidfile != "" {
+		if b, err := os.ReadFile(pidfile); err == nil {
+			named, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
 	}
 	tasks, _ := filepath.Glob("/proc/self/task/*/children")
 	var out []int
@@ -177,7 +234,8 @@ func childMasters() []int {
 			if err != nil {
 				continue
 			}
-			if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && exe == self {
+			exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+			if pid == named || self != "" && exe == self {
 				out = append(out, pid)
 			}
 		}
@@ -199,9 +257,6 @@ func upgrade(upg *tableflip.Upgrader, result chan<- error) {
 
 // tableflipListen returns a listen function that inherits a socket from
 // the previous master when there is one. tableflip flattens the bind error
-// into text ("can't create new listener: ..."); the original error is kept
-// so "address already in use" still gets its hint. New listeners come
-// from bind (systemd's sockets, else net.Listen).
 // into text ("can't create new listener: ..."); the original error is kept
 // so "address already in use" still gets its hint. New listeners come
 // from bind (systemd's sockets, else net.Listen).

@@ -137,13 +137,14 @@ func (m *Master) printReady() {
 	io.WriteString(m.out, b.String())
 }
 
-// closeListeners stops accepting; unix socket files are removed unless a
-// HUP's new master serves on them now, or systemd owns them.
+// closeListeners stops accepting; unix socket files are removed unless
+// another master serves on them (a HUP's new one, or, before this one is
+// ready, the previous one), or systemd owns them.
 func (m *Master) closeListeners() {
 	m.stopStats()
 	for _, ln := range append(m.listeners[:len(m.listeners):len(m.listeners)], m.uwsgiListeners...) {
 		ln.Close()
-		if ln.Addr().Network() == "unix" && !m.handedOver.Load() && !systemdOwns(ln.Addr().String()) {
+		if ln.Addr().Network() == "unix" && !m.handedOver.Load() && !m.inherited.Load() && !systemdOwns(ln.Addr().String()) {
 			os.Remove(ln.Addr().String())
 		}
 	}

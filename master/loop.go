@@ -81,7 +81,7 @@ func (m *Master) run(ctx context.Context, h *handoff) error {
 		case <-upgExit:
 			m.logf("the new master is ready; draining this one (pid %d)", os.Getpid())
 			m.handedOver.Store(true)
-			err := m.drain()
+			err := m.finish(m.drain, "draining")
 			m.logf("drained; exiting")
 			return err
 		case <-ctx.Done():
@@ -120,51 +120,76 @@ func (m *Master) stop(sig os.Signal, h *handoff, now bool) error {
 	if sig != nil {
 		m.stopSig.Store(sig)
 	}
-	close(m.stopping)
 	m.notifyStopping()
-	what := "stopping"
-	if sig != nil {
-		what = SignalName(sig)
-	}
-	if h != nil {
-		h.abort(m, sig)
+	if h != nil && h.abort(m, sig) {
+		now = true // a second stop signal came while the restart ended
 	}
 	if m.dev != nil {
 		m.dev.stopping()
 	}
 	if now || m.cfg.Mode == ModeCheck && sig != nil {
+		close(m.stopping)
 		m.kill()
 		m.removePidfile()
 		return nil
 	}
+	what := "stopping"
+	if sig != nil {
+		what = SignalName(sig)
+	}
 	fmt.Fprintf(m.out, "gowsgi: %s: finishing in-flight requests (press CONTROL-C again to stop at once)\n", what)
+	err := m.finish(m.shutdown, "stopping")
+	m.removePidfile()
+	return err
+}
+
+// SIGUSR2 is the stop a master passes on to the new master of a restart
+// (handoff.abort) and `gowsgi --stop` sends to a master that took over
+// meanwhile: a graceful stop that never escalates. The new master may get
+// the operator's own stop too (a terminal's CONTROL-C and systemd's
+// KillMode=control-group reach the whole group), and two stops must not
+// read as "CONTROL-C again, stop now".
+const stopQuietly = syscall.SIGUSR2
+
+// finish runs the first phase of a stop (shutdown, or drain after a HUP)
+// while it keeps answering signals: a second SIGINT or SIGTERM kills.
+func (m *Master) finish(phase func() error, what string) error {
+	select {
+	case <-m.stopping:
+	default:
+		close(m.stopping)
+	}
 	done := make(chan error, 1)
-	go func() { done <- m.shutdown() }()
+	go runStopPhase(phase, done)
 	for {
 		select {
 		case err := <-done:
-			m.removePidfile()
 			return err
 		case sig := <-m.sigs:
 			if sig == syscall.SIGHUP {
-				m.logf("SIGHUP while stopping: ignored")
+				m.logf("SIGHUP while %s: ignored", what)
 				continue
+			}
+			if sig == stopQuietly {
+				continue // a stop, and this master stops already
 			}
 			fmt.Fprintf(m.out, "gowsgi: %s again: stopping now\n", SignalName(sig))
 			m.kill()
-			// The graceful stop returns once the workers are gone; it
+			// The graceful phase returns once the workers are gone; it
 			// must not hold the exit.
 			select {
 			case <-done:
 			case <-time.After(2 * time.Second):
 			}
-			m.removePidfile()
 			return nil
 		case why := <-m.restarts:
-			m.logf("%s while stopping: ignored", why)
+			m.logf("%s while %s: ignored", why, what)
 		}
 	}
 }
+
+// runStopPhase is the goroutine of a stop's graceful phase.
+func runStopPhase(phase func() error, done chan<- error) { done <- phase() }
 
 // SignalName is "SIGINT", "SIGTERM" or "SIGHUP", as logs name them.
 func SignalName(s os.Signal) string {
@@ -175,6 +200,8 @@ func SignalName(s os.Signal) string {
 		return "SIGTERM"
 	case syscall.SIGHUP:
 		return "SIGHUP"
+	case syscall.SIGUSR2:
+		return "SIGUSR2"
 	}
 	return s.String()
 }
@@ -237,8 +264,9 @@ func (m *Master) kill() {
 	if m.uwsgi != nil {
 		m.uwsgi.Close()
 	}
-	// The access log stays open: a handler whose worker was just killed
-	// may still log its 502, and the process exits next.
+	// The access log is not closed here; the graceful phase closes it
+	// when it returns (a line logged after that is dropped, never a
+	// panic), and the process exits next.
 	m.closeListeners()
 }
 

@@ -64,6 +64,9 @@ type Master struct {
 	// handedOver is set once a HUP's new master took the sockets: this
 	// one must not unlink the unix socket paths it serves on now.
 	handedOver atomic.Bool
+	// inherited is set while the sockets are a previous master's that
+	// serves on them (a HUP's new master before it is ready).
+	inherited atomic.Bool
 	stopping   chan struct{} // closed when a stop begins
 	stopSig    atomic.Value  // os.Signal that began it, if any
 }
@@ -73,11 +76,23 @@ func (m *Master) logf(format string, a ...any) { m.logger.Printf(format, a...) }
 // Start binds every listener, then starts the workers and waits until
 // they are ready. On error everything started is stopped again.
 func Start(ctx context.Context, cfg Config) (*Master, error) {
-	return start(ctx, cfg, nil, nil)
+	return start(ctx, cfg, startOptions{})
 }
 
-// start is Start with the listen function and log outputs Serve sets up.
-func start(ctx context.Context, cfg Config, listenFn func(network, addr string) (net.Listener, error), outs *outputs) (_ *Master, err error) {
+// startOptions are what Serve sets up before a production master starts.
+type startOptions struct {
+	// listenFn creates or inherits listeners (tableflip's); nil:
+	// net.Listen.
+	listenFn func(network, addr string) (net.Listener, error)
+	outs     *outputs // the log file; nil: Config.Out and the workers' own
+	// inherited: the sockets come from a previous master that serves on
+	// them until this one is ready, so they are not this one's to unlink.
+	inherited bool
+}
+
+// start is Start with what Serve sets up.
+func start(ctx context.Context, cfg Config, so startOptions) (_ *Master, err error) {
+	listenFn, outs := so.listenFn, so.outs
 	if cfg.Out == nil {
 		cfg.Out = os.Stderr
 	}
@@ -89,8 +104,9 @@ func start(ctx context.Context, cfg Config, listenFn func(network, addr string) 
 	if outs != nil {
 		m.out, m.workerOut, m.workerErr = outs.out, outs.stdout, outs.stderr
 	}
+	m.inherited.Store(so.inherited)
 	m.logger = log.New(m.out, "gowsgi: ", 0)
-	signal.Notify(m.sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	signal.Notify(m.sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, stopQuietly)
 	defer func() {
 		if err != nil {
 			signal.Stop(m.sigs)
@@ -212,7 +228,7 @@ func (m *Master) startWorkers(ctx context.Context) error {
 		case err := <-done:
 			return err
 		case sig := <-m.sigs:
-			if sig == syscall.SIGHUP {
+			if sig == syscall.SIGHUP && m.cfg.Mode != ModeCheck {
 				if !m.pendingHUP {
 					m.logf("SIGHUP while the workers start: restarting once they are up")
 				}

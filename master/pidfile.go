@@ -130,8 +130,9 @@ func StopByPidfile(path string, timeout time.Duration) error {
 		return nil
 	}
 	deadline := time.Now().Add(timeout)
+	sig := syscall.SIGTERM
 	for stopped := map[int]bool{}; ; {
-		if err := stopPid(pid, deadline, timeout); err != nil {
+		if err := stopPid(pid, sig, deadline, timeout); err != nil {
 			return err
 		}
 		stopped[pid] = true
@@ -140,16 +141,18 @@ func StopByPidfile(path string, timeout time.Duration) error {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "gowsgi: the pidfile now names pid %d (a restart's new master); stopping it too\n", next)
-		pid = next
+		// Its previous master passed the stop on already, most likely:
+		// the quiet stop does not cut its requests short if so.
+		pid, sig = next, stopQuietly
 	}
 }
 
-// stopPid sends SIGTERM to pid and waits until it is gone.
-func stopPid(pid int, deadline time.Time, timeout time.Duration) error {
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+// stopPid sends sig to pid and waits until it is gone.
+func stopPid(pid int, sig syscall.Signal, deadline time.Time, timeout time.Duration) error {
+	if err := syscall.Kill(pid, sig); err != nil {
 		return fmt.Errorf("stopping gowsgi (pid %d): %w", pid, err)
 	}
-	fmt.Fprintf(os.Stderr, "gowsgi: sent SIGTERM to pid %d; waiting for it to finish its requests\n", pid)
+	fmt.Fprintf(os.Stderr, "gowsgi: sent %s to pid %d; waiting for it to finish its requests\n", SignalName(sig), pid)
 	// Not our child, so Wait is not possible: watch /proc instead.
 	for time.Now().Before(deadline) {
 		if !IsGowsgi(pid) {

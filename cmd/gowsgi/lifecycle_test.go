@@ -7,6 +7,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -288,5 +289,35 @@ func TestDevHUPDuringStartup(t *testing.T) {
 	os.Remove(slow)
 	if _, ok := p.out.waitFor(regexp.MustCompile(`SIGHUP changed; starting new workers(?s:.*)generation 2 live`), 60*time.Second); !ok {
 		t.Fatalf("the SIGHUP during start-up was dropped:\n%s", p.out)
+	}
+}
+
+// TestFailedHUPKeepsTheUnixSocket: a HUP whose new master fails (the app no
+// longer imports) must leave the old master's unix socket in place; the
+// new master used to unlink the path it had inherited (closeListeners,
+// then tableflip's Stop), and nginx got ENOENT while the old master still
+// served on a socket nobody could reach. (Found by review.)
+func TestFailedHUPKeepsTheUnixSocket(t *testing.T) {
+	dir, _ := writeGateApp(t)
+	sock := filepath.Join(dir, "app.sock")
+	p := startGowsgi(t, dir, nil, "serve", "--http", "127.0.0.1:0", "--socket", sock,
+		"--module", "gate", "--python", testPython(t))
+	if err := os.WriteFile(filepath.Join(dir, "gate.py"), []byte("def broken(:\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Kill(p.cmd.Process.Pid, syscall.SIGHUP)
+	if _, ok := p.out.waitFor(regexp.MustCompile(`restart failed, this master keeps serving`), 60*time.Second); !ok {
+		t.Fatalf("the broken restart did not fail:\n%s", p.out)
+	}
+	if _, err := os.Stat(sock); err != nil {
+		t.Fatalf("the unix socket is gone after a failed HUP: %v\n%s", err, p.out)
+	}
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatalf("the old master's unix socket does not answer: %v", err)
+	}
+	c.Close()
+	if code, _, body := get(t, nil, p.url+"/"); code != 200 || body != "ok" {
+		t.Errorf("the old master after the failed HUP: %d %q", code, body)
 	}
 }
