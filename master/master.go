@@ -67,8 +67,8 @@ type Master struct {
 	// inherited is set while the sockets are a previous master's that
 	// serves on them (a HUP's new master before it is ready).
 	inherited atomic.Bool
-	stopping   chan struct{} // closed when a stop begins
-	stopSig    atomic.Value  // os.Signal that began it, if any
+	stopping  chan struct{} // closed when a stop begins
+	stopSig   atomic.Value  // os.Signal that began it, if any
 }
 
 func (m *Master) logf(format string, a ...any) { m.logger.Printf(format, a...) }
