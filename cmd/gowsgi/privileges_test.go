@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,7 +21,30 @@ func TestDropPrivileges(t *testing.T) {
 	if _, err := os.Stat(python); err != nil {
 		t.Fatalf("%s is needed to run workers as nobody: install python3 (make test's machines have it)", python)
 	}
-	p := startGowsgi(t, repoRoot(t), nil, "serve", "--http", "127.0.0.1:0", "--chdir", "testdata/apps",
+	// nobody must be able to enter the app's directory, and a checkout
+	// may sit in a directory only root enters (mktemp -d makes it 0700):
+	// the apps are copied to one of their own.
+	apps := t.TempDir()
+	if err := os.Chmod(apps, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for dir := filepath.Dir(apps); dir != "/" && dir != os.TempDir(); dir = filepath.Dir(dir) {
+		os.Chmod(dir, 0o755) // the test's own temporary directories
+	}
+	files, _ := filepath.Glob(filepath.Join(repoRoot(t), "testdata", "apps", "*.py"))
+	if len(files) == 0 {
+		t.Fatal("no apps in testdata/apps")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(apps, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := startGowsgi(t, apps, nil, "serve", "--http", "127.0.0.1:0", "--chdir", apps,
 		"--wsgi-file", "all.py", "--python", python, "--uid", "nobody", "--gid", "nogroup", "--processes", "2")
 	code, _, body := get(t, nil, p.url+"/ids/")
 	if code != 200 || body != "65534 65534" {
