@@ -24,7 +24,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gowsgi/gowsgi/config"
-	"github.com/gowsgi/gowsgi/django"
+	"github.com/gowsgi/gowsgi/project"
 	"github.com/gowsgi/gowsgi/master"
 	"github.com/gowsgi/gowsgi/pyworker"
 	"github.com/gowsgi/gowsgi/smoke"
@@ -264,7 +264,7 @@ func (r *checkRun) checkAll(ctx context.Context, c *cli.Context, mc master.Confi
 	// not import is reported once, by the boot, and the two pythons do not
 	// compete for the CPU of a small CI runner.
 	djangoStart := time.Now()
-	rep := django.RunChecks(ctx, mc.Workers, settings, c.Bool("deploy"), r.log)
+	rep := project.RunChecks(ctx, mc.Workers, settings, c.Bool("deploy"), r.log)
 	if ctx.Err() == nil {
 		r.addDjango(rep, c.Bool("deploy"), smoke.MsSince(djangoStart))
 	}

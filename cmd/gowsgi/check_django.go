@@ -12,7 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/gowsgi/gowsgi/config"
-	"github.com/gowsgi/gowsgi/django"
+	"github.com/gowsgi/gowsgi/project"
 	"github.com/gowsgi/gowsgi/pyworker"
 	"github.com/gowsgi/gowsgi/smoke"
 )
@@ -37,7 +37,7 @@ func checkDjangoProject(c *cli.Context, cfg config.Config) (config.Config, strin
 			settings = v
 		}
 	}
-	if settings, err = django.FindSettings(abs, settings); err != nil {
+	if settings, err = project.FindSettings(abs, settings); err != nil {
 		return cfg, "", err
 	}
 	home := cfg.Home
@@ -49,7 +49,7 @@ func checkDjangoProject(c *cli.Context, cfg config.Config) (config.Config, strin
 		return cfg, "", err
 	}
 	cfg.Env = append(cfg.Env, "DJANGO_SETTINGS_MODULE="+settings)
-	info, err := django.Inspect(python, abs, settings, cfg.Env)
+	info, err := project.Inspect(python, abs, settings, cfg.Env)
 	if err != nil {
 		return cfg, "", err
 	}
@@ -57,13 +57,13 @@ func checkDjangoProject(c *cli.Context, cfg config.Config) (config.Config, strin
 		return cfg, "", &usageError{Msg: fmt.Sprintf("%s has no WSGI_APPLICATION", settings), Hint: "set WSGI_APPLICATION = \"mysite.wsgi.application\" in the settings, or pass --module."}
 	}
 	cfg.Chdir = abs
-	cfg.Module, cfg.Callable = django.SplitWSGIApplication(info.WSGIApplication)
+	cfg.Module, cfg.Callable = project.SplitWSGIApplication(info.WSGIApplication)
 	return cfg, settings, nil
 }
 
 // addDjango turns Django's messages into check lines: errors fail,
 // warnings (and infos) are listed and pass.
-func (r *checkRun) addDjango(rep django.Report, deploy bool, ms float64) {
+func (r *checkRun) addDjango(rep project.Report, deploy bool, ms float64) {
 	what := "django check"
 	if deploy {
 		what = "django check --deploy"

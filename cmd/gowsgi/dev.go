@@ -16,7 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"github.com/gowsgi/gowsgi/django"
+	"github.com/gowsgi/gowsgi/project"
 	"github.com/gowsgi/gowsgi/gateway"
 	"github.com/gowsgi/gowsgi/master"
 	"github.com/gowsgi/gowsgi/pyworker"
@@ -136,13 +136,13 @@ func runDev(c *cli.Context) error {
 		cfg.AppLabel = file + module
 		opts.Preload = "none"
 	} else {
-		settings, err := django.FindSettings(abs, c.String("settings"))
+		settings, err := project.FindSettings(abs, c.String("settings"))
 		if err != nil {
 			return err
 		}
 		d.settings = settings
 		env = []string{"DJANGO_SETTINGS_MODULE=" + settings}
-		info, err := django.InspectWith(python, abs, settings, env, django.InspectArgs{
+		info, err := project.InspectWith(python, abs, settings, env, project.InspectArgs{
 			Checks: true, SkipChecks: c.Bool("skip-checks"), Color: color, PythonPath: opts.PythonPath,
 		})
 		if err != nil {
@@ -155,7 +155,7 @@ func runDev(c *cli.Context) error {
 		if info.WSGIApplication == "" {
 			return &usageError{Msg: fmt.Sprintf("%s has no WSGI_APPLICATION", settings), Hint: "set WSGI_APPLICATION = \"mysite.wsgi.application\" in the settings, or pass --module."}
 		}
-		opts.Module, opts.Callable = django.SplitWSGIApplication(info.WSGIApplication)
+		opts.Module, opts.Callable = project.SplitWSGIApplication(info.WSGIApplication)
 		opts.DjangoSettings = settings
 		opts.EagerURLConf = true
 		cfg.AppLabel = info.WSGIApplication
@@ -185,7 +185,7 @@ func runDev(c *cli.Context) error {
 // devProject is what runDev found out about the project.
 type devProject struct {
 	dir      string
-	info     *django.Info // nil for a plain WSGI app
+	info     *project.Info // nil for a plain WSGI app
 	settings string
 }
 

@@ -11,13 +11,13 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/gowsgi/gowsgi/django"
+	"github.com/gowsgi/gowsgi/project"
 	"github.com/gowsgi/gowsgi/pyworker"
 )
 
 // printChecks prints the checks' output and refuses to go on when a check
 // failed at ERROR level.
-func printChecks(out io.Writer, ch *django.Checks) error {
+func printChecks(out io.Writer, ch *project.Checks) error {
 	if ch == nil {
 		return nil
 	}
@@ -35,7 +35,7 @@ func printChecks(out io.Writer, ch *django.Checks) error {
 // dev has no --chdir; the project and its interpreter are what to check.
 func devInspectError(err error, python, settings string) error {
 	var be *pyworker.BootError
-	var mm *django.MissingModuleError
+	var mm *project.MissingModuleError
 	if !errors.As(err, &be) || errors.As(err, &mm) {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/gowsgi/gowsgi/django"
+	"github.com/gowsgi/gowsgi/project"
 	"github.com/gowsgi/gowsgi/master"
 	"github.com/gowsgi/gowsgi/pyworker"
 	"github.com/gowsgi/gowsgi/reload"
@@ -40,11 +40,11 @@ func report(w io.Writer, err error) int {
 		le   *master.ListenError
 		be   *pyworker.BootError
 		ue   *usageError
-		mm   *django.MissingModuleError
+		mm   *project.MissingModuleError
 		he   *hintedError
 		exit cli.ExitCoder
 		spec *smoke.SpecError
-		pe   *django.ProjectError
+		pe   *project.ProjectError
 	)
 	switch {
 	case errors.As(err, &be):

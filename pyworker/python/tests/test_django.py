@@ -18,7 +18,9 @@ MYSITE = os.path.join(REPO, "testdata", "mysite")
 try:
     import django
     HAVE_DJANGO = bool(django.VERSION) and os.path.isdir(MYSITE)
-except ImportError:
+except (ImportError, AttributeError):
+    # AttributeError: a directory named django on sys.path that is not
+    # Django (a namespace package) is no Django either.
     HAVE_DJANGO = False
 
 # The project's virtualenvs, which `make test` creates with Django (.venv,

@@ -1,4 +1,4 @@
-// Package django asks a Django project's own interpreter about the
+// Package project asks a Django project's own interpreter about the
 // project: which settings manage.py names, what WSGI_APPLICATION, the
 // static and media directories and the settings' own files are, what
 // runserver's system checks say (dev), and what `manage.py check
@@ -18,4 +18,4 @@
 //
 // The interpreter gowsgi found is not the project's. Activate the
 // virtualenv, or pass --python path/to/venv/bin/python.
-package django
+package project

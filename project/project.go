@@ -1,4 +1,4 @@
-package django
+package project
 
 // This file finds a Django project the way a developer would: manage.py,
 // the settings module it names, and WSGI_APPLICATION from the settings,

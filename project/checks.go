@@ -1,4 +1,4 @@
-package django
+package project
 
 // This file runs Django's system checks for `gowsgi check`: `manage.py
 // check [--deploy]` in the workers' interpreter, directory, sys.path and
