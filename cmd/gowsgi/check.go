@@ -24,8 +24,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gowsgi/gowsgi/config"
-	"github.com/gowsgi/gowsgi/project"
 	"github.com/gowsgi/gowsgi/master"
+	"github.com/gowsgi/gowsgi/project"
 	"github.com/gowsgi/gowsgi/pyworker"
 	"github.com/gowsgi/gowsgi/smoke"
 )

@@ -16,9 +16,9 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"github.com/gowsgi/gowsgi/project"
 	"github.com/gowsgi/gowsgi/gateway"
 	"github.com/gowsgi/gowsgi/master"
+	"github.com/gowsgi/gowsgi/project"
 	"github.com/gowsgi/gowsgi/pyworker"
 )
 

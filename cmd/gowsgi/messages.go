@@ -13,8 +13,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/gowsgi/gowsgi/project"
 	"github.com/gowsgi/gowsgi/master"
+	"github.com/gowsgi/gowsgi/project"
 	"github.com/gowsgi/gowsgi/pyworker"
 	"github.com/gowsgi/gowsgi/reload"
 	"github.com/gowsgi/gowsgi/smoke"
