@@ -33,6 +33,20 @@ func AccessFormat(name string) (FormatFunc, error) {
 	return nil, fmt.Errorf("unknown log format %q: use uwsgi, combined or json", name)
 }
 
+// appendRequestStatus appends what the uwsgi, combined and runserver lines
+// share after the time: `] "GET /items/ HTTP/1.1" 200 `.
+func appendRequestStatus(b []byte, r *http.Request, status int) []byte {
+	b = append(b, "] \""...)
+	b = append(b, r.Method...)
+	b = append(b, ' ')
+	b = append(b, r.RequestURI...)
+	b = append(b, ' ')
+	b = append(b, r.Proto...)
+	b = append(b, "\" "...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	return append(b, ' ')
+}
+
 func remoteHost(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -51,15 +65,7 @@ func combinedFormat(b []byte, r *http.Request, status int, size int64, d time.Du
 	b = append(b, remoteHost(r)...)
 	b = append(b, " - - ["...)
 	b = time.Now().AppendFormat(b, "02/Jan/2006:15:04:05 -0700")
-	b = append(b, "] \""...)
-	b = append(b, r.Method...)
-	b = append(b, ' ')
-	b = append(b, r.RequestURI...)
-	b = append(b, ' ')
-	b = append(b, r.Proto...)
-	b = append(b, "\" "...)
-	b = strconv.AppendInt(b, int64(status), 10)
-	b = append(b, ' ')
+	b = appendRequestStatus(b, r, status)
 	if size == 0 {
 		b = append(b, '-')
 	} else {
