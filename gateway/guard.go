@@ -155,6 +155,13 @@ type framing struct {
 	digits     int    // hex digits of the chunk size so far
 
 	reason string // why scan refused, for the log
+
+	// heads and ends count the header blocks and the whole requests
+	// (head and body) scanned so far on the connection: the engine
+	// (engine_conn.go) hands a request to the app once ends says all of
+	// it has arrived, and answers 100-continue or 413 once heads says
+	// its head has.
+	heads, ends uint64
 }
 
 // scan follows p, the next bytes of the stream, and returns the index of
@@ -167,7 +174,7 @@ func (f *framing) scan(p []byte) int {
 			switch {
 			case c == '\r' || c == '\n':
 			case tokenBytes[c]:
-				*f = framing{state: fsMethod}
+				*f = framing{state: fsMethod, heads: f.heads, ends: f.ends}
 			default:
 				return f.refuse(i, "a request line starts with a byte that is not a method's")
 			}
@@ -271,6 +278,7 @@ func (f *framing) scan(p []byte) int {
 			i += int(n) - 1
 			if f.remaining == 0 {
 				f.state = fsStart
+				f.ends++
 			}
 		case fsChunkSize:
 			switch d := unhex(c); {
@@ -324,15 +332,20 @@ func (f *framing) lineEnd() {
 	case fsRequestLF, fsFieldLF:
 		f.state = fsFieldStart
 	case fsEndLF:
-		switch {
-		case f.trailer:
+		if f.trailer {
 			f.state = fsStart
+			f.ends++
+			return
+		}
+		f.heads++
+		switch {
 		case f.sawChunked:
 			f.state, f.remaining, f.digits = fsChunkSize, 0, 0
 		case f.sawLength && f.remaining > 0:
 			f.state = fsBody
 		default:
 			f.state = fsStart
+			f.ends++
 		}
 	case fsChunkSizeLF:
 		if f.remaining == 0 {
