@@ -18,12 +18,38 @@ import (
 	"github.com/gowsgi/gowsgi/pyworker"
 )
 
-// Backend hands out worker slots; *pyworker.Manager is the real one.
+// Backend hands out worker slots: Workers(*pyworker.Manager) on the proxy
+// path, the calling thread's app in the in-worker engine (engine_app.go).
 type Backend interface {
 	// Acquire takes a slot for req (see pyworker.Manager.Acquire).
-	Acquire(ctx context.Context, req *pyworker.Request) (*pyworker.Slot, error)
-	Release(s *pyworker.Slot)
+	Acquire(ctx context.Context, req *pyworker.Request) (Slot, error)
+	Release(s Slot)
 }
+
+// Slot runs one request on a Python thread: *pyworker.Slot over a thread
+// connection, or the engine's thread itself.
+type Slot interface {
+	// Do runs req and streams its response to out (see pyworker.Slot.Do).
+	Do(ctx context.Context, req *pyworker.Request, out pyworker.Responder) error
+	// Worker names the process that runs it, for the access log.
+	Worker() (pid, generation int)
+}
+
+// Workers is the Backend of the proxy path: the slots of m's live
+// generation.
+func Workers(m *pyworker.Manager) Backend { return managerBackend{m} }
+
+type managerBackend struct{ m *pyworker.Manager }
+
+func (b managerBackend) Acquire(ctx context.Context, req *pyworker.Request) (Slot, error) {
+	s, err := b.m.Acquire(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (b managerBackend) Release(s Slot) { b.m.Release(s.(*pyworker.Slot)) }
 
 // DefaultTimeout is how long a client may send nothing while it sends a
 // request, or read nothing while it is sent a response, when no timeout is

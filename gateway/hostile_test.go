@@ -41,12 +41,12 @@ func loadCorpus(t *testing.T, dir, ext string) []hostile.Case {
 // and refuses them all with 503.
 type countingBackend struct{ n atomic.Int32 }
 
-func (b *countingBackend) Acquire(ctx context.Context, _ *pyworker.Request) (*pyworker.Slot, error) {
+func (b *countingBackend) Acquire(ctx context.Context, _ *pyworker.Request) (Slot, error) {
 	b.n.Add(1)
 	return nil, pyworker.ErrStopping
 }
 
-func (b *countingBackend) Release(*pyworker.Slot) {}
+func (b *countingBackend) Release(Slot) {}
 
 // sendRaw sends raw on a new connection and reads every response until
 // the server closes it. closed is false when the server kept it open (the

@@ -91,7 +91,7 @@ type meteredBackend struct {
 	m *Metrics
 }
 
-func (b *meteredBackend) Acquire(ctx context.Context, req *pyworker.Request) (*pyworker.Slot, error) {
+func (b *meteredBackend) Acquire(ctx context.Context, req *pyworker.Request) (Slot, error) {
 	start := time.Now()
 	s, err := b.Backend.Acquire(ctx, req)
 	if err == nil {

@@ -56,7 +56,7 @@ func echoThread(c net.Conn) {
 	}
 }
 
-func (b *echoBackend) Acquire(ctx context.Context, _ *pyworker.Request) (*pyworker.Slot, error) {
+func (b *echoBackend) Acquire(ctx context.Context, _ *pyworker.Request) (Slot, error) {
 	select {
 	case s := <-b.slots:
 		return s, nil
@@ -65,7 +65,7 @@ func (b *echoBackend) Acquire(ctx context.Context, _ *pyworker.Request) (*pywork
 	}
 }
 
-func (b *echoBackend) Release(s *pyworker.Slot) { b.slots <- s }
+func (b *echoBackend) Release(s Slot) { b.slots <- s.(*pyworker.Slot) }
 
 // BenchmarkUwsgiRequest: one request per connection, as nginx sends them.
 func BenchmarkUwsgiRequest(b *testing.B) {

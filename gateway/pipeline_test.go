@@ -32,7 +32,7 @@ func newStuckBackend() *stuckBackend {
 	return &stuckBackend{inApp: make(chan struct{}), abandoned: make(chan struct{})}
 }
 
-func (b *stuckBackend) Acquire(ctx context.Context, _ *pyworker.Request) (*pyworker.Slot, error) {
+func (b *stuckBackend) Acquire(ctx context.Context, _ *pyworker.Request) (Slot, error) {
 	gw, py := net.Pipe()
 	go func() {
 		buf := make([]byte, 4096)
@@ -49,7 +49,7 @@ func (b *stuckBackend) Acquire(ctx context.Context, _ *pyworker.Request) (*pywor
 	return pyworker.NewTestSlot(gw, 4242), nil
 }
 
-func (b *stuckBackend) Release(*pyworker.Slot) {}
+func (b *stuckBackend) Release(Slot) {}
 
 // listenerKind starts one listener of a wire format and sends it a GET.
 type listenerKind struct {

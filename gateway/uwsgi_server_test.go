@@ -34,7 +34,7 @@ func newFakeBackend(err error) *fakeBackend {
 	return &fakeBackend{err: err, waiting: make(chan struct{}), gaveUp: make(chan error, 16)}
 }
 
-func (b *fakeBackend) Acquire(ctx context.Context, _ *pyworker.Request) (*pyworker.Slot, error) {
+func (b *fakeBackend) Acquire(ctx context.Context, _ *pyworker.Request) (Slot, error) {
 	b.once.Do(func() { close(b.waiting) })
 	if b.err != nil {
 		return nil, b.err
@@ -44,7 +44,7 @@ func (b *fakeBackend) Acquire(ctx context.Context, _ *pyworker.Request) (*pywork
 	return nil, ctx.Err()
 }
 
-func (b *fakeBackend) Release(*pyworker.Slot) {}
+func (b *fakeBackend) Release(Slot) {}
 
 // lockedBuffer collects log output from several goroutines.
 type lockedBuffer struct {

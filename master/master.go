@@ -176,7 +176,7 @@ func start(ctx context.Context, cfg Config, so startOptions) (_ *Master, err err
 // serveListeners starts answering on every listener.
 func (m *Master) serveListeners() {
 	cfg := &m.cfg
-	backend := m.ops.metrics.Backend(m.mgr)
+	backend := m.ops.metrics.Backend(gateway.Workers(m.mgr))
 	for _, ln := range m.listeners {
 		var h http.Handler = &gateway.Handler{
 			Backend:         backend,
