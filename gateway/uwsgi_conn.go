@@ -45,6 +45,9 @@ type uwsgiConn struct {
 	body    *io.LimitedReader
 	cut     bool // end with a reset: the response is broken
 	gone    bool // watchPeer saw the connection close
+	// noWatch: the engine's connection, whose request never waits for a
+	// worker (the thread that reads it runs it).
+	noWatch bool
 
 	head     bool  // a HEAD request: headers only
 	noBody   bool  // HEAD, 1xx, 204 or 304: the body is dropped
@@ -67,7 +70,7 @@ func (uc *uwsgiConn) stopReading() {}
 // once the body is read in full: until then reading would eat the body.
 // The returned function stops the watch.
 func (uc *uwsgiConn) watchPeer(cancel context.CancelFunc) (stop func()) {
-	if (uc.body != nil && uc.body.N > 0) || uc.br.Buffered() > 0 {
+	if (uc.body != nil && uc.body.N > 0) || uc.br.Buffered() > 0 || uc.noWatch {
 		return nil
 	}
 	done := make(chan struct{})

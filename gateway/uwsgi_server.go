@@ -290,9 +290,16 @@ func (s *UwsgiServer) serveConn(c net.Conn) {
 // exchange turns a packet into the pipeline's request x; its environ is
 // encoded into bp.
 func (s *UwsgiServer) exchange(x *exchange, uc *uwsgiConn, pkt *uwsgiPacket, bp *[]byte) {
+	uwsgiExchange(&s.Environ, x, uc, pkt, bp)
+	x.abandon = s.stop.closingContext()
+}
+
+// uwsgiExchange turns a packet into the pipeline's request x, for the
+// uwsgi server and the engine; its environ is encoded into bp.
+func uwsgiExchange(e *Environ, x *exchange, uc *uwsgiConn, pkt *uwsgiPacket, bp *[]byte) {
 	var req uwsgiRequest
-	*x = exchange{w: uc, abandon: s.stop.closingContext(), bodyCutIsGone: true}
-	env, err := s.Environ.appendUwsgiEnviron((*bp)[:0], pkt.vars, uc.c.LocalAddr(), uc.c.RemoteAddr(), &req)
+	*x = exchange{w: uc, bodyCutIsGone: true}
+	env, err := e.appendUwsgiEnviron((*bp)[:0], pkt.vars, uc.c.LocalAddr(), uc.c.RemoteAddr(), &req)
 	x.r, x.path = req.httpRequest(pkt.vars), req.path
 	uc.head = req.method == http.MethodHead
 	if err != nil {
@@ -320,7 +327,10 @@ func (s *UwsgiServer) exchange(x *exchange, uc *uwsgiConn, pkt *uwsgiPacket, bp 
 // logged and the connection closed unanswered, as uWSGI does (nginx then
 // answers 502 and logs "upstream prematurely closed connection"). Malformed
 // vars get a 400.
-func (s *UwsgiServer) refuse(uc *uwsgiConn, err error) {
+func (s *UwsgiServer) refuse(uc *uwsgiConn, err error) { refuseUwsgi(s.logf, uc, err) }
+
+// refuseUwsgi is UwsgiServer.refuse, shared with the engine.
+func refuseUwsgi(logf func(format string, a ...any), uc *uwsgiConn, err error) {
 	peer := uc.c.RemoteAddr().String()
 	if peer == "" || peer == "@" {
 		peer = uc.c.LocalAddr().String()
@@ -328,12 +338,12 @@ func (s *UwsgiServer) refuse(uc *uwsgiConn, err error) {
 	var tle *uwsgiTooLargeError
 	switch {
 	case errors.As(err, &tle):
-		s.logf("uwsgi %s: %v...skip; the request headers are too large for --buffer-size %d: raise it (at most %d), as with uWSGI's buffer-size",
+		logf("uwsgi %s: %v...skip; the request headers are too large for --buffer-size %d: raise it (at most %d), as with uWSGI's buffer-size",
 			peer, err, tle.max, MaxUwsgiBufferSize)
 	case errors.Is(err, errUwsgiModifier):
-		s.logf("uwsgi %s: %v", peer, err)
+		logf("uwsgi %s: %v", peer, err)
 	case errors.Is(err, errUwsgiMalformed):
-		s.logf("uwsgi %s: %v; answered 400", peer, err)
+		logf("uwsgi %s: %v; answered 400", peer, err)
 		// The pipeline's error page, but before there is a request to log.
 		msg := errorPages[http.StatusBadRequest]
 		uc.writeHead(http.StatusBadRequest, "", errorPageHeaders(msg))

@@ -1,0 +1,509 @@
+package gateway
+
+// This file is one connection of the engine: what it has received, where
+// its framing stands, and the step that runs each complete request through
+// the pipeline on the thread that owns the connection (engine_linux.go).
+
+import (
+	"bufio"
+	"encoding/binary"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+)
+
+// engineMaxBuffered is how much of one request the engine keeps in memory
+// while it arrives. A request whose body is larger is handed to a thread
+// once its head has arrived, and that thread reads the rest of the body
+// from the socket (each read bounded by the timeout), as the proxy path
+// reads a body ahead.
+const engineMaxBuffered = 1 << 20
+
+// engineConn is one accepted connection. Its fields belong to the thread
+// that holds mu (the one that took its event, or a sweep).
+type engineConn struct {
+	mu sync.Mutex
+	fd int
+	l  *engineListener
+	fc fdConn
+
+	in      []byte // received and scanned, not yet taken by a request
+	spare   []byte // the other buffer, swapped with in after each request
+	pos     int    // how much of in the current request's reader took
+	g       framing
+	refused bool   // the guard refused a request; its reason is in g
+	served  uint64 // requests taken off in (the guard counts g.ends)
+	headed  uint64 // requests whose head was looked at (100-continue, 413)
+	stream  bool   // the current request's body is read from the socket
+	// afterPost: the last request was a POST, after which blank lines are
+	// skipped (RFC 9112 2.2, for clients that end a body with CRLF). As
+	// net/http does, a blank line anywhere else is a malformed request.
+	afterPost bool
+
+	started time.Time // the first byte of the request being received
+	lastIO  time.Time
+	eof     bool // the peer closed its side
+
+	registered bool
+	dead       bool
+	flushing   bool // waiting for EPOLLOUT to write the kept answer
+	closeAfter bool // close once the kept answer is written
+
+	br *bufio.Reader
+}
+
+func newEngineConn(fd int, l *engineListener, remote net.Addr) *engineConn {
+	c := &engineConn{fd: fd, l: l, fc: fdConn{fd: fd, local: l.local, remote: remote, outBound: outBound}, lastIO: time.Now()}
+	c.br = bufio.NewReaderSize(engineSource{c}, 4096)
+	return c
+}
+
+// engineSource is what a request's reader reads: the bytes received, then,
+// for a body too large to wait for, the socket.
+type engineSource struct{ c *engineConn }
+
+func (s engineSource) Read(p []byte) (int, error) {
+	c := s.c
+	if c.pos < len(c.in) {
+		n := copy(p, c.in[c.pos:])
+		c.pos += n
+		return n, nil
+	}
+	if !c.stream {
+		return 0, io.ErrUnexpectedEOF // the framing guard said the request was complete
+	}
+	n, err := c.fc.Read(p)
+	if n > 0 {
+		c.lastIO = time.Now()
+		if c.l.kind != "http" {
+			return n, err
+		}
+		if bad := c.g.scan(p[:n]); bad >= 0 && !c.refused {
+			c.refused = true
+			return bad, errors.New(c.g.reason)
+		}
+	}
+	return n, err
+}
+
+// waitingIdle reports whether the connection waits for a next request of
+// which nothing has arrived (mu held).
+func (c *engineConn) waitingIdle() bool {
+	return !c.dead && !c.flushing && len(c.in) == 0
+}
+
+// expired reports whether the connection's time is up (mu held): a
+// request that takes longer than the timeout to arrive (its head since its
+// first byte, its body since its last), a kept answer the client does not
+// read, or an idle keep-alive connection.
+func (c *engineConn) expired(now time.Time, timeout time.Duration, stopping bool) bool {
+	switch {
+	case c.dead:
+		return false
+	case c.flushing:
+		return now.Sub(c.lastIO) > timeout
+	case len(c.in) == 0:
+		return now.Sub(c.lastIO) > timeout || stopping
+	case c.g.heads == c.served && c.l.kind == "http":
+		return now.Sub(c.started) > timeout
+	}
+	return now.Sub(c.lastIO) > timeout
+}
+
+// onTimeout answers a body that stopped arriving with 408; a head that
+// did (slowloris) or an idle connection is closed unanswered.
+func (c *engineConn) onTimeout(e *Engine) {
+	if c.l.kind == "http" && c.g.heads > c.served && !c.flushing {
+		msg := errorPages[http.StatusRequestTimeout]
+		b := appendErrorHead(nil, http.StatusRequestTimeout, msg)
+		c.fc.writeNow(append(b, msg...))
+		e.logf("http: %s sent nothing of its request body for %s; answered 408", c.fc.remote, timeoutOr(e.s.Timeout))
+	}
+}
+
+func (c *engineConn) close() {
+	c.dead = true
+	c.fc.Close()
+}
+
+// onReadable reads what arrived and serves every complete request.
+func (c *engineConn) onReadable(e *Engine, be *threadBackend, buf []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead {
+		return
+	}
+	now := time.Now()
+	for len(c.in) < engineMaxBuffered {
+		n, err := c.fc.readNow(buf)
+		if n > 0 {
+			if len(c.in) == 0 {
+				c.started = now
+			}
+			c.lastIO = now
+			if c.l.kind == "http" && !c.refused {
+				if bad := c.g.scan(buf[:n]); bad >= 0 {
+					c.refused = true
+					n = bad // nothing after the offending byte is kept
+				}
+			}
+			c.in = append(c.in, buf[:n]...)
+		}
+		if err != nil {
+			if !errors.Is(err, errWouldBlock) {
+				c.eof = true
+			}
+			break
+		}
+		if n < len(buf) {
+			break
+		}
+	}
+	c.process(e, be)
+}
+
+// onWritable writes what is kept of an answer; once it is all out, the
+// connection goes on with its next request (or closes).
+func (c *engineConn) onWritable(e *Engine, be *threadBackend, buf []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead {
+		return
+	}
+	if err := c.fc.flushOut(); err != nil {
+		e.drop(c)
+		return
+	}
+	c.lastIO = time.Now()
+	if len(c.fc.out) > 0 {
+		e.register(c, evOut)
+		return
+	}
+	c.flushing = false
+	if c.closeAfter {
+		c.fc.closeWrite()
+		e.drop(c)
+		return
+	}
+	c.process(e, be)
+}
+
+// process serves the complete requests received, then waits for more.
+func (c *engineConn) process(e *Engine, be *threadBackend) {
+	for !c.dead {
+		var next bool
+		if c.l.kind == "uwsgi" {
+			next = c.stepUwsgi(e, be)
+		} else {
+			next = c.stepHTTP(e, be)
+		}
+		if c.dead || c.flushing {
+			return
+		}
+		if !next {
+			break
+		}
+	}
+	if c.dead {
+		return
+	}
+	if c.eof {
+		e.drop(c)
+		return
+	}
+	if e.stopping.Load() && len(c.in) == 0 {
+		e.drop(c)
+		return
+	}
+	e.register(c, evIn)
+}
+
+// stepHTTP serves the next complete HTTP request, if there is one, and
+// reports whether to look for another.
+func (c *engineConn) stepHTTP(e *Engine, be *threadBackend) bool {
+	if c.afterPost {
+		skipBlankLines(c)
+	} else if len(c.in) > 0 && (c.in[0] == '\r' || c.in[0] == '\n') && c.g.ends <= c.served {
+		e.logf("http: refused a request from %s: an empty request line; answered 400", c.fc.remote)
+		c.answerAndClose(e, http.StatusBadRequest)
+		return false
+	}
+	switch {
+	case c.g.ends > c.served:
+		c.serveHTTP(e, be, false)
+		return true
+	case c.refused:
+		e.logf("http: refused a request from %s: %s; answered 400", c.fc.remote, c.g.reason)
+		c.answerAndClose(e, http.StatusBadRequest)
+		return false
+	case c.eof && c.g.heads > c.served:
+		e.logf("http: refused a request from %s: the connection closed before the end of its body; answered 400", c.fc.remote)
+		c.answerAndClose(e, http.StatusBadRequest)
+		return false
+	case c.g.heads > c.served:
+		// The head is here, the body is not (all of it).
+		if c.headed <= c.served {
+			c.headed = c.served + 1
+			if c.lookAtHead(e) {
+				c.serveHTTP(e, be, true)
+				return true
+			}
+		}
+		if len(c.in) >= engineMaxBuffered {
+			c.serveHTTP(e, be, true)
+			return true
+		}
+		return false
+	case len(c.in) > maxHeaderBytesOf(e.s):
+		e.logf("http: refused a request from %s: its request line and headers are larger than %d bytes; answered 431", c.fc.remote, maxHeaderBytesOf(e.s))
+		c.answerAndClose(e, http.StatusRequestHeaderFieldsTooLarge)
+		return false
+	}
+	return false
+}
+
+// lookAtHead acts on a head whose body has not all arrived: a declared
+// length over limit-post is answered at once (413, the body unread), and
+// "Expect: 100-continue" is answered "100 Continue" so the client sends
+// the body. It returns true to serve the request now.
+func (c *engineConn) lookAtHead(e *Engine) bool {
+	br := bufio.NewReader(&headReader{b: c.in})
+	req, err := http.ReadRequest(br)
+	if err != nil {
+		return false // served once complete, and refused then
+	}
+	if lp := e.s.LimitPost; lp > 0 && req.ContentLength > lp {
+		return true
+	}
+	if req.ProtoAtLeast(1, 1) && hasToken(req.Header["Expect"], "100-continue") {
+		c.fc.writeNow([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
+	}
+	return false
+}
+
+type headReader struct {
+	b []byte
+	i int
+}
+
+func (r *headReader) Read(p []byte) (int, error) {
+	if r.i >= len(r.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[r.i:])
+	r.i += n
+	return n, nil
+}
+
+// skipBlankLines drops the CR and LF bytes before a request line (RFC 9112
+// 2.2); the framing guard skips them too.
+func skipBlankLines(c *engineConn) {
+	i := 0
+	for i < len(c.in) && (c.in[i] == '\r' || c.in[i] == '\n') {
+		i++
+	}
+	if i > 0 {
+		c.in = c.in[:copy(c.in, c.in[i:])]
+	}
+}
+
+// serveHTTP runs the request at the start of in through the pipeline.
+// stream says its body has not all arrived: the thread reads the rest
+// from the socket.
+func (c *engineConn) serveHTTP(e *Engine, be *threadBackend, stream bool) {
+	start := c.started
+	if start.IsZero() {
+		start = time.Now()
+	}
+	c.pos, c.stream = 0, stream
+	c.br.Reset(engineSource{c})
+	hosts := hostLines(c.in)
+	req, err := http.ReadRequest(c.br)
+	if err != nil {
+		code := http.StatusBadRequest
+		if errors.Is(err, errUnsupportedVersion) {
+			code = http.StatusHTTPVersionNotSupported
+		}
+		e.logf("http: refused a request from %s: %v; answered %d", c.fc.remote, err, code)
+		c.answerAndClose(e, code)
+		return
+	}
+	req.RemoteAddr = c.fc.remote.String()
+	p := c.l.pipeline
+	p.backend = be
+	hw := engineHTTPWire{c: &c.fc, r: req, timeout: p.timeout, env: &c.l.environ, keepAlive: wantsKeepAlive(req) && !e.stopping.Load()}
+	x := exchange{w: &hw, r: req, path: req.URL.Path}
+	hasBody := req.ContentLength != 0 && req.Body != nil && req.Body != http.NoBody
+	if hasBody {
+		x.contentLength, x.body = req.ContentLength, req.Body
+	}
+	x.refuse, x.refuseErr = checkEngineRequest(req, hosts)
+	cut := p.serve(context.Background(), &x, start)
+	c.fc.SetReadDeadline(time.Time{})
+	if cut || !hw.finish() {
+		c.fc.reset()
+		e.drop(c)
+		return
+	}
+	if hasBody && !x.bodyDone {
+		if c.stream || c.g.ends <= c.served {
+			hw.keepAlive = false
+		} else if _, err := io.Copy(io.Discard, req.Body); err != nil {
+			hw.keepAlive = false // all of it is here: skip it and go on
+		}
+	}
+	c.endRequest()
+	c.afterPost = req.Method == http.MethodPost
+	if !hw.keepAlive {
+		c.closeAfter = true
+	}
+	c.afterAnswer(e)
+}
+
+// endRequest takes the request just served off in: what its reader took
+// but did not use goes back in front of what it did not take.
+func (c *engineConn) endRequest() {
+	tail, _ := c.br.Peek(c.br.Buffered())
+	next := append(c.spare[:0], tail...)
+	next = append(next, c.in[c.pos:]...)
+	c.spare, c.in = c.in[:0], next
+	c.pos, c.stream = 0, false
+	c.br.Reset(engineSource{c})
+	c.served++
+	if c.served > c.g.ends {
+		// Answered before its body arrived (413): the connection closes.
+		c.served = c.g.ends
+	}
+	c.started = time.Time{}
+	if len(c.in) > 0 {
+		c.started = time.Now()
+	}
+}
+
+// afterAnswer waits for a kept answer to go out, or closes a connection
+// that must not serve another request.
+func (c *engineConn) afterAnswer(e *Engine) {
+	if len(c.fc.out) > 0 {
+		c.flushing = true
+		c.lastIO = time.Now()
+		e.register(c, evOut)
+		return
+	}
+	if c.closeAfter {
+		c.fc.closeWrite()
+		e.drop(c)
+	}
+}
+
+// answerAndClose answers with an error page before there is a request to
+// run, and closes.
+func (c *engineConn) answerAndClose(e *Engine, code int) {
+	msg := errorPages[code]
+	b := appendErrorHead(nil, code, msg)
+	c.fc.Write(append(b, msg...))
+	c.closeAfter = true
+	c.in = c.in[:0]
+	c.afterAnswer(e)
+}
+
+// appendErrorHead is the head of one of the pipeline's error pages, on a
+// connection that closes after it.
+func appendErrorHead(b []byte, code int, msg string) []byte {
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(code), 10)
+	b = append(b, ' ')
+	b = append(b, http.StatusText(code)...)
+	b = append(b, "\r\n"...)
+	for _, kv := range errorPageHeaders(msg) {
+		b = append(b, kv[0]...)
+		b = append(b, ": "...)
+		b = append(b, kv[1]...)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "Connection: close\r\n\r\n"...)
+	return b
+}
+
+// maxHeaderBytesOf is the most a request line and headers may take, with
+// the 4 KiB net/http reads past MaxHeaderBytes before it answers 431.
+func maxHeaderBytesOf(s *EngineSettings) int {
+	if s.MaxHeaderBytes > 0 {
+		return s.MaxHeaderBytes + 4096
+	}
+	return http.DefaultMaxHeaderBytes + 4096
+}
+
+
+// stepUwsgi serves the one request of a uwsgi connection once its packet
+// and body have arrived (nginx sends the body right behind the packet), as
+// UwsgiServer.serveConn does; the connection then closes.
+func (c *engineConn) stepUwsgi(e *Engine, be *threadBackend) bool {
+	if c.served > 0 || c.dead {
+		return false
+	}
+	if len(c.in) < uwsgiHeaderSize {
+		return false
+	}
+	max := min(e.s.BufferSize, MaxUwsgiBufferSize)
+	if max <= 0 {
+		max = DefaultUwsgiBufferSize
+	}
+	size := int(binary.LittleEndian.Uint16(c.in[1:3]))
+	uc := uwsgiConn{c: &c.fc, br: c.br, timeout: timeoutOr(e.s.Timeout), noWatch: true}
+	if size <= max && c.in[0] == byte(uwsgiModifierWSGI) && len(c.in) < uwsgiHeaderSize+size {
+		return false // the vars are on their way
+	}
+	c.pos = 0
+	c.br.Reset(engineSource{c})
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	pkt, err := readUwsgiPacket(c.br, max, (*bp)[:0])
+	if err != nil {
+		refuseUwsgi(e.logf, &uc, err)
+		c.closeAfter = true
+		c.afterAnswer(e)
+		return false
+	}
+	var declared int64
+	for _, v := range pkt.vars {
+		if v.key == "CONTENT_LENGTH" {
+			declared, _ = strconv.ParseInt(v.value, 10, 64)
+		}
+	}
+	have := int64(len(c.in) - uwsgiHeaderSize - size)
+	over := e.s.LimitPost > 0 && declared > e.s.LimitPost
+	if declared > have && len(c.in) < engineMaxBuffered && !over && !c.eof {
+		return false // the body is on its way
+	}
+	c.stream = declared > have
+	start := c.started
+	p := c.l.pipeline
+	p.backend = be
+	var x exchange
+	uwsgiExchange(&c.l.environ, &x, &uc, pkt, bp)
+	if p.serve(context.Background(), &x, start) || x.appStarted && !uc.complete() {
+		c.fc.reset()
+		e.drop(c)
+		return false
+	}
+	uc.flushPending()
+	if uc.body != nil && uc.body.N > 0 {
+		if c.stream {
+			c.fc.waitOut()
+			c.fc.closeWrite()
+		}
+		uc.drainBody()
+	}
+	c.served++
+	c.stream = false
+	c.in = c.in[:0]
+	c.closeAfter = true
+	c.afterAnswer(e)
+	return false
+}

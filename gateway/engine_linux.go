@@ -1,0 +1,420 @@
+package gateway
+
+// This file is the engine: the request path inside a Python worker
+// (issue 14). The master binds the listening sockets and the worker
+// inherits them; the engine, a Go library the worker loads after its
+// fork, accepts on them, reads and parses requests and writes the
+// answers, driven by the worker's own Python threads: each calls Serve,
+// and inside that call the thread waits in epoll, reads a connection,
+// runs the request through the pipeline (pipeline.go) and the app
+// (EngineApp, on this same thread), writes the answer, and goes back to
+// epoll. No goroutine and no other thread is in between.
+//
+// A connection that has sent part of a request, or whose answer is kept
+// because the client reads slowly (fdConn), waits in epoll, not on a
+// thread: a request is handed to the app only once all of it has
+// arrived (the framing guard counts whole requests, guard.go), and a kept
+// answer is written by whichever thread sees the socket writable.
+//
+// Every connection is registered EPOLLONESHOT: the thread that takes its
+// event owns it until it re-arms it, so a connection's state needs no
+// lock. The connection table (conns) and the listeners' arming are under
+// mu.
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Engine serves one worker's connections.
+type Engine struct {
+	s       *EngineSettings
+	ep      *epoll
+	wake    int // an eventfd: Stop wakes the threads in epoll through it
+	ls      map[int]*engineListener
+	log     *AccessLog
+	metrics *Metrics
+	logf    func(format string, a ...any)
+	board   Balancer
+
+	mu    sync.Mutex
+	conns map[int]*engineConn
+
+	stopping atomic.Bool // Stop was called: accept nothing more, close idle connections
+	closed   atomic.Bool // every thread must leave Serve
+	threads  atomic.Int32
+	gone     chan struct{} // closed when the last thread leaves after a stop
+	goneOnce sync.Once
+	sweepAt  atomic.Int64 // unix nanos of the next timeout sweep
+}
+
+// Balancer spreads connections over a server's worker processes (the
+// scoreboard, scoreboard.go): a worker takes a new connection only while
+// it does not hold more than its share.
+type Balancer interface {
+	// MayAccept says whether this worker may take one more connection
+	// now that it holds open of them.
+	MayAccept(open int) bool
+	// Opened and Closed count this worker's connections.
+	Opened()
+	Closed()
+}
+
+// engineListener is one inherited listening socket.
+type engineListener struct {
+	fd       int
+	kind     string // "http" or "uwsgi"
+	unix     bool
+	local    net.Addr
+	pipeline pipeline
+	environ  Environ
+	armed    bool // registered and armed in epoll
+	// deferredSince is when this worker last left a waiting connection to
+	// the others (Balancer); past balanceWait it takes it anyway.
+	deferredSince time.Time
+}
+
+// balanceWait is how long a worker over its share leaves a waiting
+// connection to the other workers before it takes it itself: a worker
+// whose threads are all busy accepts nothing, and its connections must
+// not wait on it.
+const balanceWait = 20 * time.Millisecond
+
+// sweepEvery is how often the connections' timeouts are looked at.
+const sweepEvery = 250 * time.Millisecond
+
+// NewEngine prepares an engine for the settings' listeners, which must be
+// listening sockets this process holds. app runs each request.
+func NewEngine(s *EngineSettings, logf func(format string, a ...any)) (*Engine, error) {
+	ep, err := newEpoll()
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{s: s, ep: ep, ls: map[int]*engineListener{}, conns: map[int]*engineConn{}, logf: logf, gone: make(chan struct{})}
+	if logf == nil {
+		e.logf = func(string, ...any) {}
+	}
+	e.wake, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		ep.close()
+		return nil, os.NewSyscallError("eventfd", err)
+	}
+	if err := ep.add(e.wake, unix.EPOLLIN|unix.EPOLLONESHOT); err != nil {
+		e.closeFDs()
+		return nil, err
+	}
+	if s.AccessLog != nil {
+		e.log = NewBatchedAccessLog(os.Stderr)
+		e.log.Format, e.log.Skip = s.AccessLog.Build()
+	}
+	parts, err := s.parts()
+	if err != nil {
+		e.closeFDs()
+		return nil, err
+	}
+	for _, l := range s.Listeners {
+		if l.Kind != "http" && l.Kind != "uwsgi" {
+			e.closeFDs()
+			return nil, fmt.Errorf("engine: listener fd %d: kind %q is neither http nor uwsgi", l.FD, l.Kind)
+		}
+		if err := unix.SetNonblock(l.FD, true); err != nil {
+			e.closeFDs()
+			return nil, fmt.Errorf("engine: listener fd %d: %w", l.FD, err)
+		}
+		el := &engineListener{fd: l.FD, kind: l.Kind, unix: isUnixSocket(l.FD)}
+		el.local = localAddrOf(l.FD, el.unix)
+		el.environ = Environ{ScriptName: s.ScriptName, Scheme: l.Scheme, LocalAddr: el.local, Proxies: parts.proxies}
+		if el.environ.Scheme == "" {
+			el.environ.Scheme = "http"
+		}
+		el.pipeline = pipeline{static: parts.static, headers: parts.headers, limitPost: s.LimitPost, timeout: timeoutOr(s.Timeout),
+			log: e.log, logFn: e.logf}
+		e.ls[l.FD] = el
+	}
+	return e, nil
+}
+
+// SetBalancer makes the engine share connections with the other workers.
+func (e *Engine) SetBalancer(b Balancer) { e.board = b }
+
+// SetMetrics makes the engine count its requests in m.
+func (e *Engine) SetMetrics(m *Metrics) {
+	e.metrics = m
+	for _, l := range e.ls {
+		l.pipeline.metrics = m
+	}
+}
+
+// Accept starts taking connections. A worker of a generation that is not
+// live yet has an engine that does not accept (dev mode's swap).
+func (e *Engine) Accept() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, l := range e.ls {
+		if err := e.armListener(l, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// armListener registers or re-arms l; e.mu is held.
+func (e *Engine) armListener(l *engineListener, first bool) error {
+	if e.stopping.Load() {
+		return nil
+	}
+	if first && !l.armed {
+		l.armed = true
+		return e.ep.add(l.fd, unix.EPOLLIN|unix.EPOLLONESHOT)
+	}
+	return e.ep.rearm(l.fd, unix.EPOLLIN|unix.EPOLLONESHOT)
+}
+
+// Serve runs the calling thread as one of the engine's threads until the
+// engine stops: it returns nil once Stop was called and nothing is left to
+// serve, or at once after Close.
+func (e *Engine) Serve(app EngineApp, pid, gen int) error {
+	e.threads.Add(1)
+	defer func() {
+		if e.threads.Add(-1) == 0 && e.stopping.Load() {
+			e.goneOnce.Do(func() { close(e.gone) })
+		}
+	}()
+	be := &threadBackend{slot: threadSlot{app: app, pid: pid, gen: gen}}
+	buf := make([]byte, 64<<10)
+	for !e.closed.Load() {
+		if e.stopping.Load() && e.idle() {
+			return nil
+		}
+		wait := sweepEvery
+		if e.stopping.Load() {
+			wait = 20 * time.Millisecond
+		}
+		fd, events, ok := e.ep.wait(wait)
+		e.maybeSweep()
+		if e.log != nil {
+			e.log.FlushIfOld(100 * time.Millisecond)
+		}
+		if !ok {
+			continue
+		}
+		switch {
+		case fd == e.wake:
+			e.onWake()
+		case e.ls[fd] != nil:
+			if c := e.accept(e.ls[fd]); c != nil {
+				c.onReadable(e, be, buf)
+			}
+		default:
+			e.mu.Lock()
+			c := e.conns[fd]
+			e.mu.Unlock()
+			if c == nil {
+				continue
+			}
+			if events&unix.EPOLLOUT != 0 && len(c.fc.out) > 0 {
+				c.onWritable(e, be, buf)
+			} else {
+				c.onReadable(e, be, buf)
+			}
+		}
+	}
+	return nil
+}
+
+// accept takes one waiting connection of l, when this worker's share
+// allows, and re-arms l for the next; the new connection is returned to be
+// read at once (its request has often arrived with it).
+func (e *Engine) accept(l *engineListener) *engineConn {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	defer e.armListener(l, false)
+	if e.board != nil && !e.board.MayAccept(len(e.conns)) {
+		now := time.Now()
+		if l.deferredSince.IsZero() {
+			l.deferredSince = now
+		}
+		if now.Sub(l.deferredSince) < balanceWait {
+			// Leave it to a worker with fewer connections; look again soon
+			// (the re-armed listener fires again while it waits).
+			e.mu.Unlock()
+			time.Sleep(time.Millisecond)
+			e.mu.Lock()
+			return nil
+		}
+	}
+	l.deferredSince = time.Time{}
+	fd, sa, err := acceptConn(l.fd)
+	if err != nil {
+		if !errors.Is(err, errWouldBlock) {
+			e.logf("engine: accepting on %s: %v", l.local, err)
+			if errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) {
+				e.mu.Unlock()
+				time.Sleep(10 * time.Millisecond) // out of descriptors: let some close
+				e.mu.Lock()
+			}
+		}
+		return nil
+	}
+	if !l.unix {
+		setNoDelay(fd)
+	}
+	c := newEngineConn(fd, l, sockaddrAddr(sa, l.unix))
+	e.conns[fd] = c
+	if e.board != nil {
+		e.board.Opened()
+	}
+	return c
+}
+
+// register adds c to epoll for its first event.
+func (e *Engine) register(c *engineConn, events uint32) {
+	if c.registered {
+		if err := e.ep.rearm(c.fd, events); err != nil {
+			e.drop(c)
+		}
+		return
+	}
+	c.registered = true
+	if err := e.ep.add(c.fd, events); err != nil {
+		e.drop(c)
+	}
+}
+
+// drop closes c and forgets it.
+func (e *Engine) drop(c *engineConn) {
+	e.mu.Lock()
+	if e.conns[c.fd] == c {
+		delete(e.conns, c.fd)
+		if e.board != nil {
+			e.board.Closed()
+		}
+	}
+	e.mu.Unlock()
+	c.close()
+}
+
+// idle reports whether no connection is left.
+func (e *Engine) idle() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.conns) == 0
+}
+
+// Stop stops accepting, closes the idle connections and lets the others
+// finish their request (its answer says Connection: close); the threads
+// leave Serve once none is left. It returns at once.
+func (e *Engine) Stop() {
+	if e.stopping.Swap(true) {
+		return
+	}
+	e.mu.Lock()
+	for _, l := range e.ls {
+		if l.armed {
+			e.ep.remove(l.fd)
+		}
+	}
+	e.mu.Unlock()
+	e.closeIdle()
+	var one [8]byte
+	one[0] = 1
+	unix.Write(e.wake, one[:])
+	if e.threads.Load() == 0 {
+		e.goneOnce.Do(func() { close(e.gone) })
+	}
+}
+
+// Wait waits until every thread left Serve after Stop, or until timeout.
+func (e *Engine) Wait(timeout time.Duration) bool {
+	select {
+	case <-e.gone:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}
+
+// Close makes every thread leave Serve at its next wake-up.
+func (e *Engine) Close() {
+	e.closed.Store(true)
+	e.Stop()
+}
+
+// onWake passes the wake-up on to the next thread (the eventfd is
+// one-shot), so that every thread sees the stop.
+func (e *Engine) onWake() {
+	e.closeIdle()
+	e.ep.rearm(e.wake, unix.EPOLLIN|unix.EPOLLONESHOT)
+}
+
+// closeIdle closes the connections that wait for a next request with
+// nothing of it received; the thread that owns a connection (its event
+// taken) is left alone.
+func (e *Engine) closeIdle() {
+	e.mu.Lock()
+	var idle []*engineConn
+	for _, c := range e.conns {
+		if c.mu.TryLock() {
+			if c.waitingIdle() {
+				idle = append(idle, c)
+			} else {
+				c.mu.Unlock()
+			}
+		}
+	}
+	e.mu.Unlock()
+	for _, c := range idle {
+		e.ep.remove(c.fd)
+		e.drop(c)
+		c.mu.Unlock()
+	}
+}
+
+// maybeSweep closes the connections whose timeout passed, at most every
+// sweepEvery, on whichever thread gets there first.
+func (e *Engine) maybeSweep() {
+	now := time.Now()
+	next := e.sweepAt.Load()
+	if now.UnixNano() < next || !e.sweepAt.CompareAndSwap(next, now.Add(sweepEvery).UnixNano()) {
+		return
+	}
+	e.mu.Lock()
+	var late []*engineConn
+	for _, c := range e.conns {
+		if c.mu.TryLock() {
+			if c.expired(now, timeoutOr(e.s.Timeout), e.stopping.Load()) {
+				late = append(late, c)
+			} else {
+				c.mu.Unlock()
+			}
+		}
+	}
+	e.mu.Unlock()
+	for _, c := range late {
+		e.ep.remove(c.fd)
+		c.onTimeout(e)
+		e.drop(c)
+		c.mu.Unlock()
+	}
+}
+
+func (e *Engine) closeFDs() {
+	e.ep.close()
+	if e.wake > 0 {
+		unix.Close(e.wake)
+	}
+}
+
+// Conns is the number of open connections (for tests and the scoreboard).
+func (e *Engine) Conns() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.conns)
+}

@@ -1,0 +1,183 @@
+package gateway
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gowsgi/gowsgi/internal/hostile"
+	"github.com/gowsgi/gowsgi/pyworker"
+)
+
+// These tests run the engine in this process: its threads are goroutines
+// locked to OS threads, as a Python worker's threads are when they call
+// into the engine, and the app is Go.
+
+// testEngine is an engine serving one listener with threads threads.
+type testEngine struct {
+	e    *Engine
+	addr string
+	logs *lockedBuffer
+	wg   sync.WaitGroup
+}
+
+func startEngine(t *testing.T, kind string, s EngineSettings, app EngineApp, threads int) *testEngine {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close() // the engine serves the duplicate
+	te := &testEngine{addr: ln.Addr().String(), logs: &lockedBuffer{}}
+	s.Listeners = []EngineListener{{FD: int(f.Fd()), Kind: kind}}
+	e, err := NewEngine(&s, func(format string, a ...any) { fmt.Fprintf(te.logs, format+"\n", a...) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	te.e = e
+	if err := e.Accept(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < threads; i++ {
+		te.wg.Add(1)
+		go func() {
+			defer te.wg.Done()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			e.Serve(app, os.Getpid(), 1)
+		}()
+	}
+	t.Cleanup(func() {
+		e.Close()
+		te.wg.Wait()
+		f.Close()
+	})
+	return te
+}
+
+// helloApp answers every request "hello" and counts them.
+type helloApp struct{ n atomic.Int32 }
+
+func (a *helloApp) Run(req *pyworker.Request, out pyworker.Responder) error {
+	a.n.Add(1)
+	if err := out.Start("200 OK", [][2]string{{"Content-Type", "text/plain"}, {"Content-Length", "5"}}); err != nil {
+		return &pyworker.BadResponseError{Err: err}
+	}
+	if err := out.Write([]byte("hello")); err != nil {
+		return pyworker.ErrClientGone
+	}
+	return nil
+}
+
+// unavailableApp answers every request 503, as the proxy path's corpus
+// tests' counting backend does, and counts them.
+type unavailableApp struct{ n atomic.Int32 }
+
+func (a *unavailableApp) Run(req *pyworker.Request, out pyworker.Responder) error {
+	a.n.Add(1)
+	if req.Body != nil {
+		io.Copy(io.Discard, req.Body)
+	}
+	msg := "unavailable"
+	out.Start("503 Service Unavailable", [][2]string{{"Content-Length", fmt.Sprint(len(msg))}})
+	out.Write([]byte(msg))
+	return nil
+}
+
+// checkCorpusCase sends tc and checks the answers, the close, how many
+// requests reached the app and the log.
+func checkCorpusCase(t *testing.T, addr string, tc hostile.Case, reached func() int32, logs *lockedBuffer, mustClose bool) {
+	t.Helper()
+	before := reached()
+	statuses, _, closed := sendRaw(t, addr, tc.Raw, tc.HalfClose)
+	want := make([]int, len(tc.Responses))
+	for i, s := range tc.Responses {
+		if s == http.StatusOK {
+			s = http.StatusServiceUnavailable // what the app answers
+		}
+		want[i] = s
+	}
+	if fmt.Sprint(statuses) != fmt.Sprint(want) {
+		t.Errorf("responses %v, want %v", statuses, want)
+	}
+	if (tc.Closed || mustClose) && !closed {
+		t.Errorf("the connection is still open")
+	}
+	if n := int(reached() - before); n != tc.App {
+		t.Errorf("%d request(s) reached the app, want %d", n, tc.App)
+	}
+	for _, re := range tc.Logs {
+		if !re.MatchString(logs.String()) {
+			t.Errorf("log does not match %q:\n%s", re, logs)
+		}
+	}
+}
+
+// TestEngineHostileHTTPCorpus: the engine answers every case of
+// testdata/hostile/http as the proxy path does (TestHostileHTTPCorpus).
+func TestEngineHostileHTTPCorpus(t *testing.T) {
+	app := &unavailableApp{}
+	te := startEngine(t, "http", EngineSettings{LimitPost: 1 << 20, Timeout: 5 * time.Second}, app, 2)
+	for _, tc := range loadCorpus(t, "http", ".req") {
+		t.Run(tc.Name, func(t *testing.T) {
+			checkCorpusCase(t, te.addr, tc, app.n.Load, te.logs, false)
+		})
+	}
+}
+
+// TestEngineHostileUwsgiCorpus: the same for testdata/hostile/uwsgi.
+func TestEngineHostileUwsgiCorpus(t *testing.T) {
+	app := &unavailableApp{}
+	te := startEngine(t, "uwsgi", EngineSettings{LimitPost: 1 << 20, Timeout: 2 * time.Second}, app, 2)
+	for _, tc := range loadCorpus(t, "uwsgi", ".pkt") {
+		t.Run(tc.Name, func(t *testing.T) {
+			checkCorpusCase(t, te.addr, tc, app.n.Load, te.logs, true)
+		})
+	}
+}
+
+// TestEngineKeepAlive: many requests on one connection, some pipelined.
+func TestEngineKeepAlive(t *testing.T) {
+	app := &helloApp{}
+	te := startEngine(t, "http", EngineSettings{}, app, 2)
+	c, err := net.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	req := "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+	if _, err := io.WriteString(c, strings.Repeat(req, 5)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	for i := 0; i < 10; i++ {
+		if i == 5 {
+			io.WriteString(c, strings.Repeat(req, 5))
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(b) != "hello" || resp.Header.Get("Date") == "" {
+			t.Fatalf("response %d: %d %q %v\n%s", i, resp.StatusCode, b, resp.Header, te.logs)
+		}
+	}
+	if n := app.n.Load(); n != 10 {
+		t.Fatalf("the app ran %d times, want 10", n)
+	}
+}
