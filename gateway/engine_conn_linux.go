@@ -6,8 +6,8 @@ package gateway
 
 import (
 	"bufio"
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
 )
 
 // engineMaxBuffered is how much of one request the engine keeps in memory
@@ -438,7 +437,6 @@ func maxHeaderBytesOf(s *EngineSettings) int {
 	}
 	return http.DefaultMaxHeaderBytes + 4096
 }
-
 
 // stepUwsgi serves the one request of a uwsgi connection once its packet
 // and body have arrived (nginx sends the body right behind the packet), as

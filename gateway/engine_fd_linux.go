@@ -336,4 +336,3 @@ func localAddrOf(fd int, unixSocket bool) net.Addr {
 	}
 	return sockaddrAddr(sa, unixSocket)
 }
-

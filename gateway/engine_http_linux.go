@@ -11,8 +11,8 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/textproto"
@@ -139,11 +139,11 @@ func (w *engineHTTPWire) environ(bodySize int64) ([]byte, error) {
 	return env, err
 }
 
-func (w *engineHTTPWire) setReadDeadline(t time.Time) error { return w.c.SetReadDeadline(t) }
-func (w *engineHTTPWire) stopReading()                      { w.keepAlive = false }
+func (w *engineHTTPWire) setReadDeadline(t time.Time) error   { return w.c.SetReadDeadline(t) }
+func (w *engineHTTPWire) stopReading()                        { w.keepAlive = false }
 func (w *engineHTTPWire) watchPeer(context.CancelFunc) func() { return nil }
-func (w *engineHTTPWire) peerGone() bool                    { return false }
-func (w *engineHTTPWire) closeAfter()                       { w.keepAlive = false }
+func (w *engineHTTPWire) peerGone() bool                      { return false }
+func (w *engineHTTPWire) closeAfter()                         { w.keepAlive = false }
 
 func (w *engineHTTPWire) responseWriter() http.ResponseWriter { return &answerWriter{w: w} }
 

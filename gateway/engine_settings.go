@@ -26,11 +26,11 @@ type EngineSettings struct {
 	Listeners  []EngineListener `json:"listeners"`
 	ScriptName string           `json:"script_name,omitempty"`
 	// Proxies are the trusted-proxies values; nil is DefaultProxies.
-	Proxies   []string        `json:"proxies,omitempty"`
-	Static    []EngineStatic  `json:"static,omitempty"`
-	AddHeader []string        `json:"add_header,omitempty"`
-	LimitPost int64           `json:"limit_post,omitempty"`
-	Timeout   time.Duration   `json:"timeout,omitempty"`
+	Proxies   []string       `json:"proxies,omitempty"`
+	Static    []EngineStatic `json:"static,omitempty"`
+	AddHeader []string       `json:"add_header,omitempty"`
+	LimitPost int64          `json:"limit_post,omitempty"`
+	Timeout   time.Duration  `json:"timeout,omitempty"`
 	// MaxHeaderBytes bounds a request's line and headers (buffer-size);
 	// 0 is net/http's default, 1 MiB.
 	MaxHeaderBytes int `json:"max_header_bytes,omitempty"`
