@@ -224,6 +224,10 @@ type Config struct {
 	// From anyone else those headers never reach the app. Empty means
 	// loopback only; "none" trusts nobody. Repeatable.
 	TrustedProxies []string
+	// Engine (engine) says who serves the connections: "auto" or "" (the
+	// workers, through the in-worker engine, where it can run), "on" or
+	// "off" (the master: the proxy path).
+	Engine string
 	// Strict (strict) turns unknown ini keys from warnings into an error.
 	Strict bool
 }

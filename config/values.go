@@ -233,3 +233,12 @@ func hasLineComment(v string) bool {
 	}
 	return false
 }
+
+// checkEngine checks engine's value.
+func checkEngine(v string) error {
+	switch v {
+	case "", "auto", "on", "off":
+		return nil
+	}
+	return fmt.Errorf("%q is not auto, on or off", v)
+}

@@ -38,6 +38,8 @@ type threadBackend struct{ slot threadSlot }
 type threadSlot struct {
 	app      EngineApp
 	pid, gen int
+	board    *Scoreboard // nil without one
+	thread   int
 }
 
 func (b *threadBackend) Acquire(context.Context, *pyworker.Request) (Slot, error) {
@@ -47,7 +49,49 @@ func (b *threadBackend) Acquire(context.Context, *pyworker.Request) (Slot, error
 func (b *threadBackend) Release(Slot) {}
 
 func (s *threadSlot) Do(_ context.Context, req *pyworker.Request, out pyworker.Responder) error {
+	if s.board == nil {
+		return s.app.Run(req, out)
+	}
+	s.board.Begin(s.thread, req.Method, req.Path)
+	defer s.board.End(s.thread)
 	return s.app.Run(req, out)
+}
+
+// fileSender is a wire that sends a file with sendfile(2).
+type fileSender interface {
+	sendFile(fd int, off, n int64) (int64, error)
+}
+
+// SendFile sends n bytes of the file open as fd from off as part of the
+// response out (wsgi.file_wrapper): with sendfile(2) where the wire can,
+// else read and written. It returns the bytes sent.
+func SendFile(out pyworker.Responder, fd int, off, n int64) (int64, error) {
+	if a, ok := out.(appResponse); ok {
+		w := a.x.w
+		if hw, ok := w.(*headerWire); ok {
+			w = hw.wire
+		}
+		if fs, ok := w.(fileSender); ok {
+			sent, err := fs.sendFile(fd, off, n)
+			a.x.written += sent
+			return sent, err
+		}
+	}
+	buf := make([]byte, 64<<10)
+	var sent int64
+	for sent < n {
+		k, err := preadFD(fd, buf[:min(int64(len(buf)), n-sent)], off+sent)
+		if k > 0 {
+			if werr := out.Write(buf[:k]); werr != nil {
+				return sent, werr
+			}
+			sent += int64(k)
+		}
+		if err != nil || k == 0 {
+			return sent, err
+		}
+	}
+	return sent, nil
 }
 
 func (s *threadSlot) Worker() (pid, generation int) { return s.pid, s.gen }

@@ -236,14 +236,14 @@ func (c *fdConn) writeNow(p []byte) (int, error) {
 
 // sendFile sends n bytes of f from off with sendfile(2), after the kept
 // output; it returns how many it sent.
-func (c *fdConn) sendFile(f *os.File, off, n int64) (int64, error) {
+func (c *fdConn) sendFile(fd int, off, n int64) (int64, error) {
 	if err := c.waitOut(); err != nil {
 		return 0, err
 	}
 	var sent int64
 	for sent < n {
 		o := off + sent
-		m, err := unix.Sendfile(c.fd, int(f.Fd()), &o, int(min(n-sent, 1<<30)))
+		m, err := unix.Sendfile(c.fd, fd, &o, int(min(n-sent, 1<<30)))
 		if m > 0 {
 			sent += int64(m)
 		}
@@ -336,3 +336,6 @@ func localAddrOf(fd int, unixSocket bool) net.Addr {
 	}
 	return sockaddrAddr(sa, unixSocket)
 }
+
+// preadFD reads from fd at off.
+func preadFD(fd int, p []byte, off int64) (int, error) { return unix.Pread(fd, p, off) }

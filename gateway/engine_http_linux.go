@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"net/textproto"
-	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -303,7 +302,7 @@ func (w *engineHTTPWire) flush() {
 }
 
 // sendFile sends n bytes of f from off with sendfile(2) (wsgi.file_wrapper).
-func (w *engineHTTPWire) sendFile(f *os.File, off, n int64) (int64, error) {
+func (w *engineHTTPWire) sendFile(fd int, off, n int64) (int64, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
@@ -326,7 +325,7 @@ func (w *engineHTTPWire) sendFile(f *os.File, off, n int64) (int64, error) {
 		return 0, w.err
 	}
 	w.c.SetWriteDeadline(time.Now().Add(w.timeout))
-	sent, err := w.c.sendFile(f, off, n)
+	sent, err := w.c.sendFile(fd, off, n)
 	w.written += sent
 	if err != nil {
 		w.err = err

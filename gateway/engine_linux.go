@@ -43,6 +43,7 @@ type Engine struct {
 	metrics *Metrics
 	logf    func(format string, a ...any)
 	board   Balancer
+	sb      *Scoreboard // the master's, when it has one (board is then sb)
 
 	mu    sync.Mutex
 	conns map[int]*engineConn
@@ -144,6 +145,14 @@ func NewEngine(s *EngineSettings, logf func(format string, a ...any)) (*Engine, 
 // SetBalancer makes the engine share connections with the other workers.
 func (e *Engine) SetBalancer(b Balancer) { e.board = b }
 
+// SetBoard makes the engine keep row of the master's scoreboard: its
+// connections (for balancing), and each thread's request (harakiri, the
+// status page).
+func (e *Engine) SetBoard(b *Scoreboard, row int) {
+	b.Claim(row, os.Getpid())
+	e.sb, e.board = b, b
+}
+
 // SetMetrics makes the engine count its requests in m.
 func (e *Engine) SetMetrics(m *Metrics) {
 	e.metrics = m
@@ -180,14 +189,17 @@ func (e *Engine) armListener(l *engineListener, first bool) error {
 // Serve runs the calling thread as one of the engine's threads until the
 // engine stops: it returns nil once Stop was called and nothing is left to
 // serve, or at once after Close.
-func (e *Engine) Serve(app EngineApp, pid, gen int) error {
+//
+// thread is the thread's number in the worker (0..threads-1), its slot in
+// the scoreboard.
+func (e *Engine) Serve(app EngineApp, pid, gen, thread int) error {
 	e.threads.Add(1)
 	defer func() {
 		if e.threads.Add(-1) == 0 && e.stopping.Load() {
 			e.goneOnce.Do(func() { close(e.gone) })
 		}
 	}()
-	be := &threadBackend{slot: threadSlot{app: app, pid: pid, gen: gen}}
+	be := &threadBackend{slot: threadSlot{app: app, pid: pid, gen: gen, board: e.sb, thread: thread}}
 	buf := make([]byte, 64<<10)
 	for !e.closed.Load() {
 		if e.stopping.Load() && e.idle() {
@@ -322,6 +334,9 @@ func (e *Engine) Stop() {
 		}
 	}
 	e.mu.Unlock()
+	if e.sb != nil {
+		e.sb.StopAccepting()
+	}
 	e.closeIdle()
 	var one [8]byte
 	one[0] = 1

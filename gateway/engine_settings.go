@@ -25,12 +25,12 @@ type EngineListener struct {
 type EngineSettings struct {
 	Listeners  []EngineListener `json:"listeners"`
 	ScriptName string           `json:"script_name,omitempty"`
-	// Proxies are the trusted-proxies values; nil is DefaultProxies.
-	Proxies   []string       `json:"proxies,omitempty"`
-	Static    []EngineStatic `json:"static,omitempty"`
-	AddHeader []string       `json:"add_header,omitempty"`
-	LimitPost int64          `json:"limit_post,omitempty"`
-	Timeout   time.Duration  `json:"timeout,omitempty"`
+	// Proxies are the trusted proxies; nil is DefaultProxies.
+	Proxies   *Proxies        `json:"proxies,omitempty"`
+	Static    []EngineStatic  `json:"static,omitempty"`
+	AddHeader ResponseHeaders `json:"add_header,omitempty"`
+	LimitPost int64           `json:"limit_post,omitempty"`
+	Timeout   time.Duration   `json:"timeout,omitempty"`
 	// MaxHeaderBytes bounds a request's line and headers (buffer-size);
 	// 0 is net/http's default, 1 MiB.
 	MaxHeaderBytes int `json:"max_header_bytes,omitempty"`
@@ -82,18 +82,7 @@ func (s *EngineSettings) parts() (engineParts, error) {
 		}
 		p.static = append(p.static, st)
 	}
-	h, err := ParseResponseHeaders(s.AddHeader)
-	if err != nil {
-		return p, fmt.Errorf("engine: %w", err)
-	}
-	p.headers = h
-	if s.Proxies != nil {
-		px, err := ParseProxies(s.Proxies)
-		if err != nil {
-			return p, fmt.Errorf("engine: %w", err)
-		}
-		p.proxies = &px
-	}
+	p.headers, p.proxies = s.AddHeader, s.Proxies
 	return p, nil
 }
 

@@ -57,7 +57,7 @@ func startEngine(t *testing.T, kind string, s EngineSettings, app EngineApp, thr
 			defer te.wg.Done()
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			e.Serve(app, os.Getpid(), 1)
+			e.Serve(app, os.Getpid(), 1, 0)
 		}()
 	}
 	t.Cleanup(func() {

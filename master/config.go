@@ -101,6 +101,12 @@ type Config struct {
 	// LogSkip, when set, leaves out the access log lines of the statuses
 	// it reports (log-4xx/log-5xx with disable-logging).
 	LogSkip func(status int) bool
+	// AccessSpec is the access log's settings as the ini says them, for
+	// the workers' engines, which build AccessFormat and LogSkip again.
+	AccessSpec gateway.AccessSpec
+	// Engine says who serves the connections: "auto" (""), "on" or "off"
+	// (engine.go).
+	Engine string
 	// AccessFormat overrides the access log's line format.
 	AccessFormat func(dst []byte, r *http.Request, status int, size int64, d time.Duration, pid, gen int) []byte
 

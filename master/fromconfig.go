@@ -157,11 +157,9 @@ func applyOps(mc *Config, cfg config.Config) {
 	mc.Workers.ReloadOnRSS = int64(cfg.ReloadOnRSS) << 20
 	mc.Workers.EvilReloadOnRSS = int64(cfg.EvilReloadOnRSS) << 20
 	mc.LogMaxSize = cfg.LogMaxSize
-	if gateway.IsUwsgiLogFormat(cfg.LogFormat) {
-		// uWSGI's %(var) template, written with uWSGI's request variables.
-		mc.AccessFormat = gateway.UwsgiLogFormat(cfg.LogFormat, gateway.LogFormatOptions{Strftime: strftimeOf(cfg.LogDate)})
-	} else if f, err := gateway.AccessFormat(cfg.LogFormat); err == nil && f != nil {
-		mc.AccessFormat = f
-	}
-	applyLogDate(mc, cfg.LogDate)
+	// log-format (uWSGI's %(var) template, or a format's name) and logdate:
+	// built by the spec, which the workers' engines build again.
+	mc.AccessSpec.Format, mc.AccessSpec.Date = cfg.LogFormat, cfg.LogDate
+	mc.AccessFormat, _ = mc.AccessSpec.Build()
+	mc.Engine = cfg.Engine
 }

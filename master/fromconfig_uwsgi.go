@@ -8,11 +8,9 @@ package master
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/gowsgi/gowsgi/config"
 	"github.com/gowsgi/gowsgi/gateway"
@@ -51,10 +49,8 @@ func applyUwsgiOptions(mc *Config, cfg config.Config) error {
 	// log-4xx / log-5xx log those requests even with disable-logging.
 	if cfg.DisableLogging && (cfg.Log4xx || cfg.Log5xx) {
 		mc.AccessLog = true
-		log4, log5 := cfg.Log4xx, cfg.Log5xx
-		mc.LogSkip = func(status int) bool {
-			return !(log4 && status >= 400 && status < 500) && !(log5 && status >= 500)
-		}
+		mc.AccessSpec.Only4xx, mc.AccessSpec.Only5xx = cfg.Log4xx, cfg.Log5xx
+		_, mc.LogSkip = mc.AccessSpec.Build()
 	}
 	mc.Workers.MaxLifetime = cfg.MaxWorkerLifetime
 	// listen = N; 0 keeps Go's backlog, the kernel's maximum.
@@ -72,34 +68,4 @@ func applyUwsgiOptions(mc *Config, cfg config.Config) error {
 		mc.Identity.ChownSockets(append(append([]Listen(nil), mc.HTTP...), mc.Uwsgi...), uid, gid)
 	}
 	return nil
-}
-
-// strftimeOf is logdate's strftime format: "" when off, uWSGI's default
-// (ctime's) for true.
-func strftimeOf(logdate string) string {
-	switch strings.ToLower(logdate) {
-	case "":
-		return ""
-	case "true", "1", "on", "yes":
-		return "%a %b %e %H:%M:%S %Y"
-	}
-	return logdate
-}
-
-// applyLogDate prefixes each access log line with the date and " - ", as
-// uWSGI's logdate does for its log lines.
-func applyLogDate(mc *Config, logdate string) {
-	f := strftimeOf(logdate)
-	if f == "" {
-		return
-	}
-	inner := mc.AccessFormat
-	mc.AccessFormat = func(b []byte, r *http.Request, status int, size int64, d time.Duration, pid, gen int) []byte {
-		b = gateway.AppendStrftime(b, f, time.Now())
-		b = append(b, " - "...)
-		if inner == nil {
-			return gateway.DefaultFormat(b, r, status, size, d, pid, gen)
-		}
-		return inner(b, r, status, size, d, pid, gen)
-	}
 }

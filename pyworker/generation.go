@@ -115,7 +115,7 @@ func (m *Manager) startGeneration(reply chan error) {
 // frame and all its thread connections have arrived (in any order), and
 // makes the generation live when it was the last one missing.
 func (m *Manager) maybeReady(w *worker) {
-	if !w.ready || len(w.slots) < m.opts.Threads || w.state != stateStarting {
+	if !w.ready || m.opts.Engine == nil && len(w.slots) < m.opts.Threads || w.state != stateStarting {
 		return
 	}
 	delete(m.pending, w.token)

@@ -1,9 +1,10 @@
 package pyworker
 
 import (
+	"encoding/json"
+	"os"
 	"fmt"
 	"io"
-	"os"
 	"time"
 )
 
@@ -60,6 +61,12 @@ type Options struct {
 	// does not pay for lazy imports such as Django's URLconf.
 	WarmUp func() *Request
 
+	// Engine, when set, makes every worker serve its own connections
+	// through the in-worker engine (issue 14, gateway.Engine) instead of
+	// taking requests from the master: the workers open no thread
+	// connections, and are ready once they say so.
+	Engine *EngineOptions
+
 	// QueueGets lets a GET queue behind a short running request (pool.go).
 	QueueGets bool
 
@@ -103,4 +110,21 @@ func (o Options) withDefaults() Options {
 		o.Logf = func(format string, a ...any) { fmt.Fprintf(os.Stderr, "gowsgi: "+format+"\n", a...) }
 	}
 	return o
+}
+
+// EngineOptions is how workers run the in-worker engine.
+type EngineOptions struct {
+	// Lib is the path of the engine library (libgowsgi-engine.so).
+	Lib string
+	// Settings are the engine's settings, JSON (gateway.EngineSettings
+	// with the scoreboard's size); each worker adds its row.
+	Settings json.RawMessage
+	// Files are inherited by every process as descriptors 3, 4, ...: the
+	// listening sockets and the scoreboard, which Settings name by number.
+	Files []*os.File
+	// Rows is how many scoreboard rows there are; a worker takes a free one
+	// when it starts and frees it when it ends (RowFreed is then called,
+	// so the master can clear it).
+	Rows     int
+	RowFreed func(row int)
 }

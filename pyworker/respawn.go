@@ -119,6 +119,7 @@ func (m *Manager) onExit(w *worker, e Exit) {
 	prev := w.state
 	m.noteExit(w, e)
 	m.bury(w)
+	m.freeRow(w)
 	if w.isZygote {
 		m.onZygoteExit(w, e, prev)
 		return

@@ -46,6 +46,9 @@ func (p execProcs) start(cfg workerConfig, exited func(Exit)) (int, error) {
 	cmd.Stdout = o.Stdout
 	cmd.Stderr = o.Stderr
 	cmd.SysProcAttr = ChildProcAttr()
+	if o.Engine != nil {
+		cmd.ExtraFiles = o.Engine.Files
+	}
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("starting %s: %w", o.Python, err)
 	}
@@ -87,7 +90,49 @@ func (m *Manager) baseConfig(mode string) workerConfig {
 		App: app, Threads: m.opts.Threads, Processes: m.opts.Processes,
 		Preload: m.opts.Preload, DjangoSettings: m.opts.DjangoSettings, EagerURLConf: m.opts.EagerURLConf,
 		ReportFiles: m.opts.ReportFiles,
+		Engine:      m.engineConfig(-1),
 	}
+}
+
+// engineConfig is the engine part of a process's configuration, nil on
+// the proxy path; row is the worker's scoreboard row (a zygote's is -1).
+func (m *Manager) engineConfig(row int) *engineConfig {
+	eo := m.opts.Engine
+	if eo == nil {
+		return nil
+	}
+	return &engineConfig{Lib: eo.Lib, Settings: eo.Settings, Row: row}
+}
+
+// takeRow gives w a free scoreboard row.
+func (m *Manager) takeRow(w *worker) {
+	w.row = -1
+	eo := m.opts.Engine
+	if eo == nil {
+		return
+	}
+	if m.rows == nil {
+		m.rows = make([]*worker, eo.Rows)
+	}
+	for i, o := range m.rows {
+		if o == nil {
+			m.rows[i], w.row = w, i
+			return
+		}
+	}
+	m.logf("%s: no scoreboard row is free (%d rows); it is not balanced nor watched for harakiri", w, eo.Rows)
+}
+
+// freeRow gives w's row back once w is gone.
+func (m *Manager) freeRow(w *worker) {
+	if w.row < 0 || m.rows == nil || m.rows[w.row] != w {
+		return
+	}
+	m.rows[w.row] = nil
+	if f := m.opts.Engine.RowFreed; f != nil {
+		f(w.row)
+	}
+	w.row = -1
 }
 
 // spawnWorker adds a worker to g: exec'd at once, or forked by the zygote
@@ -96,11 +141,13 @@ func (m *Manager) baseConfig(mode string) workerConfig {
 func (m *Manager) spawnWorker(g *generation, crashes int) {
 	m.nextWorker++
 	w := &worker{m: m, id: m.nextWorker, gen: g, token: newToken(), started: time.Now(), crashes: crashes}
+	m.takeRow(w)
 	g.workers[w.id] = w
 	m.pending[w.token] = w
 	if m.opts.Spawn == SpawnExec {
 		cfg := m.baseConfig("worker")
 		cfg.Token, cfg.Worker, cfg.Generation = w.token, w.id, g.n
+		cfg.Engine = m.engineConfig(w.row)
 		pid, err := m.procs.start(cfg, func(e Exit) { m.send(exitEvent{w: w, exit: e}) })
 		if err != nil {
 			delete(g.workers, w.id)

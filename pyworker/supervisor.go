@@ -48,6 +48,9 @@ type Manager struct {
 
 	// Owned by run.
 	nextWorker int
+	// rows are the scoreboard rows of the engine (EngineOptions.Rows), by
+	// the worker that holds each; nil entries are free.
+	rows []*worker
 	nextGen    int
 	pending    map[string]*worker // by token, until the Hello arrives
 	byPid      map[int]*worker    // forked workers, by pid

@@ -52,6 +52,7 @@ type worker struct {
 	forkedBy *worker    // the zygote that forked it, nil when exec'd
 	bootErr  *BootError // the import failure it reported
 	harakiri bool       // killed by harakiri
+	row      int        // its scoreboard row with the engine, else -1
 
 	ctrlClosed   bool // its control connection was read to the end
 	exitDeferred bool // its exit waits for its last control frames (see onExit)
@@ -154,6 +155,15 @@ type workerConfig struct {
 	DjangoSettings string            `json:"django_settings,omitempty"`
 	EagerURLConf   bool              `json:"eager_urlconf,omitempty"`
 	ReportFiles    bool              `json:"report_files,omitempty"`
+	Engine         *engineConfig     `json:"engine,omitempty"`
+}
+
+// engineConfig is the engine part of a worker's configuration (see
+// EngineOptions); the zygote sets Row for each worker it forks.
+type engineConfig struct {
+	Lib      string          `json:"lib"`
+	Settings json.RawMessage `json:"settings"`
+	Row      int             `json:"row"`
 }
 
 // acceptLoop accepts connections from Python processes on the master socket

@@ -44,7 +44,7 @@ func (m *Manager) zygoteFor(g *generation) *worker {
 // connection is broken: the zygote's exit follows, and its replacement
 // forks w (onZygoteExit).
 func (m *Manager) fork(z, w *worker) {
-	payload, _ := json.Marshal(map[string]any{"worker": w.id, "generation": w.gen.n, "token": w.token})
+	payload, _ := json.Marshal(map[string]any{"worker": w.id, "generation": w.gen.n, "token": w.token, "row": w.row})
 	if !z.ctrl.send(TypeFork, payload) {
 		m.logf("asking %s to fork: its control connection is closed or stuck", z)
 	}

@@ -76,7 +76,8 @@ class Config:
 
     __slots__ = ("mode", "socket", "token", "worker", "generation", "chdir",
                  "pythonpath", "module", "wsgi_file", "callable", "threads",
-                 "processes", "preload", "django_settings", "eager_urlconf", "report_files")
+                 "processes", "preload", "django_settings", "eager_urlconf", "report_files",
+                 "engine")
 
     @classmethod
     def from_json(cls, raw):
@@ -112,6 +113,9 @@ class Config:
         c.django_settings = _get(d, "django_settings", str, "")
         c.eager_urlconf = _get(d, "eager_urlconf", bool, False)
         c.report_files = _get(d, "report_files", bool, False)
+        # engine: {"lib": path, "settings": {...}} when the worker serves its
+        # own connections (engine.py); absent on the proxy path.
+        c.engine = _get(d, "engine", dict, None)
         app = _get(d, "app", dict)
         c.module = _get(app, "module", str, "", where="app.")
         c.wsgi_file = _get(app, "wsgi_file", str, "", where="app.")

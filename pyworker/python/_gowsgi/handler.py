@@ -337,6 +337,17 @@ class Handler:
         else:
             environ["wsgi.input"] = EMPTY_INPUT
         errors = environ["wsgi.errors"] = ErrorStream(conn, rid)
+        try:
+            self.run(environ, resp)
+        finally:
+            if errors._pending:
+                errors.flush()
+
+    def run(self, environ, resp):
+        """run calls the app and sends its response through resp (a framed
+        Response, or the engine's EngineResponse), always closing the
+        iterable.
+        """
         result = None
         try:
             try:
@@ -363,16 +374,12 @@ class Handler:
             except Exception:
                 self.failed(resp, environ)
         finally:
-            try:
-                if result is not None and hasattr(result, "close"):
-                    try:
-                        result.close()
-                    except Exception:
-                        self.log(rid, "error closing the response iterable of %s:\n%s"
-                                 % (_request_line(environ), traceback.format_exc()))
-            finally:
-                if errors._pending:
-                    errors.flush()
+            if result is not None and hasattr(result, "close"):
+                try:
+                    result.close()
+                except Exception:
+                    self.log(resp.rid, "error closing the response iterable of %s:\n%s"
+                             % (_request_line(environ), traceback.format_exc()))
 
     def failed(self, resp, environ):
         """failed reports the exception being handled: AppError if nothing

@@ -158,6 +158,9 @@ def run(config, app=None, parent_pid=None):
             app = boot.load_app(config)
         except BaseException as exc:
             boot.fail_boot(control, exc, config)
+    if config.engine:
+        run_engine(config, app, w)
+        return
     w.open_threads(app)
     ready = {"pid": os.getpid(), "python": sys.version,
              "threads": config.threads, "app": config.app_spec}
@@ -169,3 +172,75 @@ def run(config, app=None, parent_pid=None):
         threading.Thread(target=w.serve, args=(i,), name="gowsgi-thread-%d" % i,
                          daemon=True).start()
     w.serve(0)
+
+
+class EngineWorker(Worker):
+    """EngineWorker is a worker whose threads serve through the engine
+    (engine.py): Stop and SIGTERM stop the engine, which finishes the
+    requests in flight, and the process exits once its threads are out.
+    """
+
+    def __init__(self, config, control, lib):
+        Worker.__init__(self, config, control)
+        self.lib = lib
+        self.threads = []
+
+    def stop(self):
+        if self.stopping:
+            return
+        self.stopping = True
+        self.lib.gowsgi_engine_stop()
+        threading.Thread(target=self._exit_when_done, name="gowsgi-stop", daemon=True).start()
+
+    def _exit_when_done(self):
+        for t in self.threads:
+            t.join()
+        boot.exit_process(boot.EXIT_OK)
+
+    def serve_engine(self, handler, i):
+        self.idents[i] = threading.get_ident()
+        from . import engine
+        try:
+            if engine.serve_thread(self.lib, handler, i) != 0:
+                sys.stderr.write("gowsgi: worker %d thread %d: the engine refused the thread\n"
+                                 % (self.config.worker, i))
+                boot.exit_process(boot.EXIT_MASTER_GONE)
+        except BaseException as e:
+            sys.stderr.write("gowsgi: worker %d thread %d: %s\n" % (self.config.worker, i, _describe(e)))
+            boot.exit_process(boot.EXIT_MASTER_GONE)
+
+
+def run_engine(config, app, w):
+    """run_engine serves the worker's connections through the engine: load
+    it (with the stop signals blocked), start its threads, unblock the
+    signals on this, the main thread, and read the control connection here.
+    """
+    import json
+    from . import engine
+    c = config
+    try:
+        lib = engine.load(c.engine["lib"])
+        settings = dict(c.engine.get("settings") or {})
+        settings.update(pid=os.getpid(), generation=c.generation, threads=c.threads,
+                        worker=c.engine.get("row", -1))
+        engine.start(lib, json.dumps(settings).encode())
+    except engine.EngineError as e:
+        boot.die("gowsgi: worker %d: %s; set engine = off to serve through the master"
+                 % (c.worker, e))
+    ew = EngineWorker(c, w.control, lib)
+    signal.signal(signal.SIGTERM, ew.on_sigterm)
+    handler = engine.EngineHandler(lib, app, multithread=c.threads > 1, multiprocess=c.processes > 1)
+    ew.handlers.append(handler)
+    for i in range(c.threads):
+        ew.idents.append(None)
+        t = threading.Thread(target=ew.serve_engine, args=(handler, i),
+                             name="gowsgi-engine-%d" % i, daemon=True)
+        ew.threads.append(t)
+        t.start()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, engine._BLOCKED)
+    ready = {"pid": os.getpid(), "python": sys.version, "threads": c.threads,
+             "app": c.app_spec, "engine": True}
+    if c.report_files:
+        ready["files"] = boot.imported_files()
+    w.control.send_json(READY, ready)
+    ew.read_control()

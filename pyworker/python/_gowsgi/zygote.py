@@ -296,6 +296,9 @@ class Zygote:
             return
         config = self.config.replace(worker=n, generation=req.get("generation", 0),
                                      token=req.get("token", ""))
+        if config.engine:
+            # The worker's own row of the master's scoreboard.
+            config = config.replace(engine=dict(config.engine, row=req.get("row", -1)))
         for f in (sys.stdout, sys.stderr):
             f.flush()  # or the child prints the zygote's buffered output again
         zygote_pid = os.getpid()

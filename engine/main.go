@@ -1,0 +1,320 @@
+// Command engine is the in-worker engine as a C shared library
+// (go build -buildmode=c-shared): a Python worker loads it with ctypes
+// after its fork and its threads serve the worker's connections through
+// it (gateway.Engine). Its C interface is small, and every function is
+// called by the Python runtime's _gowsgi/engine.py only:
+//
+//	int  gowsgi_engine_start(char *settings_json, int len)  0, or -1: gowsgi_engine_error says why
+//	int  gowsgi_engine_serve(int thread, app_fn app)        runs the thread until the engine stops
+//	void gowsgi_engine_stop(void)                           stop accepting; finish; serve returns
+//	int  gowsgi_engine_error(char *buf, int cap)            the last start error's text
+//
+// During a request the app callback gets the thread's number and the
+// encoded environ, and answers through the thread's functions:
+//
+//	typedef int (*app_fn)(int thread, char *environ, int len, int flags);
+//	int gowsgi_read(int thread, char *buf, int n)           body bytes read; 0 at its end; -1 client gone
+//	int gowsgi_start(int thread, char *start, int len)      status and headers (the Start frame's payload)
+//	int gowsgi_write(int thread, char *data, int len)       0, or -1 when the client is gone
+//	int gowsgi_respond(int thread, char *start, int slen, char *body, int blen)  start and write, one call
+//	long long gowsgi_sendfile(int thread, int fd, long long off, long long n)    bytes sent, -1 on error
+//	void gowsgi_flush(int thread)
+//	void gowsgi_app_error(int thread, char *traceback, int len)
+//
+// The callback returns 0 when the response is complete, 1 after
+// gowsgi_app_error (nothing was sent), 2 when it broke after its headers
+// (the connection is cut), 3 when the client went away.
+package main
+
+/*
+#include <stdlib.h>
+typedef int (*gowsgi_app_fn)(int thread, char *environ, int len, int flags);
+static inline int gowsgi_call_app(gowsgi_app_fn f, int thread, char *environ, int len, int flags) {
+	return f(thread, environ, len, flags);
+}
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+	"unsafe"
+
+	"github.com/gowsgi/gowsgi/gateway"
+	"github.com/gowsgi/gowsgi/pyworker"
+)
+
+func main() {}
+
+// config is what the worker passes to gowsgi_engine_start.
+type config struct {
+	gateway.EngineSettings
+	Pid        int `json:"pid"`
+	Generation int `json:"generation"`
+	Threads    int `json:"threads"`
+	// Scoreboard is the inherited descriptor of the master's scoreboard,
+	// -1 for none; Worker is this worker's row in it.
+	Scoreboard int `json:"scoreboard"`
+	Worker     int `json:"worker"`
+	Workers    int `json:"workers"`
+	GoMaxProcs int `json:"gomaxprocs"`
+}
+
+var (
+	mu       sync.Mutex
+	engine   *gateway.Engine
+	cfg      config
+	startErr string
+)
+
+// calls holds each thread's request while its app runs.
+var calls [1024]*call
+
+//export gowsgi_engine_start
+func gowsgi_engine_start(settings *C.char, n C.int) C.int {
+	mu.Lock()
+	defer mu.Unlock()
+	if engine != nil {
+		startErr = "the engine is started already"
+		return -1
+	}
+	raw := C.GoBytes(unsafe.Pointer(settings), n)
+	cfg = config{Scoreboard: -1}
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		startErr = fmt.Sprintf("decoding the engine settings: %v", err)
+		return -1
+	}
+	if cfg.Threads > len(calls) {
+		startErr = fmt.Sprintf("%d threads: the engine serves at most %d per worker", cfg.Threads, len(calls))
+		return -1
+	}
+	procs := cfg.GoMaxProcs
+	if procs <= 0 {
+		procs = 1
+	}
+	runtime.GOMAXPROCS(procs)
+	logf := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "gowsgi: "+format+"\n", a...) }
+	e, err := gateway.NewEngine(&cfg.EngineSettings, logf)
+	if err != nil {
+		startErr = err.Error()
+		return -1
+	}
+	if cfg.Scoreboard > 0 {
+		b, err := gateway.OpenScoreboard(cfg.Scoreboard, cfg.Workers, cfg.Threads)
+		if err != nil {
+			startErr = err.Error()
+			return -1
+		}
+		e.SetBoard(b, cfg.Worker)
+	}
+	if err := e.Accept(); err != nil {
+		startErr = err.Error()
+		return -1
+	}
+	engine = e
+	return 0
+}
+
+//export gowsgi_engine_error
+func gowsgi_engine_error(buf *C.char, n C.int) C.int {
+	mu.Lock()
+	defer mu.Unlock()
+	return C.int(copy(unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(n)), startErr))
+}
+
+//export gowsgi_engine_serve
+func gowsgi_engine_serve(thread C.int, app C.gowsgi_app_fn) C.int {
+	mu.Lock()
+	e := engine
+	mu.Unlock()
+	if e == nil || int(thread) < 0 || int(thread) >= len(calls) {
+		return -1
+	}
+	a := &cApp{fn: app, thread: int(thread)}
+	defer a.free()
+	if err := e.Serve(a, cfg.Pid, cfg.Generation, int(thread)); err != nil {
+		return -1
+	}
+	return 0
+}
+
+//export gowsgi_engine_stop
+func gowsgi_engine_stop() {
+	mu.Lock()
+	e := engine
+	mu.Unlock()
+	if e != nil {
+		e.Stop()
+	}
+}
+
+// cApp runs the Python app through the callback, on the calling thread.
+type cApp struct {
+	fn     C.gowsgi_app_fn
+	thread int
+	env    *C.char // C memory for the environ, grown as needed
+	envCap int
+}
+
+func (a *cApp) free() {
+	if a.env != nil {
+		C.free(unsafe.Pointer(a.env))
+	}
+}
+
+// call is one request while the app runs.
+type call struct {
+	req       *pyworker.Request
+	out       pyworker.Responder
+	first     []byte // what is left of req.First
+	traceback string
+	err       error // the client is gone, or the headers were refused
+}
+
+// Run implements gateway.EngineApp.
+func (a *cApp) Run(req *pyworker.Request, out pyworker.Responder) error {
+	if len(req.Environ) > a.envCap {
+		a.free()
+		a.envCap = max(len(req.Environ), 16<<10)
+		a.env = (*C.char)(C.malloc(C.size_t(a.envCap)))
+	}
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(a.env)), a.envCap), req.Environ)
+	c := &call{req: req, out: out, first: req.First}
+	calls[a.thread] = c
+	flags := 0
+	if req.HasBody {
+		flags = 1
+	}
+	rc := C.gowsgi_call_app(a.fn, C.int(a.thread), a.env, C.int(len(req.Environ)), C.int(flags))
+	calls[a.thread] = nil
+	switch {
+	case c.err != nil && errors.Is(c.err, errHeaders):
+		return c.err
+	case rc == 1:
+		return &pyworker.AppError{Traceback: c.traceback}
+	case rc == 2:
+		return pyworker.ErrResponseBroken
+	case rc == 3 || c.err != nil:
+		return pyworker.ErrClientGone
+	}
+	return nil
+}
+
+// errHeaders marks a Start the pipeline refused (PEP 3333 checks).
+var errHeaders = errors.New("invalid response headers")
+
+func callOf(thread C.int) *call {
+	if int(thread) < 0 || int(thread) >= len(calls) {
+		return nil
+	}
+	return calls[thread]
+}
+
+//export gowsgi_read
+func gowsgi_read(thread C.int, buf *C.char, n C.int) C.int {
+	c := callOf(thread)
+	if c == nil || n <= 0 {
+		return -1
+	}
+	p := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(n))
+	if len(c.first) > 0 {
+		k := copy(p, c.first)
+		c.first = c.first[k:]
+		return C.int(k)
+	}
+	if c.req.Body == nil {
+		return 0
+	}
+	k, err := c.req.Body.Read(p)
+	if k > 0 {
+		return C.int(k)
+	}
+	if err == io.EOF || err == nil {
+		return 0
+	}
+	return -1
+}
+
+//export gowsgi_start
+func gowsgi_start(thread C.int, start *C.char, n C.int) C.int {
+	c := callOf(thread)
+	if c == nil {
+		return -1
+	}
+	return c.start(C.GoBytes(unsafe.Pointer(start), n))
+}
+
+func (c *call) start(payload []byte) C.int {
+	status, headers, err := pyworker.ParseStart(payload)
+	if err == nil {
+		err = c.out.Start(status, headers)
+	}
+	if err != nil {
+		c.err = &pyworker.BadResponseError{Err: err}
+		c.err = fmt.Errorf("%w: %w", errHeaders, c.err)
+		return -1
+	}
+	return 0
+}
+
+//export gowsgi_write
+func gowsgi_write(thread C.int, data *C.char, n C.int) C.int {
+	c := callOf(thread)
+	if c == nil || c.err != nil {
+		return -1
+	}
+	if err := c.out.Write(unsafe.Slice((*byte)(unsafe.Pointer(data)), int(n))); err != nil {
+		c.err = err
+		return -1
+	}
+	return 0
+}
+
+//export gowsgi_respond
+func gowsgi_respond(thread C.int, start *C.char, slen C.int, body *C.char, blen C.int) C.int {
+	c := callOf(thread)
+	if c == nil {
+		return -1
+	}
+	if rc := c.start(C.GoBytes(unsafe.Pointer(start), slen)); rc != 0 {
+		return rc
+	}
+	if blen == 0 {
+		return 0
+	}
+	return gowsgi_write(thread, body, blen)
+}
+
+//export gowsgi_sendfile
+func gowsgi_sendfile(thread C.int, fd C.int, off, n C.longlong) C.longlong {
+	c := callOf(thread)
+	if c == nil || c.err != nil {
+		return -1
+	}
+	// The file stays the app's: its descriptor is only read here.
+	sent, err := gateway.SendFile(c.out, int(fd), int64(off), int64(n))
+	if err != nil {
+		c.err = err
+		return -1
+	}
+	return C.longlong(sent)
+}
+
+//export gowsgi_flush
+func gowsgi_flush(thread C.int) {
+	if c := callOf(thread); c != nil {
+		c.out.Flush()
+	}
+}
+
+//export gowsgi_app_error
+func gowsgi_app_error(thread C.int, text *C.char, n C.int) {
+	if c := callOf(thread); c != nil {
+		c.traceback = C.GoStringN(text, n)
+	}
+}

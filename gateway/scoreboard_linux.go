@@ -1,0 +1,233 @@
+package gateway
+
+// This file is the scoreboard: a page of shared memory the master creates
+// (memfd) and every worker maps, through which the master sees what the
+// engines do without a message per request. Each worker has a row: its
+// pid, whether it accepts, its open connections and requests served; each
+// of its threads a slot: when its current request started (0: idle) and
+// the request's method and path. Workers write only their own row;
+// the master reads them all (harakiri, the status page) and workers read
+// the others' connection counts (balancing, MayAccept). Every field is a
+// 64-bit word read and written atomically; the path bytes are written
+// before the start time that publishes them.
+
+import (
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	boardMagic    = 0x676f77736769_01 // "gowsgi" v1
+	boardHeader   = 64
+	boardWorker   = 64  // bytes of a worker row before its thread slots
+	boardThread   = 128 // bytes of one thread slot
+	boardPathSize = boardThread - 16
+)
+
+// Scoreboard is the shared page, as one process maps it.
+type Scoreboard struct {
+	mem              []byte
+	workers, threads int
+	row              int // this worker's row; -1 in the master
+}
+
+// CreateScoreboard makes a scoreboard for rows workers of threads threads
+// each; the master passes File to the workers.
+func CreateScoreboard(rows, threads int) (*Scoreboard, *os.File, error) {
+	fd, err := unix.MemfdCreate("gowsgi-scoreboard", 0)
+	if err != nil {
+		return nil, nil, os.NewSyscallError("memfd_create", err)
+	}
+	f := os.NewFile(uintptr(fd), "gowsgi-scoreboard")
+	size := boardSize(rows, threads)
+	if err := f.Truncate(int64(size)); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	b, err := mapBoard(fd, rows, threads)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	atomic.StoreUint64(b.word(0), boardMagic)
+	atomic.StoreUint64(b.word(8), uint64(rows))
+	atomic.StoreUint64(b.word(16), uint64(threads))
+	return b, f, nil
+}
+
+// OpenScoreboard maps the scoreboard a worker inherited as descriptor fd.
+func OpenScoreboard(fd, rows, threads int) (*Scoreboard, error) {
+	b, err := mapBoard(fd, rows, threads)
+	if err != nil {
+		return nil, err
+	}
+	if atomic.LoadUint64(b.word(0)) != boardMagic || int(atomic.LoadUint64(b.word(8))) != rows || int(atomic.LoadUint64(b.word(16))) != threads {
+		unix.Munmap(b.mem)
+		return nil, fmt.Errorf("scoreboard (fd %d) is not one of %d workers x %d threads: is the master another gowsgi version?", fd, rows, threads)
+	}
+	return b, nil
+}
+
+func boardSize(rows, threads int) int {
+	return boardHeader + rows*(boardWorker+threads*boardThread)
+}
+
+func mapBoard(fd, rows, threads int) (*Scoreboard, error) {
+	mem, err := unix.Mmap(fd, 0, boardSize(rows, threads), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, os.NewSyscallError("mmap", err)
+	}
+	return &Scoreboard{mem: mem, workers: rows, threads: threads, row: -1}, nil
+}
+
+func (b *Scoreboard) word(off int) *uint64 { return (*uint64)(unsafe.Pointer(&b.mem[off])) }
+
+func (b *Scoreboard) rowOff(row int) int {
+	return boardHeader + row*(boardWorker+b.threads*boardThread)
+}
+
+// Worker row words.
+const (
+	wPid       = 0
+	wAccepting = 8
+	wConns     = 16
+	wRequests  = 24
+)
+
+// Claim makes row this worker's, accepting.
+func (b *Scoreboard) Claim(row, pid int) {
+	b.row = row
+	o := b.rowOff(row)
+	atomic.StoreUint64(b.word(o+wConns), 0)
+	atomic.StoreUint64(b.word(o+wRequests), 0)
+	for t := 0; t < b.threads; t++ {
+		atomic.StoreUint64(b.word(b.threadOff(row, t)), 0)
+	}
+	atomic.StoreUint64(b.word(o+wPid), uint64(pid))
+	atomic.StoreUint64(b.word(o+wAccepting), 1)
+}
+
+// Release clears row (the master, once its worker is gone).
+func (b *Scoreboard) Release(row int) {
+	o := b.rowOff(row)
+	atomic.StoreUint64(b.word(o+wAccepting), 0)
+	atomic.StoreUint64(b.word(o+wPid), 0)
+	atomic.StoreUint64(b.word(o+wConns), 0)
+	for t := 0; t < b.threads; t++ {
+		atomic.StoreUint64(b.word(b.threadOff(row, t)), 0)
+	}
+}
+
+// StopAccepting says this worker takes no more connections.
+func (b *Scoreboard) StopAccepting() {
+	if b.row >= 0 {
+		atomic.StoreUint64(b.word(b.rowOff(b.row)+wAccepting), 0)
+	}
+}
+
+// MayAccept implements Balancer: this worker takes a connection while it
+// holds no more than one more than the accepting worker with the fewest.
+func (b *Scoreboard) MayAccept(open int) bool {
+	fewest := -1
+	for r := 0; r < b.workers; r++ {
+		if r == b.row {
+			continue
+		}
+		o := b.rowOff(r)
+		if atomic.LoadUint64(b.word(o+wAccepting)) == 0 || atomic.LoadUint64(b.word(o+wPid)) == 0 {
+			continue
+		}
+		n := int(atomic.LoadUint64(b.word(o + wConns)))
+		if fewest < 0 || n < fewest {
+			fewest = n
+		}
+	}
+	return fewest < 0 || open <= fewest
+}
+
+// Opened implements Balancer.
+func (b *Scoreboard) Opened() { atomic.AddUint64(b.word(b.rowOff(b.row)+wConns), 1) }
+
+// Closed implements Balancer.
+func (b *Scoreboard) Closed() { atomic.AddUint64(b.word(b.rowOff(b.row)+wConns), ^uint64(0)) }
+
+func (b *Scoreboard) threadOff(row, t int) int { return b.rowOff(row) + boardWorker + t*boardThread }
+
+// Begin notes that thread t of this worker started a request.
+func (b *Scoreboard) Begin(t int, method, path string) {
+	if b.row < 0 || t >= b.threads {
+		return
+	}
+	o := b.threadOff(b.row, t)
+	slot := b.mem[o+16 : o+boardThread]
+	line := method + " " + path
+	n := copy(slot, line)
+	atomic.StoreUint64(b.word(o+8), uint64(n))
+	atomic.StoreUint64(b.word(o), uint64(time.Now().UnixNano()))
+}
+
+// End notes that thread t's request is done.
+func (b *Scoreboard) End(t int) {
+	if b.row < 0 || t >= b.threads {
+		return
+	}
+	atomic.StoreUint64(b.word(b.threadOff(b.row, t)), 0)
+	atomic.AddUint64(b.word(b.rowOff(b.row)+wRequests), 1)
+}
+
+// ThreadState is what the master reads of one thread.
+type ThreadState struct {
+	Pid     int
+	Thread  int
+	Since   time.Time // zero: idle
+	Request string    // "GET /path"
+}
+
+// Busy lists the threads running a request, with when it started.
+func (b *Scoreboard) Busy() []ThreadState {
+	var out []ThreadState
+	for r := 0; r < b.workers; r++ {
+		pid := int(atomic.LoadUint64(b.word(b.rowOff(r) + wPid)))
+		if pid == 0 {
+			continue
+		}
+		for t := 0; t < b.threads; t++ {
+			o := b.threadOff(r, t)
+			since := atomic.LoadUint64(b.word(o))
+			if since == 0 {
+				continue
+			}
+			n := int(atomic.LoadUint64(b.word(o + 8)))
+			n = min(n, boardPathSize)
+			out = append(out, ThreadState{Pid: pid, Thread: t, Since: time.Unix(0, int64(since)), Request: string(b.mem[o+16 : o+16+n])})
+		}
+	}
+	return out
+}
+
+// Requests is the number of requests the worker of pid served.
+func (b *Scoreboard) Requests(pid int) int64 {
+	for r := 0; r < b.workers; r++ {
+		if int(atomic.LoadUint64(b.word(b.rowOff(r)+wPid))) == pid {
+			return int64(atomic.LoadUint64(b.word(b.rowOff(r) + wRequests)))
+		}
+	}
+	return 0
+}
+
+// Conns is the number of open connections of each worker row that has one.
+func (b *Scoreboard) Conns() map[int]int {
+	out := map[int]int{}
+	for r := 0; r < b.workers; r++ {
+		o := b.rowOff(r)
+		if pid := int(atomic.LoadUint64(b.word(o + wPid))); pid != 0 {
+			out[pid] = int(atomic.LoadUint64(b.word(o + wConns)))
+		}
+	}
+	return out
+}
