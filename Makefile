@@ -10,14 +10,14 @@ PY6     := $(VENV6)/bin/python
 BIN     := bin/gowsgi
 ADDR    ?= 127.0.0.1:8000
 
-.PHONY: demo test build venv venv6 wheel lint-workflows system fuzz bench clean uwsgi-venv uwsgi-goldens uwsgi-options
+.PHONY: demo test build engine venv venv6 wheel lint-workflows system fuzz bench clean uwsgi-venv uwsgi-goldens uwsgi-options
 
 # demo: serve testdata/mysite (a real Django project) on http://$(ADDR)
 demo: build venv
 	$(BIN) serve --http $(ADDR) --chdir testdata/mysite --module mysite.wsgi:application \
 		--python $(PY) --processes 2 --threads 2
 
-build:
+build: engine
 	$(GO) build -o $(BIN) ./cmd/gowsgi
 
 venv:
@@ -50,7 +50,7 @@ DJANGO_TESTS := ^(TestMysite|TestDev|TestCheck|TestTutorialINI|TestLiveReloadInC
 # (scripts/test-wheel.sh, on both Djangos), the release workflow linted,
 # bounded fuzzing; the ini corpus against real uWSGI (installed into
 # .uwsgi-venv when it can be built here, else its committed goldens).
-test: venv venv6 system uwsgi-venv
+test: venv venv6 system uwsgi-venv engine
 	$(GO) vet ./...
 	scripts/actionlint.sh
 	GOWSGI_TEST_PYTHON=$(abspath $(PY)) $(GO) test -race -count=1 -timeout 15m ./...
@@ -104,3 +104,11 @@ bench:
 soak: build venv
 	$(GO) build -o bin/soak ./soak
 	bin/soak -gowsgi $(BIN) -python $(PY) $(SOAK_ARGS)
+
+# engine: the in-worker engine as a C shared library (needs cgo and a C
+# compiler: scripts/setup-system.sh installs gcc), embedded by the binary.
+ENGINE_LIB := master/enginelib/libgowsgi-engine.so
+engine: $(ENGINE_LIB)
+$(ENGINE_LIB): $(shell find engine gateway pyworker -name '*.go' -not -name '*_test.go') go.mod go.sum
+	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -o $@ ./engine
+	rm -f $(ENGINE_LIB:.so=.h)

@@ -42,6 +42,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"unsafe"
 
@@ -94,8 +95,11 @@ func gowsgi_engine_start(settings *C.char, n C.int) C.int {
 		return -1
 	}
 	procs := cfg.GoMaxProcs
+	if v, err := strconv.Atoi(os.Getenv("GOWSGI_ENGINE_GOMAXPROCS")); err == nil && v > 0 {
+		procs = v
+	}
 	if procs <= 0 {
-		procs = 1
+		procs = cfg.Threads + 1
 	}
 	runtime.GOMAXPROCS(procs)
 	logf := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "gowsgi: "+format+"\n", a...) }

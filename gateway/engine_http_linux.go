@@ -169,10 +169,8 @@ func (w *engineHTTPWire) writeHead(code int, _ string, headers [][2]string) erro
 			if err != nil || n < 0 || (w.declared >= 0 && n != w.declared) {
 				return errors.New("header Content-Length " + strconv.Quote(kv[1]) + " is not one length")
 			}
-			if w.declared >= 0 {
-				continue // the same length twice: send it once
-			}
 			w.declared = n
+			continue // sendHead writes it, once
 		case "Date":
 			hasDate = true
 		case "Connection":

@@ -227,6 +227,7 @@ func (m *Master) drain() error {
 	m.shutdownServers(ctx, func(s *gateway.Server) { s.Drain(ctx, 2*time.Second) })
 	m.stopStats()
 	err := m.mgr.Stop(ctx)
+	m.closeEngine()
 	if m.alog != nil {
 		m.alog.Close()
 	}
@@ -271,6 +272,7 @@ func (m *Master) kill() {
 }
 
 func (m *Master) closeAll() {
+	m.closeEngine()
 	m.closeListeners()
 	if m.alog != nil {
 		m.alog.Close()

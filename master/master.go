@@ -59,6 +59,8 @@ type Master struct {
 	alog    *gateway.AccessLog
 	logger  *log.Logger
 	ops     *opsState // stats endpoint (stats.go)
+	// engine is set when the workers serve the connections (engine.go).
+	engine *engineSetup
 	dev     *devState // dev mode's watching (dev.go)
 
 	// handedOver is set once a HUP's new master took the sockets: this
@@ -142,6 +144,20 @@ func start(ctx context.Context, cfg Config, so startOptions) (_ *Master, err err
 	}
 	opts.Logf = m.logf
 	opts.Stdout, opts.Stderr = m.workerOut, m.workerErr
+	why, err := m.pickEngine(&opts)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			m.closeEngine()
+		}
+	}()
+	if why == "" {
+		fmt.Fprintf(m.out, "gowsgi: the workers serve the connections (in-worker engine)\n")
+	} else if cfg.Engine != "off" {
+		fmt.Fprintf(m.out, "gowsgi: the master serves the connections (proxy path): %s\n", why)
+	}
 	mgr, err := pyworker.New(opts)
 	if err != nil {
 		return nil, err
@@ -168,7 +184,11 @@ func start(ctx context.Context, cfg Config, so startOptions) (_ *Master, err err
 		m.alog.Format = cfg.AccessFormat
 		m.alog.Skip = cfg.LogSkip
 	}
-	m.serveListeners()
+	if m.engine != nil {
+		go m.watchHarakiri()
+	} else {
+		m.serveListeners()
+	}
 	m.serveStats()
 	return m, nil
 }

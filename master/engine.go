@@ -1,0 +1,283 @@
+package master
+
+// This file decides who serves the connections, and sets the workers up
+// when they do (issue 14): the in-worker engine, where each worker inherits
+// the listening sockets and its Python threads accept, parse and answer
+// through a Go library loaded after the fork (gateway.Engine), or the
+// proxy path, where the master serves them and hands each request to a
+// worker over a unix socket. The engine is the default wherever it can
+// run; the master says which path serves and why, once, at start:
+//
+//	gowsgi: the workers serve the connections (in-worker engine)
+//	gowsgi: the master serves the connections (proxy path): an https listener: the engine does not do TLS
+//
+// The engine cannot run, and the proxy path serves, when the listeners
+// include https, in dev mode (its live reload, dev static files and
+// traceback page live in the master), where this gowsgi was built without
+// the library, or where the app's python cannot load it (musl libc: Go's
+// c-shared libraries do not load there, golang/go#13492; a python that
+// already holds another Go runtime, golang/go#18976). engine = on makes
+// those an error; engine = off always takes the proxy path.
+//
+// With the engine, the master still binds the sockets, supervises the
+// workers, hands the sockets over on a HUP, and reads the scoreboard
+// (gateway.Scoreboard) for harakiri; a harakiri ends the worker and every
+// connection it holds, as in uWSGI.
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gowsgi/gowsgi/gateway"
+	"github.com/gowsgi/gowsgi/pyworker"
+)
+
+// engineLib is the engine library, built by `make build` into
+// master/enginelib before the binary (a binary built without it serves
+// through the proxy path).
+//
+//go:embed all:enginelib
+var engineLibFS embed.FS
+
+// engineSetup is what the master keeps of the engine it gave the workers.
+type engineSetup struct {
+	board    *gateway.Scoreboard
+	files    []*os.File
+	harakiri time.Duration
+	stop     chan struct{}
+}
+
+// ErrNoEngine is engine = on where the engine cannot run.
+var ErrNoEngine = errors.New("the in-worker engine cannot run here")
+
+// pickEngine decides who serves; it returns "" when the workers do, else
+// why the master does.
+func (m *Master) pickEngine(opts *pyworker.Options) (why string, err error) {
+	cfg := &m.cfg
+	if cfg.Engine == "" {
+		// The tests run the same integration tests on both paths with it.
+		cfg.Engine = os.Getenv("GOWSGI_ENGINE")
+	}
+	switch {
+	case cfg.Engine == "off":
+		return "engine = off", nil
+	case runtime.GOOS != "linux":
+		why = "the engine runs on Linux only"
+	case cfg.Mode == ModeDev:
+		why = "dev mode (live reload and the traceback page are the master's)"
+	case cfg.Mode == ModeCheck:
+		why = "gowsgi check"
+	case len(m.listeners)+len(m.uwsgiListeners) == 0:
+		why = "no listener"
+	}
+	if why == "" {
+		for i, l := range cfg.HTTP {
+			if l.TLS != nil {
+				why = fmt.Sprintf("%s %s is https: the engine does not do TLS", l.Flag, cfg.HTTP[i].Addr)
+			}
+		}
+	}
+	var lib string
+	if why == "" {
+		lib, why = extractEngine(opts.CacheDir)
+	}
+	if why == "" {
+		why = probeEngine(opts.Python, lib)
+	}
+	if why != "" {
+		if cfg.Engine == "on" {
+			return "", fmt.Errorf("%w: %s (set engine = auto or off to serve through the master)", ErrNoEngine, why)
+		}
+		return why, nil
+	}
+	return "", m.setUpEngine(opts, lib)
+}
+
+// setUpEngine gives the workers the sockets, the scoreboard and the
+// settings of the request path.
+func (m *Master) setUpEngine(opts *pyworker.Options, lib string) error {
+	cfg := &m.cfg
+	rows := 2*opts.Processes + 2 // room for a generation and its replacement
+	board, bf, err := gateway.CreateScoreboard(rows, opts.Threads)
+	if err != nil {
+		return fmt.Errorf("the engine's scoreboard: %w", err)
+	}
+	es := &engineSetup{board: board, harakiri: opts.Harakiri, stop: make(chan struct{})}
+	s := gateway.EngineSettings{
+		ScriptName: cfg.ScriptName, Proxies: cfg.Proxies, AddHeader: cfg.ResponseHeaders,
+		LimitPost: cfg.LimitPost, Timeout: cfg.SocketTimeout, MaxHeaderBytes: cfg.MaxHeaderBytes, BufferSize: cfg.BufferSize,
+	}
+	for _, st := range cfg.StaticMaps {
+		s.Static = append(s.Static, gateway.EngineStaticOf(st))
+	}
+	if cfg.AccessLog {
+		spec := cfg.AccessSpec
+		s.AccessLog = &spec
+	}
+	add := func(ln net.Listener, kind string) error {
+		f, err := listenerFile(ln)
+		if err != nil {
+			return err
+		}
+		s.Listeners = append(s.Listeners, gateway.EngineListener{FD: 3 + len(es.files), Kind: kind, Scheme: "http"})
+		es.files = append(es.files, f)
+		return nil
+	}
+	for _, ln := range m.listeners {
+		if err := add(ln, "http"); err != nil {
+			return err
+		}
+	}
+	for _, ln := range m.uwsgiListeners {
+		if err := add(ln, "uwsgi"); err != nil {
+			return err
+		}
+	}
+	sbFD := 3 + len(es.files)
+	es.files = append(es.files, bf)
+	raw, err := json.Marshal(struct {
+		gateway.EngineSettings
+		Scoreboard int `json:"scoreboard"`
+		Workers    int `json:"workers"`
+	}{s, sbFD, rows})
+	if err != nil {
+		return fmt.Errorf("encoding the engine settings: %w", err)
+	}
+	opts.Engine = &pyworker.EngineOptions{Lib: lib, Settings: raw, Files: es.files, Rows: rows, RowFreed: board.Release}
+	// Harakiri is the scoreboard's (watchHarakiri): no slot in the master
+	// sees the requests.
+	opts.Harakiri = 0
+	m.engine = es
+	return nil
+}
+
+// listenerFile is a duplicate of ln's socket for the workers to inherit.
+func listenerFile(ln net.Listener) (*os.File, error) {
+	type filer interface{ File() (*os.File, error) }
+	f, ok := ln.(filer)
+	if !ok {
+		return nil, fmt.Errorf("the engine: listener %s (%T) has no file descriptor to hand to the workers", ln.Addr(), ln)
+	}
+	return f.File()
+}
+
+// extractEngine writes the embedded library to the cache directory once
+// per content, and returns its path, or why there is none.
+func extractEngine(cacheDir string) (path, why string) {
+	lib, err := engineLibFS.ReadFile("enginelib/libgowsgi-engine.so")
+	if err != nil {
+		return "", "this gowsgi was built without the engine library (make build builds it)"
+	}
+	if p := os.Getenv("GOWSGI_ENGINE_LIB"); p != "" {
+		return p, ""
+	}
+	base := cacheDir
+	if base == "" {
+		if base, err = pyworker.CacheDir(); err != nil {
+			return "", err.Error()
+		}
+	}
+	sum := sha256.Sum256(lib)
+	path = filepath.Join(base, "engine-"+hex.EncodeToString(sum[:6])+".so")
+	if _, err := os.Stat(path); err == nil {
+		return path, ""
+	}
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return "", fmt.Sprintf("extracting the engine: %v", err)
+	}
+	tmp, err := os.CreateTemp(base, ".engine-")
+	if err != nil {
+		return "", fmt.Sprintf("extracting the engine: %v", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(lib); err != nil {
+		tmp.Close()
+		return "", fmt.Sprintf("extracting the engine: %v", err)
+	}
+	tmp.Chmod(0o755)
+	tmp.Close()
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return "", fmt.Sprintf("extracting the engine: %v", err)
+	}
+	return path, ""
+}
+
+// probeEngine loads the library into the app's python once, in a process
+// of its own, and returns why it cannot be loaded ("" when it can): musl's
+// loader refuses Go's c-shared libraries, and an interpreter built oddly
+// may have no ctypes.
+func probeEngine(python, lib string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, "-c", "import ctypes, sys; ctypes.CDLL(sys.argv[1])", lib)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		return ""
+	}
+	msg := strings.TrimSpace(string(out))
+	if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
+		msg = msg[i+1:]
+	}
+	if msg == "" {
+		msg = err.Error()
+	}
+	return fmt.Sprintf("%s cannot load the engine library (%s)", python, msg)
+}
+
+// watchHarakiri kills a worker whose thread has run one request for
+// longer than harakiri, with every connection it holds, as uWSGI does.
+func (m *Master) watchHarakiri() {
+	es := m.engine
+	if es == nil || es.harakiri <= 0 {
+		return
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	killed := map[int]bool{}
+	for {
+		select {
+		case <-es.stop:
+			return
+		case <-tick.C:
+		}
+		now := time.Now()
+		for _, t := range es.board.Busy() {
+			if ran := now.Sub(t.Since); ran > es.harakiri && !killed[t.Pid] {
+				killed[t.Pid] = true
+				m.logf("harakiri: worker pid %d thread %d ran %q for %s (harakiri %s): killing the worker and its connections",
+					t.Pid, t.Thread, t.Request, ran.Round(time.Second), es.harakiri)
+				syscall.Kill(t.Pid, syscall.SIGKILL)
+			}
+		}
+	}
+}
+
+// closeEngine stops the harakiri watch and closes what the workers
+// inherited.
+func (m *Master) closeEngine() {
+	es := m.engine
+	if es == nil {
+		return
+	}
+	select {
+	case <-es.stop:
+	default:
+		close(es.stop)
+	}
+	for _, f := range es.files {
+		f.Close()
+	}
+}
