@@ -61,7 +61,7 @@ type Master struct {
 	ops     *opsState // stats endpoint (stats.go)
 	// engine is set when the workers serve the connections (engine.go).
 	engine *engineSetup
-	dev     *devState // dev mode's watching (dev.go)
+	dev    *devState // dev mode's watching (dev.go)
 
 	// handedOver is set once a HUP's new master took the sockets: this
 	// one must not unlink the unix socket paths it serves on now.

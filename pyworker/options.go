@@ -2,9 +2,9 @@ package pyworker
 
 import (
 	"encoding/json"
-	"os"
 	"fmt"
 	"io"
+	"os"
 	"time"
 )
 

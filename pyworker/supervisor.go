@@ -50,7 +50,7 @@ type Manager struct {
 	nextWorker int
 	// rows are the scoreboard rows of the engine (EngineOptions.Rows), by
 	// the worker that holds each; nil entries are free.
-	rows []*worker
+	rows       []*worker
 	nextGen    int
 	pending    map[string]*worker // by token, until the Hello arrives
 	byPid      map[int]*worker    // forked workers, by pid
