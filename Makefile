@@ -44,6 +44,11 @@ system:
 # time with Django 6 ($(PY6)).
 DJANGO_TESTS := ^(TestMysite|TestDev|TestCheck|TestTutorialINI|TestLiveReloadInChromium)
 
+# The integration tests of the request path, run a second time on the proxy
+# path (GOWSGI_ENGINE=off): the first run serves through the in-worker engine
+# wherever it can run.
+PROXY_TESTS := ^(TestApps|TestMysite|TestHostile|TestSlowClients|TestStalledReader|TestWorkerKilled|TestWorkerDiesMidStream|TestManyIdleConnections|TestUwsgiNginx|TestQueueGets|TestTrustedProxies|TestStaticMapOnBothListeners|TestAccessLogFormats|TestHUPUnderLoad|TestHarakiriAndMaxRequests|TestGracefulStop)$$
+
 # test: every test: Go (race detector, real python workers and real Django),
 # the Django tests again on Django 6.x, the Python runtime's own tests on each
 # CPython 3.9-3.13 found, the wheel installed and used as a user would
@@ -55,6 +60,7 @@ test: venv venv6 system uwsgi-venv engine
 	scripts/actionlint.sh
 	GOWSGI_TEST_PYTHON=$(abspath $(PY)) $(GO) test -race -count=1 -timeout 15m ./...
 	GOWSGI_TEST_PYTHON=$(abspath $(PY6)) $(GO) test -race -count=1 -timeout 10m -run '$(DJANGO_TESTS)' ./...
+	GOWSGI_ENGINE=off GOWSGI_TEST_PYTHON=$(abspath $(PY)) $(GO) test -race -count=1 -timeout 10m -run '$(PROXY_TESTS)' ./cmd/... ./master/...
 	scripts/test-python.sh $(PY)
 	$(PY6) -m unittest discover -s pyworker/python/tests -t pyworker/python -p 'test_django.py'
 	scripts/test-wheel.sh $(PY) $(PY6)

@@ -173,7 +173,7 @@ func TestFromCLIKeepsBase(t *testing.T) {
 // flagSamples is a value for each key, used to check that a key means the
 // same in an ini file and as a flag. Every key must have one.
 var flagSamples = map[string]string{
-	"socket": "/run/s.sock", "http": ":8000", "http-socket": "127.0.0.1:8001", "https": ":8443,c.pem,k.pem",
+	"engine": "off", "socket": "/run/s.sock", "http": ":8000", "http-socket": "127.0.0.1:8001", "https": ":8443,c.pem,k.pem",
 	"chdir": "/srv", "wsgi-file": "app.py", "module": "mysite.wsgi:app", "callable": "app", "home": "/venv",
 	"python": "/usr/bin/python3", "pythonpath": "/lib", "env": "A=1,2",
 	"processes": "4", "threads": "8", "master": "", "lazy-apps": "", "queue-gets": "", "enable-threads": "", "need-app": "",

@@ -38,9 +38,11 @@ type AccessLog struct {
 }
 
 // logBatch is the engine's access log: lines are gathered under a lock by
-// the thread that served the request and written together once 32 KiB are
-// held or the oldest is 100 ms old (FlushIfOld), so that the log costs
-// neither a write(2) per request nor a hand-off to another thread.
+// the thread that served the request and written together once the next
+// would pass 4 KiB or the oldest is 100 ms old (FlushIfOld), so that the
+// log costs neither a write(2) per request nor a hand-off to another
+// thread. 4 KiB is PIPE_BUF: a write that large to the master's pipe is
+// never interleaved with another worker's, so lines stay whole.
 type logBatch struct {
 	mu    sync.Mutex
 	w     io.Writer
@@ -49,7 +51,7 @@ type logBatch struct {
 }
 
 // logBatchSize is how much the engine's log holds before it writes.
-const logBatchSize = 32 << 10
+const logBatchSize = 4096
 
 // NewBatchedAccessLog is an access log for the engine (see logBatch).
 func NewBatchedAccessLog(w io.Writer) *AccessLog {
@@ -58,13 +60,13 @@ func NewBatchedAccessLog(w io.Writer) *AccessLog {
 
 func (b *logBatch) add(line []byte) {
 	b.mu.Lock()
+	if len(b.buf)+len(line) > logBatchSize {
+		b.writeLocked()
+	}
 	if len(b.buf) == 0 {
 		b.since = time.Now()
 	}
 	b.buf = append(b.buf, line...)
-	if len(b.buf) >= logBatchSize {
-		b.writeLocked()
-	}
 	b.mu.Unlock()
 }
 

@@ -6,6 +6,7 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -101,14 +102,14 @@ func (c *engineConn) waitingIdle() bool {
 // request that takes longer than the timeout to arrive (its head since its
 // first byte, its body since its last), a kept answer the client does not
 // read, or an idle keep-alive connection.
-func (c *engineConn) expired(now time.Time, timeout time.Duration, stopping bool) bool {
+func (c *engineConn) expired(now time.Time, timeout time.Duration, graceOver bool) bool {
 	switch {
 	case c.dead:
 		return false
 	case c.flushing:
 		return now.Sub(c.lastIO) > timeout
 	case len(c.in) == 0:
-		return now.Sub(c.lastIO) > timeout || stopping
+		return now.Sub(c.lastIO) > timeout || graceOver
 	case c.g.heads == c.served && c.l.kind == "http":
 		return now.Sub(c.started) > timeout
 	}
@@ -118,6 +119,17 @@ func (c *engineConn) expired(now time.Time, timeout time.Duration, stopping bool
 // onTimeout answers a body that stopped arriving with 408; a head that
 // did (slowloris) or an idle connection is closed unanswered.
 func (c *engineConn) onTimeout(e *Engine) {
+	if c.l.kind == "uwsgi" && !c.flushing && c.uwsgiVarsIn() {
+		// The packet came, its body stopped coming: 408, as the proxy
+		// path's body read answers.
+		uc := uwsgiConn{c: &c.fc, timeout: timeoutOr(e.s.Timeout)}
+		msg := errorPages[http.StatusRequestTimeout]
+		uc.writeHead(http.StatusRequestTimeout, "", errorPageHeaders(msg))
+		uc.writeBody([]byte(msg))
+		uc.flushPending()
+		e.logf("uwsgi %s sent nothing of its request body for %s; answered 408", c.fc.remote, timeoutOr(e.s.Timeout))
+		return
+	}
 	if c.l.kind == "http" && c.g.heads > c.served && !c.flushing {
 		msg := errorPages[http.StatusRequestTimeout]
 		b := appendErrorHead(nil, http.StatusRequestTimeout, msg)
@@ -233,6 +245,13 @@ func (c *engineConn) stepHTTP(e *Engine, be *threadBackend) bool {
 		c.answerAndClose(e, http.StatusBadRequest)
 		return false
 	}
+	if c.g.heads > c.served {
+		if end := bytes.Index(c.in, []byte("\r\n\r\n")); end+4 > maxHeaderBytesOf(e.s) || end < 0 && len(c.in) > maxHeaderBytesOf(e.s) {
+			e.logf("http: refused a request from %s: its request line and headers are larger than %d bytes; answered 431", c.fc.remote, maxHeaderBytesOf(e.s))
+			c.answerAndClose(e, http.StatusRequestHeaderFieldsTooLarge)
+			return false
+		}
+	}
 	switch {
 	case c.g.ends > c.served:
 		c.serveHTTP(e, be, false)
@@ -336,7 +355,7 @@ func (c *engineConn) serveHTTP(e *Engine, be *threadBackend, stream bool) {
 	req.RemoteAddr = c.fc.remote.String()
 	p := c.l.pipeline
 	p.backend = be
-	hw := engineHTTPWire{c: &c.fc, r: req, timeout: p.timeout, env: &c.l.environ, keepAlive: wantsKeepAlive(req) && !e.stopping.Load()}
+	hw := engineHTTPWire{c: &c.fc, r: req, timeout: p.timeout, env: &c.l.environ, keepAlive: wantsKeepAlive(req), stopping: &e.stopping}
 	x := exchange{w: &hw, r: req, path: req.URL.Path}
 	hasBody := req.ContentLength != 0 && req.Body != nil && req.Body != http.NoBody
 	if hasBody {
@@ -504,4 +523,10 @@ func (c *engineConn) stepUwsgi(e *Engine, be *threadBackend) bool {
 	c.closeAfter = true
 	c.afterAnswer(e)
 	return false
+}
+
+// uwsgiVarsIn reports whether a uwsgi packet's header and vars have all
+// arrived.
+func (c *engineConn) uwsgiVarsIn() bool {
+	return len(c.in) >= uwsgiHeaderSize && len(c.in) >= uwsgiHeaderSize+int(binary.LittleEndian.Uint16(c.in[1:3]))
 }

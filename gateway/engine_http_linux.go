@@ -110,7 +110,8 @@ type engineHTTPWire struct {
 	r         *http.Request
 	timeout   time.Duration
 	env       *Environ
-	keepAlive bool // the connection may carry another request
+	keepAlive bool         // the connection may carry another request
+	stopping  *atomic.Bool // the engine's: once set, this answer closes the connection
 
 	head     []byte // the status line and headers, until the body is framed
 	body     []byte // body bytes written, not yet sent
@@ -260,6 +261,9 @@ func (w *engineHTTPWire) sendHead(complete bool) {
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
 	default:
 		w.keepAlive = false // HTTP/1.0: the close ends the body
+	}
+	if w.stopping != nil && w.stopping.Load() {
+		w.keepAlive = false
 	}
 	switch {
 	case !w.keepAlive:

@@ -48,8 +48,9 @@ type Engine struct {
 	mu    sync.Mutex
 	conns map[int]*engineConn
 
-	stopping atomic.Bool // Stop was called: accept nothing more, close idle connections
-	closed   atomic.Bool // every thread must leave Serve
+	stopping atomic.Bool  // Stop was called: accept nothing more, close idle connections
+	stopAt   atomic.Int64 // unix nanos of Stop
+	closed   atomic.Bool  // every thread must leave Serve
 	threads  atomic.Int32
 	gone     chan struct{} // closed when the last thread leaves after a stop
 	goneOnce sync.Once
@@ -151,6 +152,7 @@ func (e *Engine) SetBalancer(b Balancer) { e.board = b }
 func (e *Engine) SetBoard(b *Scoreboard, row int) {
 	b.Claim(row, os.Getpid())
 	e.sb, e.board = b, b
+	e.SetMetrics(BoardMetrics(b))
 }
 
 // SetMetrics makes the engine count its requests in m.
@@ -207,7 +209,7 @@ func (e *Engine) Serve(app EngineApp, pid, gen, thread int) error {
 		}
 		wait := sweepEvery
 		if e.stopping.Load() {
-			wait = 20 * time.Millisecond
+			wait = 50 * time.Millisecond
 		}
 		fd, events, ok := e.ep.wait(wait)
 		e.maybeSweep()
@@ -320,13 +322,16 @@ func (e *Engine) idle() bool {
 	return len(e.conns) == 0
 }
 
-// Stop stops accepting, closes the idle connections and lets the others
-// finish their request (its answer says Connection: close); the threads
-// leave Serve once none is left. It returns at once.
+// Stop stops accepting and lets the connections finish: each answers its
+// next request with Connection: close, and one that sends none within
+// stopIdleGrace is closed (as the proxy path's Drain does: a client that
+// just reused an idle connection must not see it close under its request).
+// The threads leave Serve once none is left. It returns at once.
 func (e *Engine) Stop() {
 	if e.stopping.Swap(true) {
 		return
 	}
+	e.stopAt.Store(time.Now().UnixNano())
 	e.mu.Lock()
 	for _, l := range e.ls {
 		if l.armed {
@@ -337,7 +342,6 @@ func (e *Engine) Stop() {
 	if e.sb != nil {
 		e.sb.StopAccepting()
 	}
-	e.closeIdle()
 	var one [8]byte
 	one[0] = 1
 	unix.Write(e.wake, one[:])
@@ -365,9 +369,12 @@ func (e *Engine) Close() {
 // onWake passes the wake-up on to the next thread (the eventfd is
 // one-shot), so that every thread sees the stop.
 func (e *Engine) onWake() {
-	e.closeIdle()
 	e.ep.rearm(e.wake, unix.EPOLLIN|unix.EPOLLONESHOT)
 }
+
+// stopIdleGrace is how long an idle connection may still send a request
+// after Stop.
+const stopIdleGrace = 2 * time.Second
 
 // closeIdle closes the connections that wait for a next request with
 // nothing of it received; the thread that owns a connection (its event
@@ -404,7 +411,8 @@ func (e *Engine) maybeSweep() {
 	var late []*engineConn
 	for _, c := range e.conns {
 		if c.mu.TryLock() {
-			if c.expired(now, timeoutOr(e.s.Timeout), e.stopping.Load()) {
+			graceOver := e.stopping.Load() && now.UnixNano() > e.stopAt.Load()+int64(stopIdleGrace)
+			if c.expired(now, timeoutOr(e.s.Timeout), graceOver) {
 				late = append(late, c)
 			} else {
 				c.mu.Unlock()

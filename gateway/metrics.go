@@ -27,38 +27,88 @@ type Metrics struct {
 	requests  [len(statusClasses)]atomic.Uint64
 	latency   [len(statusClasses)]*prom.Histogram
 	queueWait *prom.Histogram
+	// board, when set, is the engine's scoreboard: in a worker, the
+	// observations go to its row; in the master, Write adds every row's.
+	board boardObserver
 }
+
+// boardObserver is the scoreboard as Metrics uses it (scoreboard_linux.go).
+type boardObserver interface {
+	begin()
+	done(class int, seconds float64)
+	waited(seconds float64)
+	totals() boardMetrics
+}
+
+// boardMetrics are request metrics summed over the scoreboard's rows.
+type boardMetrics struct {
+	inFlight uint64
+	class    [len(statusClasses)]uint64
+	latency  [len(statusClasses)][latencyBuckets]uint64
+	latSum   [len(statusClasses)]float64
+	queue    [queueBuckets]uint64
+	queueSum float64
+}
+
+// The latency and queue-wait buckets, which NewMetrics and the scoreboard
+// share.
+var (
+	latencyBounds = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+	queueBounds   = []float64{.0001, .0005, .001, .005, .01, .05, .1, .5, 1, 5, 10, 60}
+)
+
+const (
+	latencyBuckets = 15 // len(latencyBounds) + 1
+	queueBuckets   = 13 // len(queueBounds) + 1
+)
 
 // NewMetrics creates the request metrics.
 func NewMetrics() *Metrics {
 	m := &Metrics{
-		queueWait: prom.NewHistogram(.0001, .0005, .001, .005, .01, .05, .1, .5, 1, 5, 10, 60),
+		queueWait: prom.NewHistogram(queueBounds...),
 	}
 	for i := range statusClasses {
-		m.latency[i] = prom.NewHistogram(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30)
+		m.latency[i] = prom.NewHistogram(latencyBounds...)
 	}
 	return m
 }
 
 // Write writes the request metrics in the text format.
 func (m *Metrics) Write(w *prom.Writer) {
+	var t boardMetrics
+	if m.board != nil {
+		// The engines' requests; the master serves none itself.
+		t = m.board.totals()
+	}
 	w.Family("gowsgi_requests_total", "Requests answered, by status class (499, a client that went away, is 4xx).", "counter")
 	for i, c := range statusClasses {
-		w.Sample("gowsgi_requests_total", float64(m.requests[i].Load()), "class", c)
+		w.Sample("gowsgi_requests_total", float64(m.requests[i].Load()+t.class[i]), "class", c)
 	}
 	w.Family("gowsgi_request_duration_seconds", "Time from the request's headers to the end of its response, by status class.", "histogram")
 	for i, c := range statusClasses {
-		m.latency[i].Write(w, "gowsgi_request_duration_seconds", "class", c)
+		if m.board != nil {
+			w.Histogram("gowsgi_request_duration_seconds", latencyBounds, t.latency[i][:], t.latSum[i], "class", c)
+		} else {
+			m.latency[i].Write(w, "gowsgi_request_duration_seconds", "class", c)
+		}
 	}
 	w.Family("gowsgi_requests_in_flight", "Requests being served now (queued or running in a worker).", "gauge")
-	w.Sample("gowsgi_requests_in_flight", float64(m.inFlight.Load()))
-	w.Family("gowsgi_queue_wait_seconds", "Time a ready request (headers and the first 64 KiB of body read) waited for a free worker thread.", "histogram")
-	m.queueWait.Write(w, "gowsgi_queue_wait_seconds")
+	w.Sample("gowsgi_requests_in_flight", float64(m.inFlight.Load()+int64(t.inFlight)))
+	w.Family("gowsgi_queue_wait_seconds", "Time a ready request (headers and the first 64 KiB of body read) waited for a free worker thread (0 in the engine, where the thread that read a request runs it).", "histogram")
+	if m.board != nil {
+		w.Histogram("gowsgi_queue_wait_seconds", queueBounds, t.queue[:], t.queueSum)
+	} else {
+		m.queueWait.Write(w, "gowsgi_queue_wait_seconds")
+	}
 }
 
 // begin counts a request in flight.
 func (m *Metrics) begin() {
-	if m != nil {
+	switch {
+	case m == nil:
+	case m.board != nil:
+		m.board.begin()
+	default:
 		m.inFlight.Add(1)
 	}
 }
@@ -68,11 +118,15 @@ func (m *Metrics) done(status int, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.inFlight.Add(-1)
 	i := status / 100
 	if status < 100 || i >= len(statusClasses) {
 		i = 0
 	}
+	if m.board != nil {
+		m.board.done(i, d.Seconds())
+		return
+	}
+	m.inFlight.Add(-1)
 	m.requests[i].Add(1)
 	m.latency[i].Observe(d.Seconds())
 }

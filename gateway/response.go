@@ -86,7 +86,8 @@ func errorPageHeaders(msg string) [][2]string {
 // what is left of such a request cannot be trusted to frame the next one.
 func closesConnection(code int) bool {
 	switch code {
-	case http.StatusBadRequest, http.StatusRequestTimeout, http.StatusRequestEntityTooLarge, http.StatusRequestHeaderFieldsTooLarge:
+	case http.StatusBadRequest, http.StatusRequestTimeout, http.StatusRequestEntityTooLarge, http.StatusRequestHeaderFieldsTooLarge,
+		http.StatusHTTPVersionNotSupported:
 		return true
 	}
 	return false

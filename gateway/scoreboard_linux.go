@@ -13,7 +13,9 @@ package gateway
 
 import (
 	"fmt"
+	"math"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -24,8 +26,8 @@ import (
 const (
 	boardMagic    = 0x676f77736769_01 // "gowsgi" v1
 	boardHeader   = 64
-	boardWorker   = 64  // bytes of a worker row before its thread slots
-	boardThread   = 128 // bytes of one thread slot
+	boardWorker   = 1024 // bytes of a worker row before its thread slots
+	boardThread   = 128  // bytes of one thread slot
 	boardPathSize = boardThread - 16
 )
 
@@ -34,6 +36,9 @@ type Scoreboard struct {
 	mem              []byte
 	workers, threads int
 	row              int // this worker's row; -1 in the master
+
+	mu   sync.Mutex   // the master's: gone
+	gone boardMetrics // the metrics of released rows
 }
 
 // CreateScoreboard makes a scoreboard for rows workers of threads threads
@@ -91,13 +96,23 @@ func (b *Scoreboard) rowOff(row int) int {
 	return boardHeader + row*(boardWorker+b.threads*boardThread)
 }
 
-// Worker row words.
+// Worker row words: the row's state, then the request metrics (metrics.go's,
+// counted here by the engine and summed by the master).
 const (
 	wPid       = 0
 	wAccepting = 8
 	wConns     = 16
 	wRequests  = 24
+	wInFlight  = 32
+	wClass     = 40                                             // requests by status class, len(statusClasses) words
+	wLatency   = wClass + 8*len(statusClasses)                  // per class: a bucket count per latency bound and +Inf
+	wLatSum    = wLatency + 8*len(statusClasses)*latencyBuckets // per class: the latency sum, float64 bits
+	wQueue     = wLatSum + 8*len(statusClasses)                 // queue wait: a count per bound and +Inf
+	wQueueSum  = wQueue + 8*queueBuckets
+	wEnd       = wQueueSum + 8
 )
+
+var _ [boardWorker - wEnd]struct{} // the row holds its words
 
 // Claim makes row this worker's, accepting.
 func (b *Scoreboard) Claim(row, pid int) {
@@ -105,6 +120,9 @@ func (b *Scoreboard) Claim(row, pid int) {
 	o := b.rowOff(row)
 	atomic.StoreUint64(b.word(o+wConns), 0)
 	atomic.StoreUint64(b.word(o+wRequests), 0)
+	for off := wInFlight; off < wEnd; off += 8 {
+		atomic.StoreUint64(b.word(o+off), 0)
+	}
 	for t := 0; t < b.threads; t++ {
 		atomic.StoreUint64(b.word(b.threadOff(row, t)), 0)
 	}
@@ -112,9 +130,16 @@ func (b *Scoreboard) Claim(row, pid int) {
 	atomic.StoreUint64(b.word(o+wAccepting), 1)
 }
 
-// Release clears row (the master, once its worker is gone).
+// Release clears row (the master, once its worker is gone); its request
+// metrics are kept, so that the counters the master reports never go back.
 func (b *Scoreboard) Release(row int) {
 	o := b.rowOff(row)
+	b.mu.Lock()
+	b.gone.add(b, o)
+	for off := wClass; off < wEnd; off += 8 {
+		atomic.StoreUint64(b.word(o+off), 0)
+	}
+	b.mu.Unlock()
 	atomic.StoreUint64(b.word(o+wAccepting), 0)
 	atomic.StoreUint64(b.word(o+wPid), 0)
 	atomic.StoreUint64(b.word(o+wConns), 0)
@@ -230,4 +255,78 @@ func (b *Scoreboard) Conns() map[int]int {
 		}
 	}
 	return out
+}
+
+func bucketOf(bounds []float64, v float64) int {
+	i := 0
+	for i < len(bounds) && v > bounds[i] {
+		i++
+	}
+	return i
+}
+
+func (b *Scoreboard) addFloat(off int, v float64) {
+	p := b.word(off)
+	for {
+		old := atomic.LoadUint64(p)
+		if atomic.CompareAndSwapUint64(p, old, math.Float64bits(math.Float64frombits(old)+v)) {
+			return
+		}
+	}
+}
+
+// begin, done and waited are Metrics' observations, in this worker's row.
+func (b *Scoreboard) begin() { atomic.AddUint64(b.word(b.rowOff(b.row)+wInFlight), 1) }
+
+func (b *Scoreboard) done(class int, seconds float64) {
+	o := b.rowOff(b.row)
+	atomic.AddUint64(b.word(o+wInFlight), ^uint64(0))
+	atomic.AddUint64(b.word(o+wClass+8*class), 1)
+	atomic.AddUint64(b.word(o+wLatency+8*(class*latencyBuckets+bucketOf(latencyBounds, seconds))), 1)
+	b.addFloat(o+wLatSum+8*class, seconds)
+}
+
+func (b *Scoreboard) waited(seconds float64) {
+	o := b.rowOff(b.row)
+	atomic.AddUint64(b.word(o+wQueue+8*bucketOf(queueBounds, seconds)), 1)
+	b.addFloat(o+wQueueSum, seconds)
+}
+
+// add adds the row at offset o.
+func (m *boardMetrics) add(b *Scoreboard, o int) {
+	m.inFlight += atomic.LoadUint64(b.word(o + wInFlight))
+	for c := range statusClasses {
+		m.class[c] += atomic.LoadUint64(b.word(o + wClass + 8*c))
+		for k := 0; k < latencyBuckets; k++ {
+			m.latency[c][k] += atomic.LoadUint64(b.word(o + wLatency + 8*(c*latencyBuckets+k)))
+		}
+		m.latSum[c] += math.Float64frombits(atomic.LoadUint64(b.word(o + wLatSum + 8*c)))
+	}
+	for k := 0; k < queueBuckets; k++ {
+		m.queue[k] += atomic.LoadUint64(b.word(o + wQueue + 8*k))
+	}
+	m.queueSum += math.Float64frombits(atomic.LoadUint64(b.word(o + wQueueSum)))
+}
+
+// totals sums every row and the released ones (the master).
+func (b *Scoreboard) totals() boardMetrics {
+	b.mu.Lock()
+	t := b.gone
+	t.inFlight = 0
+	b.mu.Unlock()
+	for r := 0; r < b.workers; r++ {
+		t.add(b, b.rowOff(r))
+	}
+	return t
+}
+
+// BoardMetrics is the Metrics of an engine, counted in its scoreboard row.
+func BoardMetrics(b *Scoreboard) *Metrics { return &Metrics{board: b} }
+
+// WithBoard makes the master's m report the engines' requests, counted in
+// b.
+func (m *Metrics) WithBoard(b *Scoreboard) {
+	if m != nil {
+		m.board = b
+	}
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package master
 
 // This file decides who serves the connections, and sets the workers up
@@ -21,7 +23,8 @@ package master
 //
 // With the engine, the master still binds the sockets, supervises the
 // workers, hands the sockets over on a HUP, and reads the scoreboard
-// (gateway.Scoreboard) for harakiri; a harakiri ends the worker and every
+// (gateway.Scoreboard) for harakiri (pyworker's checkEngineHarakiri), the
+// status page and the metrics; a harakiri ends the worker and every
 // connection it holds, as in uWSGI.
 
 import (
@@ -38,7 +41,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gowsgi/gowsgi/gateway"
@@ -54,10 +56,9 @@ var engineLibFS embed.FS
 
 // engineSetup is what the master keeps of the engine it gave the workers.
 type engineSetup struct {
-	board    *gateway.Scoreboard
-	files    []*os.File
-	harakiri time.Duration
-	stop     chan struct{}
+	board  *gateway.Scoreboard
+	files  []*os.File
+	closed bool
 }
 
 // ErrNoEngine is engine = on where the engine cannot run.
@@ -115,7 +116,7 @@ func (m *Master) setUpEngine(opts *pyworker.Options, lib string) error {
 	if err != nil {
 		return fmt.Errorf("the engine's scoreboard: %w", err)
 	}
-	es := &engineSetup{board: board, harakiri: opts.Harakiri, stop: make(chan struct{})}
+	es := &engineSetup{board: board}
 	s := gateway.EngineSettings{
 		ScriptName: cfg.ScriptName, Proxies: cfg.Proxies, AddHeader: cfg.ResponseHeaders,
 		LimitPost: cfg.LimitPost, Timeout: cfg.SocketTimeout, MaxHeaderBytes: cfg.MaxHeaderBytes, BufferSize: cfg.BufferSize,
@@ -156,12 +157,48 @@ func (m *Master) setUpEngine(opts *pyworker.Options, lib string) error {
 	if err != nil {
 		return fmt.Errorf("encoding the engine settings: %w", err)
 	}
-	opts.Engine = &pyworker.EngineOptions{Lib: lib, Settings: raw, Files: es.files, Rows: rows, RowFreed: board.Release}
-	// Harakiri is the scoreboard's (watchHarakiri): no slot in the master
-	// sees the requests.
-	opts.Harakiri = 0
+	opts.Engine = &pyworker.EngineOptions{Lib: lib, Settings: raw, Files: es.files, Rows: rows, RowFreed: board.Release,
+		Busy: func() []pyworker.BusyThread {
+			var out []pyworker.BusyThread
+			for _, t := range board.Busy() {
+				_, path, _ := strings.Cut(t.Request, " ")
+				out = append(out, pyworker.BusyThread{Pid: t.Pid, Thread: t.Thread, Since: t.Since, Path: path})
+			}
+			return out
+		}}
 	m.engine = es
+	m.ops.metrics.WithBoard(board)
 	return nil
+}
+
+// engineStatus fills in what the supervisor does not know of engine
+// workers: their requests and what each thread runs, from the scoreboard.
+func (m *Master) engineStatus(st *pyworker.Status) {
+	es := m.engine
+	if es == nil {
+		return
+	}
+	busy := es.board.Busy()
+	for i := range st.Workers {
+		w := &st.Workers[i]
+		if w.Pid <= 0 {
+			continue
+		}
+		w.Requests = es.board.Requests(w.Pid)
+		threads := make([]pyworker.ThreadStatus, m.cfg.Workers.Threads)
+		for t := range threads {
+			threads[t].Thread = t
+		}
+		for _, b := range busy {
+			if b.Pid == w.Pid && b.Thread < len(threads) {
+				threads[b.Thread].Since = b.Since
+				if _, path, ok := strings.Cut(b.Request, " "); ok {
+					threads[b.Thread].Path = path
+				}
+			}
+		}
+		w.Threads = threads
+	}
 }
 
 // listenerFile is a duplicate of ln's socket for the workers to inherit.
@@ -237,46 +274,13 @@ func probeEngine(python, lib string) string {
 	return fmt.Sprintf("%s cannot load the engine library (%s)", python, msg)
 }
 
-// watchHarakiri kills a worker whose thread has run one request for
-// longer than harakiri, with every connection it holds, as uWSGI does.
-func (m *Master) watchHarakiri() {
-	es := m.engine
-	if es == nil || es.harakiri <= 0 {
-		return
-	}
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	killed := map[int]bool{}
-	for {
-		select {
-		case <-es.stop:
-			return
-		case <-tick.C:
-		}
-		now := time.Now()
-		for _, t := range es.board.Busy() {
-			if ran := now.Sub(t.Since); ran > es.harakiri && !killed[t.Pid] {
-				killed[t.Pid] = true
-				m.logf("harakiri: worker pid %d thread %d ran %q for %s (harakiri %s): killing the worker and its connections",
-					t.Pid, t.Thread, t.Request, ran.Round(time.Second), es.harakiri)
-				syscall.Kill(t.Pid, syscall.SIGKILL)
-			}
-		}
-	}
-}
-
-// closeEngine stops the harakiri watch and closes what the workers
-// inherited.
+// closeEngine closes what the workers inherited.
 func (m *Master) closeEngine() {
 	es := m.engine
-	if es == nil {
+	if es == nil || es.closed {
 		return
 	}
-	select {
-	case <-es.stop:
-	default:
-		close(es.stop)
-	}
+	es.closed = true
 	for _, f := range es.files {
 		f.Close()
 	}

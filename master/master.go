@@ -184,9 +184,7 @@ func start(ctx context.Context, cfg Config, so startOptions) (_ *Master, err err
 		m.alog.Format = cfg.AccessFormat
 		m.alog.Skip = cfg.LogSkip
 	}
-	if m.engine != nil {
-		go m.watchHarakiri()
-	} else {
+	if m.engine == nil {
 		m.serveListeners()
 	}
 	m.serveStats()

@@ -208,6 +208,7 @@ func (o *opsState) serveMetrics(w http.ResponseWriter, r *http.Request) {
 func (o *opsState) writeManagerMetrics(w *prom.Writer) {
 	mgr := o.m.mgr
 	st := mgr.Status()
+	o.m.engineStatus(&st)
 	states := map[string]float64{}
 	for _, s := range pyworker.WorkerStates {
 		states[s] = 0
@@ -316,6 +317,7 @@ type ReloadDoc struct {
 
 func (o *opsState) status() StatusDoc {
 	st := o.m.mgr.Status()
+	o.m.engineStatus(&st)
 	now := time.Now()
 	d := StatusDoc{Version: Version, Pid: os.Getpid(), Started: o.started, Python: st.Python,
 		Generation: st.Generation, Listeners: o.m.URLs(), Handovers: o.handovers.Load(), Workers: []WorkerDoc{}}

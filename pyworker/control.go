@@ -166,6 +166,11 @@ func (m *Manager) controlLoop(w *worker, ctl *control, r *bufio.Reader) {
 		case TypeLog:
 			w.log(f.Payload)
 			continue
+		case TypeRetire:
+			// The engine counts requests in the worker (max-requests); it
+			// has stopped accepting and is finishing what it holds.
+			m.send(retireEvent{w: w, why: retireMaxRequests})
+			continue
 		case TypeStack:
 			var st struct {
 				Thread int    `json:"thread"`

@@ -127,4 +127,14 @@ type EngineOptions struct {
 	// so the master can clear it).
 	Rows     int
 	RowFreed func(row int)
+	// Busy lists the engine threads running a request (the scoreboard):
+	// harakiri watches them, as it watches the slots on the proxy path.
+	Busy func() []BusyThread
+}
+
+// BusyThread is an engine thread running a request.
+type BusyThread struct {
+	Pid, Thread int
+	Since       time.Time
+	Path        string
 }

@@ -36,7 +36,8 @@ package pyworker
 // request's End.
 //
 // The control connection carries Ready or BootError once, then Log, Stop,
-// Dump/Stack, Notify, and for a zygote Fork/Forked/Exited.
+// Dump/Stack, Notify, Retire (a worker that serves through the engine and
+// reached max-requests), and for a zygote Fork/Forked/Exited.
 //
 // Payload encodings:
 //   - Request: the CGI environ as latin-1 "key\x00value\x00key\x00value"
@@ -90,6 +91,7 @@ const (
 	TypeStack     FrameType = 25 // control: answer to Dump (JSON)
 	TypeForked    FrameType = 26 // zygote control: a worker was forked (JSON {"worker", "pid"})
 	TypeExited    FrameType = 27 // zygote control: a forked worker exited (JSON {"pid", "code", "signal"})
+	TypeRetire    FrameType = 28 // control: an engine worker reached max-requests and stopped accepting (JSON {"reason"})
 )
 
 // Frame flags.
@@ -104,7 +106,7 @@ var typeNames = map[FrameType]string{
 	TypeDump: "Dump", TypeFork: "Fork", TypeNotify: "Notify", TypeHello: "Hello", TypeReady: "Ready",
 	TypeBootError: "BootError", TypeStart: "Start", TypeRespBody: "RespBody",
 	TypeEnd: "End", TypeAppError: "AppError", TypeRead: "Read", TypeLog: "Log",
-	TypeStack: "Stack", TypeForked: "Forked", TypeExited: "Exited",
+	TypeStack: "Stack", TypeForked: "Forked", TypeExited: "Exited", TypeRetire: "Retire",
 }
 
 // String returns the frame type's name, as used in logs and golden files.

@@ -113,3 +113,31 @@ func (m *Manager) evilRSSLoop() {
 }
 
 const evilRSSInterval = 500 * time.Millisecond
+
+// engineRSSLoop is reload-on-rss for workers that serve through the engine
+// (EngineOptions): no request passes through the master to check after,
+// so every rssInterval it reads each ready worker's RSS and retires one
+// past Options.ReloadOnRSS, which finishes what it holds first.
+func (m *Manager) engineRSSLoop() {
+	t := time.NewTicker(rssInterval)
+	defer t.Stop()
+	limit := m.opts.ReloadOnRSS
+	for {
+		select {
+		case <-m.done:
+			return
+		case <-t.C:
+		}
+		for _, ws := range m.Status().Workers {
+			if ws.Pid <= 0 || ws.State != "ready" {
+				continue
+			}
+			rss, err := RSS(ws.Pid)
+			if err != nil || rss <= limit {
+				continue
+			}
+			detail := fmt.Sprintf("resident memory %d MiB is over the limit of %d MiB", rss>>20, limit>>20)
+			m.send(retireByPidEvent{pid: ws.Pid, why: retireRSS, detail: detail})
+		}
+	}
+}

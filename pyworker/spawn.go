@@ -101,7 +101,7 @@ func (m *Manager) engineConfig(row int) *engineConfig {
 	if eo == nil {
 		return nil
 	}
-	return &engineConfig{Lib: eo.Lib, Settings: eo.Settings, Row: row}
+	return &engineConfig{Lib: eo.Lib, Settings: eo.Settings, Row: row, MaxRequests: m.opts.MaxRequests}
 }
 
 // takeRow gives w a free scoreboard row.

@@ -104,6 +104,9 @@ func newManager(opts Options, p procs) (*Manager, error) {
 	if opts.EvilReloadOnRSS > 0 {
 		go m.evilRSSLoop()
 	}
+	if opts.Engine != nil && opts.ReloadOnRSS > 0 {
+		go m.engineRSSLoop()
+	}
 	return m, nil
 }
 
@@ -154,7 +157,14 @@ type (
 	}
 	// From the request path (pool.go, rss.go).
 	slotBackEvent struct{ s *Slot }
-	retireEvent   struct {
+	// retireByPidEvent retires the worker of a pid (engineRSSLoop), if it
+	// is still one of ours.
+	retireByPidEvent struct {
+		pid    int
+		why    retireReason
+		detail string
+	}
+	retireEvent struct {
 		w      *worker
 		why    retireReason
 		detail string
@@ -191,6 +201,7 @@ func (childExitEvent) isEvent()     {}
 func (exitEvent) isEvent()          {}
 func (slotBackEvent) isEvent()      {}
 func (retireEvent) isEvent()        {}
+func (retireByPidEvent) isEvent()   {}
 func (respawnEvent) isEvent()       {}
 func (respawnZygoteEvent) isEvent() {}
 func (warmedEvent) isEvent()        {}
@@ -273,6 +284,10 @@ func (m *Manager) handle(ev event) bool {
 		m.onSlotBack(ev.s)
 	case retireEvent:
 		m.retire(ev.w, ev.why, ev.detail)
+	case retireByPidEvent:
+		if w := m.workerByPid(ev.pid); w != nil && !w.retiring.Load() {
+			m.retire(w, ev.why, ev.detail)
+		}
 	case respawnEvent:
 		if !m.stopping && !ev.g.isOld.Load() {
 			m.spawnWorker(ev.g, ev.crashes)
@@ -345,6 +360,12 @@ func (m *Manager) tick() {
 }
 
 func (m *Manager) checkHarakiri(w *worker, now time.Time) {
+	if eo := m.opts.Engine; eo != nil {
+		if eo.Busy != nil {
+			m.checkEngineHarakiri(w, now, eo.Busy())
+		}
+		return
+	}
 	for _, s := range w.slots {
 		since := s.busySince.Load()
 		if since == 0 || now.Sub(time.Unix(0, since)) < m.opts.Harakiri {
@@ -368,6 +389,40 @@ func (m *Manager) checkHarakiri(w *worker, now time.Time) {
 		}
 		pid := w.pid
 		// Give the stack dump a moment to arrive, then kill.
+		time.AfterFunc(200*time.Millisecond, func() { m.procs.signal(pid, syscall.SIGKILL) })
+		w.retiring.Store(true)
+		return
+	}
+}
+
+// workerByPid is the live worker process pid, nil for none.
+func (m *Manager) workerByPid(pid int) *worker {
+	for _, g := range m.gens {
+		for _, w := range g.workers {
+			if w.pid == pid && w.state != stateDead {
+				return w
+			}
+		}
+	}
+	return nil
+}
+
+// checkEngineHarakiri is checkHarakiri for a worker that serves through
+// the engine: its stuck thread is found in the scoreboard, and killing the
+// worker ends every connection it holds, as in uWSGI (no master holds them).
+func (m *Manager) checkEngineHarakiri(w *worker, now time.Time, busy []BusyThread) {
+	for _, b := range busy {
+		if b.Pid != w.pid || now.Sub(b.Since) < m.opts.Harakiri {
+			continue
+		}
+		m.logf("harakiri: %s thread %d stuck on %s for more than %s; killing it and its connections", w, b.Thread, b.Path, m.opts.Harakiri)
+		w.harakiri = true
+		m.stats.harakiri.Add(1)
+		if w.ctrl != nil {
+			payload, _ := json.Marshal(map[string]int{"thread": b.Thread})
+			w.ctrl.send(TypeDump, payload)
+		}
+		pid := w.pid
 		time.AfterFunc(200*time.Millisecond, func() { m.procs.signal(pid, syscall.SIGKILL) })
 		w.retiring.Store(true)
 		return

@@ -164,6 +164,8 @@ type engineConfig struct {
 	Lib      string          `json:"lib"`
 	Settings json.RawMessage `json:"settings"`
 	Row      int             `json:"row"`
+	// MaxRequests is counted by the worker itself, which sends Retire.
+	MaxRequests int `json:"max_requests,omitempty"`
 }
 
 // acceptLoop accepts connections from Python processes on the master socket

@@ -543,10 +543,14 @@ func TestWorkerKilled(t *testing.T) {
 		"serve", "--http", "127.0.0.1:0", "--chdir", "testdata/apps", "--wsgi-file", "all.py",
 		"--processes", "2", "--threads", "1", "--python", testPython(t))}
 	pidFile := filepath.Join(s.tmp, "victim.pid")
-	victim := make(chan int, 1)
+	type answer struct {
+		code   int
+		closed bool
+	}
+	victim := make(chan answer, 1)
 	go func() {
-		code, _, _ := get(t, nil, s.url+"/pid_slow/?s=60&file="+pidFile)
-		victim <- code
+		code, closed := getOrClosed(t, s.url+"/pid_slow/?s=60&file="+pidFile)
+		victim <- answer{code, closed}
 	}()
 	var pid int
 	deadline := time.Now().Add(15 * time.Second)
@@ -582,10 +586,8 @@ func TestWorkerKilled(t *testing.T) {
 		t.Fatal("both concurrent requests had ended before the kill")
 	}
 	select {
-	case code := <-victim:
-		if code != 502 {
-			t.Fatalf("the killed worker's request got %d, want 502", code)
-		}
+	case a := <-victim:
+		wantWorkerGone(t, s.proc, "the killed worker's request", a.code, a.closed, 502)
 	case <-time.After(20 * time.Second):
 		t.Fatal("the killed worker's request never finished")
 	}

@@ -131,9 +131,13 @@ func TestWorkerKilledUnderLoad(t *testing.T) {
 				resp, err := client.Post(p.url+"/record/", "text/plain", strings.NewReader(body))
 				if err != nil {
 					failed.Add(1)
-					mu.Lock()
-					bad = append(bad, err.Error())
-					mu.Unlock()
+					if !p.engine() {
+						// Through the engine a dead worker's connections
+						// are closed; on the proxy path the master answers.
+						mu.Lock()
+						bad = append(bad, err.Error())
+						mu.Unlock()
+					}
 					continue
 				}
 				got, _ := io.ReadAll(resp.Body)
@@ -186,9 +190,15 @@ func TestWorkerKilledUnderLoad(t *testing.T) {
 		t.Fatalf("requests failed other than with 502: %v", bad[:min(len(bad), 5)])
 	}
 	// One thread per worker: each kill can fail at most the one request
-	// that worker held.
-	if failed.Load() > int64(kills) {
-		t.Fatalf("%d requests failed for %d worker kills (at most one each)", failed.Load(), kills)
+	// that worker held, and through the engine the requests on the
+	// connections it held (8 clients over 3 balanced workers: 3 at most;
+	// a reused connection the kill closed fails its POST too).
+	perKill := 1
+	if p.engine() {
+		perKill = 4
+	}
+	if failed.Load() > int64(kills*perKill) {
+		t.Fatalf("%d requests failed for %d worker kills (at most %d each)", failed.Load(), kills, perKill)
 	}
 	b, _ := os.ReadFile(record)
 	seen := map[string]bool{}
@@ -238,9 +248,8 @@ func TestSegfaults(t *testing.T) {
 		p := startGowsgi(t, repoRoot(t), env, "serve", "--http", "127.0.0.1:0", "--chdir", "testdata/apps",
 			"--wsgi-file", "segv.py", "--python", testPython(t), "--processes", "2")
 		for i := 0; i < 3; i++ {
-			if code, _, _ := get(t, nil, p.url+"/?crash=1"); code != 502 {
-				t.Fatalf("crashing request %d: %d, want 502", i, code)
-			}
+			code, closed := getOrClosed(t, p.url+"/?crash=1")
+			wantWorkerGone(t, p, fmt.Sprintf("crashing request %d", i), code, closed, 502)
 		}
 		waitBody(t, p.url+"/", func(code int, body string) bool { return code == 200 && body == "alive\n" })
 		// The exit is logged when the supervisor learns of it, which may
@@ -254,7 +263,7 @@ func TestSegfaults(t *testing.T) {
 			"--wsgi-file", "segv.py", "--python", testPython(t), "--lazy-apps")
 		os.WriteFile(marker, nil, 0o644)
 		// Crash the running worker; its replacements now die at import.
-		get(t, nil, p.url+"/?crash=1")
+		getOrClosed(t, p.url+"/?crash=1")
 		re := regexp.MustCompile(`died (\d+) times in a row; next start in (\S+)`)
 		if _, ok := p.out.waitFor(regexp.MustCompile(`died 4 times in a row`), 30*time.Second); !ok {
 			t.Fatalf("no back-off:\n%s", p.out)

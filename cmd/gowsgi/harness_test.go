@@ -6,6 +6,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -280,6 +281,42 @@ func get(t testing.TB, client *http.Client, url string) (int, http.Header, strin
 		t.Fatalf("GET %s: reading body: %v", url, err)
 	}
 	return resp.StatusCode, resp.Header, string(body)
+}
+
+// getOrClosed is get for a request whose worker may die under it: on the
+// engine path its connection is closed unanswered (closed true), on the
+// proxy path the master answers (502, 504).
+func getOrClosed(t testing.TB, url string) (code int, closed bool) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+			return 0, true
+		}
+		t.Errorf("GET %s: %v", url, err)
+		return 0, false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, false
+}
+
+// engine reports whether the workers serve p's connections (the in-worker
+// engine), from its start-up line.
+func (p *proc) engine() bool {
+	return strings.Contains(p.out.String(), "the workers serve the connections (in-worker engine)")
+}
+
+// wantWorkerGone checks what a request whose worker died got: a closed
+// connection through the engine, else want from the master.
+func wantWorkerGone(t testing.TB, p *proc, what string, code int, closed bool, want int) {
+	t.Helper()
+	switch {
+	case p.engine() && !closed:
+		t.Errorf("%s: got %d, want its connection closed (the engine's worker died with it)", what, code)
+	case !p.engine() && code != want:
+		t.Errorf("%s: got %d (closed %v), want %d", what, code, closed, want)
+	}
 }
 
 // readLine reads one line from a streaming body.

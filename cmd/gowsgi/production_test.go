@@ -159,10 +159,8 @@ func TestHarakiriAndMaxRequests(t *testing.T) {
 		"--wsgi-file", "all.py", "--processes", "1", "--threads", "2", "--python", testPython(t),
 		"--harakiri", "1", "--max-requests", "5")
 	t.Run("harakiri", func(t *testing.T) {
-		code, _, body := get(t, nil, p.url+"/slow/?s=30")
-		if code != 504 {
-			t.Fatalf("stuck request: %d %q, want 504", code, body)
-		}
+		code, closed := getOrClosed(t, p.url+"/slow/?s=30")
+		wantWorkerGone(t, p, "stuck request", code, closed, 504)
 		for _, re := range []string{`harakiri: worker \d+ \(gen 1, pid \d+\) thread \d stuck on /slow/`, `thread \d stack:`, `time.sleep|slow.py`} {
 			if _, ok := p.out.waitFor(regexp.MustCompile(re), 10*time.Second); !ok {
 				t.Errorf("log lacks %s:\n%s", re, p.out)

@@ -14,7 +14,8 @@ import (
 )
 
 func TestQueueGets(t *testing.T) {
-	p, stats := startAppsWithStats(t, "--processes", "1", "--threads", "1", "--queue-gets")
+	// queue-gets is the proxy path's: through the engine nothing queues.
+	p, stats := startAppsWithStats(t, "--processes", "1", "--threads", "1", "--queue-gets", "--engine", "off")
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)

@@ -130,14 +130,25 @@ func (h *Histogram) Observe(v float64) {
 
 // Write writes the histogram's _bucket, _sum and _count samples.
 func (h *Histogram) Write(w *Writer, name string, labels ...string) {
+	counts := make([]uint64, len(h.counts))
+	for i := range h.counts {
+		counts[i] = h.counts[i].Load()
+	}
+	w.Histogram(name, h.bounds, counts, math.Float64frombits(h.sum.Load()), labels...)
+}
+
+// Histogram writes a histogram's samples from its bucket counts (one per
+// bound and one for +Inf, not cumulative) and sum, for histograms counted
+// elsewhere (the engine's scoreboard).
+func (w *Writer) Histogram(name string, bounds []float64, counts []uint64, sum float64, labels ...string) {
 	var cum uint64
-	for i, b := range h.bounds {
-		cum += h.counts[i].Load()
+	for i, b := range bounds {
+		cum += counts[i]
 		w.bucket(name, labels, strconv.FormatFloat(b, 'g', -1, 64), cum)
 	}
-	cum += h.counts[len(h.bounds)].Load()
+	cum += counts[len(bounds)]
 	w.bucket(name, labels, "+Inf", cum)
-	w.Sample(name+"_sum", math.Float64frombits(h.sum.Load()), labels...)
+	w.Sample(name+"_sum", sum, labels...)
 	w.Sample(name+"_count", float64(cum), labels...)
 }
 

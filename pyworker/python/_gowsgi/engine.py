@@ -20,11 +20,12 @@ import ctypes
 import os
 import signal
 import sys
+import threading
 import traceback
 
 from .handler import Handler
 from .wsgi import (
-    EMPTY_INPUT, FileWrapper, InputStream, check_chunk, check_start,
+    EMPTY_INPUT, ErrorStream, InputStream, check_chunk, check_start,
 )
 
 _APP_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int)
@@ -242,10 +243,16 @@ class EngineHandler(Handler):
     handle as a framed thread connection's, with an EngineResponse.
     """
 
-    def __init__(self, lib, app, multithread=False, multiprocess=False):
+    def __init__(self, lib, app, control, multithread=False, multiprocess=False, max_requests=0,
+                 on_max_requests=None):
         Handler.__init__(self, None, app, multithread, multiprocess)
         self.lib = lib
+        self.control = control  # wsgi.errors goes to the master as Log frames on it
         self.callback = _APP_FN(self.app_call)
+        self.max_requests = max_requests
+        self.on_max_requests = on_max_requests
+        self.served = 0
+        self.count_lock = threading.Lock()
 
     def app_call(self, thread, env_ptr, n, flags):
         """app_call is the engine's callback: run one request on this thread."""
@@ -259,8 +266,14 @@ class EngineHandler(Handler):
                 environ["wsgi.input"] = resp.input = EngineInput(self.lib, thread, resp)
             else:
                 environ["wsgi.input"] = EMPTY_INPUT
-            environ["wsgi.errors"] = sys.stderr
-            self.run(environ, resp)
+            errors = environ["wsgi.errors"] = ErrorStream(self.control, 0)
+            try:
+                self.run(environ, resp)
+            finally:
+                if errors._pending:
+                    errors.flush()
+                if self.max_requests:
+                    self.count()
             if resp.traceback is not None:
                 return _APP_ERROR
             if resp.aborted:
@@ -276,6 +289,16 @@ class EngineHandler(Handler):
             return _BROKEN
         finally:
             self.busy = False
+
+    def count(self):
+        """count counts a request toward max-requests; the one that reaches
+        it retires the worker (on_max_requests).
+        """
+        with self.count_lock:
+            self.served += 1
+            last = self.served == self.max_requests
+        if last and self.on_max_requests is not None:
+            self.on_max_requests()
 
     def failed(self, resp, environ):
         if resp.aborted:

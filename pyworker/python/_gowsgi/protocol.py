@@ -45,6 +45,7 @@ LOG = 24
 STACK = 25
 FORKED = 26
 EXITED = 27
+RETIRE = 28
 
 # Frame flags.
 FLAG_BODY = 0x01   # Request: the request has a body
@@ -56,7 +57,7 @@ TYPE_NAMES = {
     DUMP: "Dump", FORK: "Fork", NOTIFY: "Notify", HELLO: "Hello", READY: "Ready",
     BOOT_ERROR: "BootError", START: "Start", RESP_BODY: "RespBody",
     END: "End", APP_ERROR: "AppError", READ: "Read", LOG: "Log",
-    STACK: "Stack", FORKED: "Forked", EXITED: "Exited",
+    STACK: "Stack", FORKED: "Forked", EXITED: "Exited", RETIRE: "Retire",
 }
 TYPES_BY_NAME = {v: k for k, v in TYPE_NAMES.items()}
 

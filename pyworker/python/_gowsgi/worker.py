@@ -30,7 +30,7 @@ import traceback
 from . import boot
 from .handler import Handler
 from .protocol import (
-    DUMP, NOTIFY, READY, STACK, STOP, ConnectionClosed, ProtocolError, decode_json,
+    DUMP, NOTIFY, READY, RETIRE, STACK, STOP, ConnectionClosed, ProtocolError, decode_json,
 )
 
 
@@ -192,6 +192,14 @@ class EngineWorker(Worker):
         self.lib.gowsgi_engine_stop()
         threading.Thread(target=self._exit_when_done, name="gowsgi-stop", daemon=True).start()
 
+    def retire_max_requests(self):
+        """retire_max_requests stops taking connections and asks the master
+        for a replacement (Retire); the process exits once its requests are
+        done, as after Stop.
+        """
+        self.control.send_json(RETIRE, {"reason": "max-requests"})
+        self.stop()
+
     def _exit_when_done(self):
         for t in self.threads:
             t.join()
@@ -229,7 +237,10 @@ def run_engine(config, app, w):
                  % (c.worker, e))
     ew = EngineWorker(c, w.control, lib)
     signal.signal(signal.SIGTERM, ew.on_sigterm)
-    handler = engine.EngineHandler(lib, app, multithread=c.threads > 1, multiprocess=c.processes > 1)
+    handler = engine.EngineHandler(lib, app, w.control, multithread=c.threads > 1,
+                                   multiprocess=c.processes > 1,
+                                   max_requests=c.engine.get("max_requests", 0),
+                                   on_max_requests=ew.retire_max_requests)
     ew.handlers.append(handler)
     for i in range(c.threads):
         ew.idents.append(None)

@@ -43,6 +43,9 @@ type threadSlot struct {
 }
 
 func (b *threadBackend) Acquire(context.Context, *pyworker.Request) (Slot, error) {
+	if b.slot.board != nil {
+		b.slot.board.waited(0) // no queue: the thread that read the request runs it
+	}
 	return &b.slot, nil
 }
 

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// These tests are about the in-worker engine itself (issue 14): which path
+// serves, balancing, harakiri. The other integration tests run on the
+// engine by default and again on the proxy path with GOWSGI_ENGINE=off
+// (make test).
+
+var engineRE = regexp.MustCompile(`the workers serve the connections \(in-worker engine\)`)
+
+// TestEngineServes: with the defaults the workers serve, and the log
+// says so; engine = off and an https listener take the proxy path and say
+// why; engine = on where the engine cannot run fails the start.
+func TestEngineServes(t *testing.T) {
+	t.Run("auto", func(t *testing.T) {
+		p := startGowsgi(t, repoRoot(t), []string{"GOWSGI_ENGINE="}, "serve", "--http", "127.0.0.1:0",
+			"--chdir", "testdata/apps", "--wsgi-file", "all.py", "--python", testPython(t))
+		if !engineRE.MatchString(p.out.String()) {
+			t.Fatalf("the log does not say the engine serves:\n%s", p.out)
+		}
+		resp, err := http.Get(p.url + "/hello/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	})
+	t.Run("unloadable library falls back", func(t *testing.T) {
+		bad := filepath.Join(t.TempDir(), "libgowsgi-engine.so")
+		if err := os.WriteFile(bad, []byte("not a library"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		p := startGowsgi(t, repoRoot(t), []string{"GOWSGI_ENGINE=", "GOWSGI_ENGINE_LIB=" + bad}, "serve", "--http", "127.0.0.1:0",
+			"--chdir", "testdata/apps", "--wsgi-file", "all.py", "--python", testPython(t))
+		want := regexp.MustCompile(`the master serves the connections \(proxy path\): .*cannot load the engine library \(OSError: .*not a library`)
+		if !want.MatchString(p.out.String()) {
+			t.Fatalf("the log does not say why the engine cannot serve:\n%s", p.out)
+		}
+		if n := strings.Count(p.out.String(), "cannot load the engine"); n != 1 {
+			t.Fatalf("the reason is logged %d times, want once:\n%s", n, p.out)
+		}
+		resp, err := http.Get(p.url + "/hello/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("the fallback answered %d", resp.StatusCode)
+		}
+	})
+	t.Run("on where it cannot run", func(t *testing.T) {
+		bad := filepath.Join(t.TempDir(), "libgowsgi-engine.so")
+		os.WriteFile(bad, []byte("not a library"), 0o755)
+		code, out := runGowsgiEnv(t, []string{"GOWSGI_ENGINE_LIB=" + bad}, "serve", "--engine", "on", "--http", "127.0.0.1:0",
+			"--chdir", "testdata/apps", "--wsgi-file", "all.py", "--python", testPython(t))
+		if code == 0 || !strings.Contains(out, "the in-worker engine cannot run here") || !strings.Contains(out, "set engine = auto or off") {
+			t.Fatalf("exit %d, output:\n%s", code, out)
+		}
+	})
+}
+
+// runGowsgiEnv runs gowsgi to its end with env added.
+func runGowsgiEnv(t *testing.T, env []string, args ...string) (int, string) {
+	t.Helper()
+	p := launch(t, repoRoot(t), env, args...)
+	return p.wait(60 * time.Second), p.out.String()
+}
+
+// TestEngineBalance: 32 keep-alive connections opened at once over 2
+// workers: neither worker gets more than 2/3 of them (the scoreboard's
+// balancing; a greedy accept gave one worker 29-32 of 32).
+func TestEngineBalance(t *testing.T) {
+	p := startGowsgi(t, repoRoot(t), []string{"GOWSGI_ENGINE=on"}, "serve", "--http", "127.0.0.1:0",
+		"--chdir", "testdata/apps", "--wsgi-file", "all.py", "--processes", "2", "--threads", "1", "--python", testPython(t))
+	const conns = 32
+	type result struct {
+		pid string
+		err error
+	}
+	results := make(chan result, conns)
+	start := make(chan struct{})
+	var open []net.Conn
+	defer func() {
+		for _, c := range open {
+			c.Close()
+		}
+	}()
+	for i := 0; i < conns; i++ {
+		c, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, c)
+		go func(c net.Conn) {
+			<-start
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			br := bufio.NewReader(c)
+			var pid string
+			for n := 0; n < 3; n++ {
+				if _, err := io.WriteString(c, "GET /pid/ HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+					results <- result{err: err}
+					return
+				}
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					results <- result{err: err}
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if pid != "" && string(b) != pid {
+					results <- result{err: fmt.Errorf("one connection was served by pids %s and %s", pid, b)}
+					return
+				}
+				pid = string(b)
+			}
+			results <- result{pid: pid}
+		}(c)
+	}
+	close(start)
+	per := map[string]int{}
+	for i := 0; i < conns; i++ {
+		r := <-results
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		per[r.pid]++
+	}
+	if len(per) != 2 {
+		t.Fatalf("connections per worker %v: want both workers serving", per)
+	}
+	for pid, n := range per {
+		if n > conns*2/3 {
+			t.Fatalf("worker %s holds %d of %d connections (more than 2/3): %v", pid, n, conns, per)
+		}
+	}
+	t.Logf("connections per worker: %v", per)
+}
+
+// TestEngineHarakiri: a request that runs past harakiri ends its worker
+// and that worker's connections, as in uWSGI; the log says so, a new
+// worker replaces it, and the other worker's clients see nothing.
+func TestEngineHarakiri(t *testing.T) {
+	p := startGowsgi(t, repoRoot(t), []string{"GOWSGI_ENGINE=on"}, "serve", "--http", "127.0.0.1:0",
+		"--chdir", "testdata/apps", "--wsgi-file", "all.py", "--processes", "2", "--threads", "1",
+		"--harakiri", "2", "--python", testPython(t))
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	done := make(chan error, 1)
+	go func() {
+		c, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			done <- err
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		fmt.Fprintf(c, "GET /pid_slow/?s=30&file=%s HTTP/1.1\r\nHost: x\r\n\r\n", pidFile)
+		_, err = http.ReadResponse(bufio.NewReader(c), nil)
+		done <- err
+	}()
+	var victim string
+	for deadline := time.Now().Add(10 * time.Second); victim == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		b, _ := os.ReadFile(pidFile)
+		victim = string(b)
+	}
+	if victim == "" {
+		t.Fatal("the slow request never started")
+	}
+	want := regexp.MustCompile(`harakiri: worker pid ` + victim + ` thread 0 ran "GET /pid_slow/" for \d+s \(harakiri 2s\): killing the worker and its connections`)
+	if _, ok := p.out.waitFor(want, 15*time.Second); !ok {
+		t.Fatalf("no harakiri line for worker %s:\n%s", victim, p.out)
+	}
+	if err := <-done; err == nil {
+		t.Fatal("the harakiri'd request got a response; want its connection closed")
+	}
+	if _, ok := p.out.waitFor(regexp.MustCompile(`pid `+victim+`\)? killed by SIGKILL`), 10*time.Second); !ok {
+		t.Fatalf("the master never saw worker %s die:\n%s", victim, p.out)
+	}
+	// The server goes on.
+	for i := 0; i < 10; i++ {
+		resp, err := http.Get(p.url + "/hello/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("after the harakiri: status %d", resp.StatusCode)
+		}
+	}
+}

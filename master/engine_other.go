@@ -1,0 +1,27 @@
+//go:build !linux
+
+package master
+
+import (
+	"errors"
+
+	"github.com/gowsgi/gowsgi/pyworker"
+)
+
+// The in-worker engine runs on Linux only (epoll, memfd): elsewhere the
+// master serves the connections (engine.go).
+
+type engineSetup struct{}
+
+// ErrNoEngine is engine = on where the engine cannot run.
+var ErrNoEngine = errors.New("the in-worker engine cannot run here")
+
+func (m *Master) pickEngine(*pyworker.Options) (string, error) {
+	if m.cfg.Engine == "on" {
+		return "", errors.Join(ErrNoEngine, errors.New("the engine runs on Linux only"))
+	}
+	return "the engine runs on Linux only", nil
+}
+
+func (m *Master) engineStatus(*pyworker.Status) {}
+func (m *Master) closeEngine()                  {}
