@@ -29,6 +29,17 @@
 //	uwsgi_conn.go   the uwsgi wire: the body after the packet, the answer as nginx reads it
 //	accesslog.go, logformat.go, metrics.go, static.go, errorpage.go, livereload.go
 //
+// The in-worker engine (issue 14; Linux) runs the same pipeline inside a
+// Python worker, driven by the worker's own threads (see engine_linux.go):
+//
+//	engine_linux.go      Engine: epoll, accept with balancing, stop, timeouts
+//	engine_conn_linux.go one connection: what arrived, the framing guard's count of whole requests, a step per request
+//	engine_http_linux.go the HTTP/1.1 wire (answers framed as net/http frames them); the uwsgi wire is uwsgi_conn.go's
+//	engine_fd_linux.go   fdConn: a socket read and written on the calling thread, an answer kept within a bound
+//	engine_app_linux.go  the Backend whose one slot is the calling thread (EngineApp), sendfile
+//	engine_settings.go   what the master tells a worker's engine (JSON)
+//	scoreboard_linux.go  the shared page: balancing, each thread's request, the request metrics
+//
 // net/http parses HTTP; hop-by-hop headers and header names with
 // underscores are dropped before the environ is built; the whole body is
 // read before a worker is taken (up to 64 KiB in memory, the rest in an
