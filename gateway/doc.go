@@ -60,15 +60,20 @@
 //
 // # Hostile clients
 //
-// Server puts a framing guard (guard.go) between each plain-HTTP
-// connection and net/http: it follows the request line, headers, chunk
-// sizes and trailers byte by byte, and refuses what net/http would accept
-// but a proxy in front may frame differently (request smuggling):
-// Content-Length with Transfer-Encoding, Content-Length twice,
-// Transfer-Encoding other than chunked or on HTTP/1.0, obs-fold, bare LF
-// line ends. On https listeners net/http reads the *tls.Conn itself and
-// the guard is not in the way: only net/http's own checks apply there.
-// The corpus of testdata/hostile pins every case, on both listeners.
+// Server puts a framing guard (guard.go) between each connection and
+// net/http: it follows the request line, headers, chunk sizes and trailers
+// byte by byte, and refuses what net/http would accept but a proxy in
+// front may frame differently (request smuggling): Content-Length with
+// Transfer-Encoding, Content-Length or Content-Type or Transfer-Encoding
+// twice, Transfer-Encoding on HTTP/1.0 or with chunked before another
+// coding, Content-Length, Transfer-Encoding, Trailer or Host in a chunked
+// body's trailer, obs-fold, bare LF line ends; and it answers a transfer
+// coding other than chunked with 501. On https listeners the guard sits
+// between TLS and net/http: it reads the decrypted bytes and does the
+// handshake net/http would do, and net/http still fills in Request.TLS
+// (server.go, guardTLSConn), so https gets the same checks as http. The
+// corpus of testdata/hostile pins every case on the http and https
+// listeners, and its uwsgi part on the uwsgi listener.
 //
 // Timeouts (socket-timeout, Handler.Timeout and UwsgiServer.Timeout, 30s
 // by default) bound the request headers, from their first byte, and each
@@ -99,6 +104,9 @@
 //     body, or one the client cut before its end. The connection is
 //     closed, and nothing the client sent after the fault is read as a
 //     request.
+//   - 400, without gowsgi's headers: plain HTTP sent to an https listener
+//     (net/http's answer; the log says "TLS handshake error from ADDR:
+//     client sent an HTTP request to an HTTPS server"). Closed.
 //   - 408: the client sent nothing of its body for socket-timeout. Closed.
 //   - 413: the body is larger than limit-post, said by its Content-Length
 //     (answered before any of it is read) or found while reading a chunked
@@ -106,6 +114,12 @@
 //   - 431: the request line and headers are larger than buffer-size (when
 //     set; 64 KiB otherwise, and net/http reads up to 4 KiB more before it
 //     answers), or there are more than 100 header lines. Closed.
+//   - 501: a Transfer-Encoding with a coding other than chunked (gzip,
+//     deflate, identity, an unknown one; gowsgi reads chunked only), with
+//     chunked last or absent; "chunked, gzip" is 400. net/http's answer,
+//     chosen by the framing guard ("refused a request from ADDR: a
+//     transfer coding other than chunked (Transfer-Encoding: gzip);
+//     answered 501"). Closed.
 //   - 505: an HTTP version other than 1.x (net/http's answer). Closed.
 //   - No answer, connection closed: the request headers took longer than
 //     socket-timeout (slowloris).

@@ -11,10 +11,18 @@ package gateway
 //
 //   - Content-Length and Transfer-Encoding together (net/http drops the
 //     Content-Length and serves the request);
-//   - Content-Length twice, even with one value (net/http merges them);
-//   - Transfer-Encoding in an HTTP/1.0 request (net/http ignores it and
-//     frames the body by Content-Length), or not exactly "chunked"
-//     (net/http answers 501; the guard makes it 400 like the rest);
+//   - Content-Length twice, even with one value (net/http merges them),
+//     and Content-Type twice (net/http keeps both; the environ would join
+//     them into one CONTENT_TYPE no client sent);
+//   - Transfer-Encoding twice, or in an HTTP/1.0 request (net/http
+//     ignores it there and frames the body by Content-Length), or a
+//     Transfer-Encoding list with chunked before another coding (RFC 9112
+//     6.3: the length of the body cannot be known);
+//   - a trailer field that frames or routes the request: Content-Length,
+//     Transfer-Encoding, Trailer, Host (net/http keeps trailers apart, but
+//     a peer that merges them into the header section would frame or route
+//     the request again after its body; RFC 9110 6.5.1. The framing three
+//     are those net/http refuses to see announced in Trailer);
 //   - obs-fold, a header continued on a line that starts with a space or
 //     a tab (net/http joins the lines);
 //   - a line that ends with a bare LF instead of CRLF (net/http accepts
@@ -33,12 +41,28 @@ package gateway
 // on the connection (net/http's background read treats it as the client
 // going away), while the poisoned line is only parsed when net/http gets
 // to it.
+//
+// One refusal is 501 Not Implemented instead (framing.status): a
+// well-formed Transfer-Encoding with a coding other than chunked, and
+// chunked last or absent ("gzip", "gzip, chunked", "identity", an unknown
+// token). RFC 9112 6.1: "A server that receives a request message with a
+// transfer coding it does not understand SHOULD respond with 501". gowsgi
+// implements chunked only, so gzip, deflate, compress and identity get 501
+// too, even alone, where RFC 9112 6.3 would have 400 since chunked is not
+// last: either way the request is refused and the connection closed. The
+// guard decides at the end of the header block, so that a later field
+// that earns a 400 (Content-Length, Transfer-Encoding again) wins, and
+// delivers the blank line there: net/http reads a head whose
+// Transfer-Encoding is not exactly "chunked" and answers 501 itself.
 
 import (
 	"crypto/tls"
 	"net"
+	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // guardPoison is what a refused connection reads in place of the
@@ -48,10 +72,19 @@ import (
 // trailer so that net/http parses it at once instead of waiting for more.
 const guardPoison = "\x00\n\r\n\r\n"
 
-// guardListener wraps each accepted connection in a guardConn.
+// guardPoison501 is what a connection refused with 501 reads in place of
+// the blank line that ends the request's header block (the guard refuses
+// at its CR): the same blank line, and no more.
+const guardPoison501 = "\r\n"
+
+// guardListener wraps each accepted connection in a guardConn, and an
+// https one (a *tls.Conn) in a guardTLSConn (server.go).
 type guardListener struct {
 	net.Listener
 	logf func(format string, a ...any)
+	// handshakeTimeout bounds a TLS handshake, as net/http's own
+	// handshake is bounded by the header timeout.
+	handshakeTimeout time.Duration
 }
 
 func (l guardListener) Accept() (net.Conn, error) {
@@ -59,19 +92,20 @@ func (l guardListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return c, err
 	}
-	if _, ok := c.(*tls.Conn); ok {
-		// net/http handles a *tls.Conn itself (handshake, ALPN, r.TLS);
-		// a wrapper would hide it. See the package doc.
-		return c, nil
+	gc := &guardConn{Conn: c, logf: l.logf}
+	if tc, ok := c.(*tls.Conn); ok {
+		// The guard reads what tc decrypts; guardTLSConn does the
+		// handshake and hands net/http the TLS state.
+		return &guardTLSConn{guardConn: gc, tls: tc, timeout: l.handshakeTimeout}, nil
 	}
-	return &guardConn{Conn: c, logf: l.logf}, nil
+	return gc, nil
 }
 
 // guardConn is one guarded connection.
 type guardConn struct {
 	net.Conn
 	g       framing
-	poison  string // what is left to deliver of guardPoison
+	poison  string // what is left to deliver of guardPoison or guardPoison501
 	refused bool
 	logf    func(format string, a ...any)
 }
@@ -94,11 +128,15 @@ func (c *guardConn) Read(p []byte) (int, error) {
 		return n, err
 	}
 	c.refused = true
-	if c.logf != nil {
-		c.logf("refused a request from %s: %s; answered 400", c.RemoteAddr(), c.g.reason)
+	poison, status := guardPoison, http.StatusBadRequest
+	if c.g.status == http.StatusNotImplemented {
+		poison, status = guardPoison501, http.StatusNotImplemented
 	}
-	m := copy(p[bad:], guardPoison)
-	c.poison = guardPoison[m:]
+	if c.logf != nil {
+		c.logf("refused a request from %s: %s; answered %d", c.RemoteAddr(), c.g.reason, status)
+	}
+	m := copy(p[bad:], poison)
+	c.poison = poison[m:]
 	return bad + m, nil
 }
 
@@ -129,10 +167,15 @@ const (
 type fieldKind uint8
 
 const (
-	fieldOther fieldKind = iota
-	fieldContentLength
-	fieldTransferEncoding
+	fieldOther            fieldKind = iota
+	fieldContentType                // once per request; its value is not kept
+	fieldInTrailer                  // a field a trailer must not have
+	fieldContentLength              // its value is kept (framing.value): it frames the body
+	fieldTransferEncoding           // its value is kept: it frames the body
 )
+
+// keepsValue reports whether scan keeps the value of a field of kind k.
+func (k fieldKind) keepsValue() bool { return k >= fieldContentLength }
 
 // framing follows the framing of the requests on one connection: where
 // each header block and body begins and ends. See guardConn.
@@ -150,11 +193,22 @@ type framing struct {
 	valueLen   int
 	http11     bool // HTTP/1.1 or later: Transfer-Encoding is allowed
 	sawLength  bool
-	sawChunked bool
+	sawTE      bool // a Transfer-Encoding field
+	sawChunked bool // a Transfer-Encoding of exactly chunked: the body is chunked
+	sawType    bool
 	remaining  uint64 // body or chunk bytes left
 	digits     int    // hex digits of the chunk size so far
 
+	// unimplemented is why the request gets 501 at the end of its header
+	// block, unless a later field earns it a 400 first.
+	unimplemented string
+
 	reason string // why scan refused, for the log
+	// status is the answer to the refused request: 0 is 400 Bad Request,
+	// http.StatusNotImplemented a transfer coding gowsgi does not
+	// implement. (guardConn makes net/http answer it; see the top of the
+	// file.)
+	status int
 
 	// heads and ends count the header blocks and the whole requests
 	// (head and body) scanned so far on the connection: the engine
@@ -222,6 +276,9 @@ func (f *framing) scan(p []byte) int {
 			f.lineEnd()
 		case fsFieldStart:
 			switch {
+			case c == '\r' && f.unimplemented != "":
+				// The whole head is read and nothing in it earned a 400.
+				return f.refuseWith(i, http.StatusNotImplemented, f.unimplemented)
 			case c == '\r':
 				f.state = fsEndLF
 			case c == '\n':
@@ -248,7 +305,7 @@ func (f *framing) scan(p []byte) int {
 			}
 		case fsValue:
 			switch {
-			case f.kind == fieldOther && textBytes[c]:
+			case !f.kind.keepsValue() && textBytes[c]:
 				i = skip(p, i, &textBytes)
 			case c == '\r':
 				// Checked here, before the line ends, so that the poison
@@ -263,7 +320,7 @@ func (f *framing) scan(p []byte) int {
 				return f.refuse(i, "a control character in a header value")
 			default: // a framing field's value
 				if f.valueLen == len(f.value) {
-					return f.refuse(i, "a Content-Length or Transfer-Encoding value too long to be valid")
+					return f.refuse(i, "a Content-Length or Transfer-Encoding value longer than gowsgi reads (24 bytes)")
 				}
 				f.value[f.valueLen] = c
 				f.valueLen++
@@ -361,8 +418,18 @@ func (f *framing) lineEnd() {
 // fieldEnd checks a complete header field and returns why it is refused,
 // or "".
 func (f *framing) fieldEnd() string {
-	if f.trailer || f.kind == fieldOther {
-		return "" // net/http keeps trailers apart; they frame nothing
+	switch f.kind {
+	case fieldOther:
+		return ""
+	case fieldInTrailer:
+		return textproto.CanonicalMIMEHeaderKey(string(f.name[:f.nameLen])) +
+			" in the trailer of a chunked body (RFC 9110 6.5.1: it frames or routes the request)"
+	case fieldContentType:
+		if f.sawType {
+			return "Content-Type appears twice"
+		}
+		f.sawType = true
+		return ""
 	}
 	v := strings.Trim(string(f.value[:f.valueLen]), " \t")
 	switch f.kind {
@@ -370,7 +437,7 @@ func (f *framing) fieldEnd() string {
 		switch {
 		case f.sawLength:
 			return "Content-Length appears twice"
-		case f.sawChunked:
+		case f.sawTE:
 			return "both Transfer-Encoding and Content-Length (request smuggling?)"
 		}
 		n, err := strconv.ParseUint(v, 10, 63)
@@ -380,22 +447,85 @@ func (f *framing) fieldEnd() string {
 		f.sawLength, f.remaining = true, n
 	case fieldTransferEncoding:
 		switch {
-		case f.sawChunked:
+		case f.sawTE:
 			return "Transfer-Encoding appears twice"
 		case f.sawLength:
 			return "both Content-Length and Transfer-Encoding (request smuggling?)"
 		case !f.http11:
 			return "Transfer-Encoding in an HTTP/1.0 request"
-		case !strings.EqualFold(v, "chunked"):
-			return "a Transfer-Encoding other than chunked"
 		}
-		f.sawChunked = true
+		f.sawTE = true
+		switch transferCodings(v) {
+		case codingsChunked:
+			f.sawChunked = true
+		case codingsUnimplemented:
+			// v is tokens and list separators: safe to log.
+			f.unimplemented = "a transfer coding other than chunked (Transfer-Encoding: " + v + ")"
+		case codingsChunkedNotLast:
+			return "chunked is not the last transfer coding (RFC 9112 6.3)"
+		default:
+			return "a Transfer-Encoding that is not a list of transfer codings"
+		}
 	}
 	return ""
 }
 
-func (f *framing) refuse(i int, why string) int {
-	f.reason = why
+// codings is what a Transfer-Encoding value says of a request's body.
+type codings uint8
+
+const (
+	codingsMalformed      codings = iota // not a comma-separated list of tokens
+	codingsChunked                       // exactly chunked: the one coding gowsgi reads
+	codingsChunkedNotLast                // chunked, and another coding (or chunked) after it
+	codingsUnimplemented                 // other codings, with chunked last or not at all
+)
+
+// transferCodings classifies a Transfer-Encoding value (RFC 9112 6.1).
+// Parameters (";q=...") and empty list elements, which no client sends
+// on a request, are malformed here: the guard accepts exactly what
+// net/http accepts ("chunked", ignoring case) and would rather refuse
+// than read a list differently from it.
+func transferCodings(v string) codings {
+	n, chunkedAt := 0, -1
+	for coding := range strings.SplitSeq(v, ",") {
+		coding = strings.Trim(coding, " \t")
+		if !isToken(coding) {
+			return codingsMalformed
+		}
+		// A token is ASCII, so EqualFold folds ASCII only, as net/http's
+		// check does (strings.EqualFold alone takes the Kelvin sign for k).
+		if strings.EqualFold(coding, "chunked") {
+			if chunkedAt >= 0 {
+				return codingsChunkedNotLast
+			}
+			chunkedAt = n
+		}
+		n++
+	}
+	switch {
+	case chunkedAt >= 0 && chunkedAt < n-1:
+		return codingsChunkedNotLast
+	case chunkedAt == 0 && n == 1:
+		return codingsChunked
+	}
+	return codingsUnimplemented
+}
+
+// isToken reports whether s is a token (RFC 9110 5.6.2).
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !tokenBytes[s[i]] {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// refuse refuses the request at p[i] with 400.
+func (f *framing) refuse(i int, why string) int { return f.refuseWith(i, 0, why) }
+
+func (f *framing) refuseWith(i, status int, why string) int {
+	f.reason, f.status = why, status
 	return i
 }
 
@@ -413,11 +543,20 @@ func (f *framing) fieldKind() fieldKind {
 	if f.nameLen > len(f.name) {
 		return fieldOther
 	}
+	if f.trailer {
+		switch string(f.name[:f.nameLen]) {
+		case "content-length", "transfer-encoding", "trailer", "host":
+			return fieldInTrailer
+		}
+		return fieldOther
+	}
 	switch string(f.name[:f.nameLen]) {
 	case "content-length":
 		return fieldContentLength
 	case "transfer-encoding":
 		return fieldTransferEncoding
+	case "content-type":
+		return fieldContentType
 	}
 	return fieldOther
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -57,13 +58,31 @@ func sendRaw(t *testing.T, addr string, raw []byte, halfClose bool) (statuses []
 	if err != nil {
 		t.Fatal(err)
 	}
+	return exchangeOn(t, c, raw, halfClose)
+}
+
+// sendRawTLS is sendRaw over TLS: raw is what the handshake's connection
+// carries.
+func sendRawTLS(t *testing.T, addr string, conf *tls.Config, raw []byte, halfClose bool) (statuses []int, first http.Header, closed bool) {
+	t.Helper()
+	c, err := tls.Dial("tcp", addr, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exchangeOn(t, c, raw, halfClose)
+}
+
+// exchangeOn is sendRaw on c, which it closes.
+func exchangeOn(t *testing.T, c net.Conn, raw []byte, halfClose bool) (statuses []int, first http.Header, closed bool) {
+	t.Helper()
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := c.Write(raw); err != nil {
 		t.Fatal(err)
 	}
 	if halfClose {
-		c.(*net.TCPConn).CloseWrite()
+		// *net.TCPConn, or *tls.Conn: close_notify, then the TCP half-close.
+		c.(interface{ CloseWrite() error }).CloseWrite()
 	}
 	br := bufio.NewReader(c)
 	for {
@@ -81,7 +100,20 @@ func sendRaw(t *testing.T, addr string, raw []byte, halfClose bool) (statuses []
 	}
 }
 
+// TestHostileHTTPCorpus runs testdata/hostile/http against the HTTP
+// listener alone, on plain HTTP and on HTTPS: the framing guard reads what
+// TLS decrypts, so every case gets the same answer on both.
 func TestHostileHTTPCorpus(t *testing.T) {
+	serverTLS, clientTLS := testTLSConfigs(t)
+	for _, listener := range []struct {
+		name string
+		tls  bool
+	}{{"http", false}, {"https", true}} {
+		t.Run(listener.name, func(t *testing.T) { testHostileHTTPCorpus(t, listener.tls, serverTLS, clientTLS) })
+	}
+}
+
+func testHostileHTTPCorpus(t *testing.T, useTLS bool, serverTLS, clientTLS *tls.Config) {
 	be := &countingBackend{}
 	logs := &lockedBuffer{}
 	srv := NewServer(&Handler{Backend: be, QueueTimeout: time.Second, LimitPost: 1 << 20}, log.New(logs, "", 0), 0, 5*time.Second)
@@ -89,12 +121,22 @@ func TestHostileHTTPCorpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	addr := ln.Addr().String()
+	send := func(t *testing.T, raw []byte, halfClose bool) ([]int, http.Header, bool) {
+		return sendRaw(t, addr, raw, halfClose)
+	}
+	if useTLS {
+		ln = tls.NewListener(ln, serverTLS) // as master/tls.go serves https
+		send = func(t *testing.T, raw []byte, halfClose bool) ([]int, http.Header, bool) {
+			return sendRawTLS(t, addr, clientTLS, raw, halfClose)
+		}
+	}
 	srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	for _, tc := range loadCorpus(t, "http", ".req") {
 		t.Run(tc.Name, func(t *testing.T) {
 			before := be.n.Load()
-			statuses, _, closed := sendRaw(t, ln.Addr().String(), tc.Raw, tc.HalfClose)
+			statuses, _, closed := send(t, tc.Raw, tc.HalfClose)
 			want := make([]int, len(tc.Responses))
 			for i, s := range tc.Responses {
 				if s == http.StatusOK {
@@ -202,6 +244,40 @@ func scanSplit(raw []byte, at int) int {
 	return -1
 }
 
+// TestTransferCodings pins how the guard reads a Transfer-Encoding value:
+// exactly chunked is read, chunked before another coding is a framing
+// error (400), other well-formed lists get 501, and anything net/http
+// would read differently is malformed (400).
+func TestTransferCodings(t *testing.T) {
+	tests := []struct {
+		v    string
+		want codings
+	}{
+		{"chunked", codingsChunked},
+		{"Chunked", codingsChunked},
+		{"gzip", codingsUnimplemented},
+		{"identity", codingsUnimplemented},
+		{"xchunked", codingsUnimplemented},
+		{"gzip, chunked", codingsUnimplemented},
+		{"gzip,deflate,\tchunked", codingsUnimplemented},
+		{"gzip, deflate", codingsUnimplemented},
+		{"chunked, gzip", codingsChunkedNotLast},
+		{"chunked, chunked", codingsChunkedNotLast},
+		{"gzip, chunked, chunked", codingsChunkedNotLast},
+		{"", codingsMalformed},
+		{"gzip,,chunked", codingsMalformed},
+		{", chunked", codingsMalformed},
+		{"chunked;q=1", codingsMalformed},
+		{"chunked chunked", codingsMalformed},
+		{"chun\u212aed", codingsMalformed}, // a Kelvin sign: strings.EqualFold alone would call it chunked
+	}
+	for _, tc := range tests {
+		if got := transferCodings(tc.v); got != tc.want {
+			t.Errorf("transferCodings(%q) = %d, want %d", tc.v, got, tc.want)
+		}
+	}
+}
+
 // FuzzFraming: whatever the bytes, the guard never panics and refuses at
 // the same byte however the bytes are split into reads.
 func FuzzFraming(f *testing.F) {
@@ -222,24 +298,30 @@ func FuzzFraming(f *testing.F) {
 
 // TestGuardPoisonIsRefused: the bytes a refused connection reads are a
 // request net/http refuses with 400, whatever it was parsing when the guard
-// cut in. Each case cuts where the guard would (the offending byte).
+// cut in, or with 501 after an unimplemented transfer coding. Each case
+// cuts where the guard would (the offending byte).
 func TestGuardPoisonIsRefused(t *testing.T) {
-	tests := []struct{ name, prefix string }{
-		{"at the start", ""},
-		{"in the method", "GE"},
-		{"in the target", "GET /he"},
-		{"in the version", "GET / HTTP/1."},
-		{"after the version's CR", "GET / HTTP/1.1\r"},
-		{"at a header line's start", "GET / HTTP/1.1\r\nHost: x\r\n"},
-		{"in a header name", "GET / HTTP/1.1\r\nHost: x\r\nX-Fo"},
-		{"in a Transfer-Encoding value", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip"},
-		{"in a Content-Length value", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5"},
-		{"after a value's CR", "GET / HTTP/1.1\r\nHost: x\r\nX-Foo: a\r"},
-		{"in a chunk size", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5"},
-		{"in a chunk extension", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b"},
-		{"after chunk data", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello"},
-		{"at a trailer line", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"},
-		{"in a trailer value", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1"},
+	tests := []struct {
+		name, prefix string
+		status       int // 0: 400, with guardPoison
+	}{
+		{name: "at the start", prefix: ""},
+		{name: "in the method", prefix: "GE"},
+		{name: "in the target", prefix: "GET /he"},
+		{name: "in the version", prefix: "GET / HTTP/1."},
+		{name: "after the version's CR", prefix: "GET / HTTP/1.1\r"},
+		{name: "at a header line's start", prefix: "GET / HTTP/1.1\r\nHost: x\r\n"},
+		{name: "in a header name", prefix: "GET / HTTP/1.1\r\nHost: x\r\nX-Fo"},
+		{name: "in a Transfer-Encoding value", prefix: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip"},
+		{name: "in a Content-Length value", prefix: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5"},
+		{name: "after a value's CR", prefix: "GET / HTTP/1.1\r\nHost: x\r\nX-Foo: a\r"},
+		{name: "in a chunk size", prefix: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5"},
+		{name: "in a chunk extension", prefix: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b"},
+		{name: "after chunk data", prefix: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello"},
+		{name: "at a trailer line", prefix: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"},
+		{name: "in a trailer value", prefix: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1"},
+		{name: "a gzip request's blank line", prefix: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n", status: http.StatusNotImplemented},
+		{name: "a gzip, chunked request's blank line", prefix: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\nContent-Type: text/plain\r\n", status: http.StatusNotImplemented},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -257,9 +339,13 @@ func TestGuardPoisonIsRefused(t *testing.T) {
 			}
 			go srv.Serve(ln)
 			defer srv.Close()
-			statuses, _, _ := sendRaw(t, ln.Addr().String(), []byte(tc.prefix+guardPoison), true)
-			if len(statuses) != 1 || statuses[0] != http.StatusBadRequest {
-				t.Fatalf("net/http answered %v to %q, want [400]", statuses, tc.prefix+guardPoison)
+			poison, want := guardPoison, http.StatusBadRequest
+			if tc.status != 0 {
+				poison, want = guardPoison501, tc.status
+			}
+			statuses, _, _ := sendRaw(t, ln.Addr().String(), []byte(tc.prefix+poison), true)
+			if len(statuses) != 1 || statuses[0] != want {
+				t.Fatalf("net/http answered %v to %q, want [%d]", statuses, tc.prefix+poison, want)
 			}
 		})
 	}

@@ -1,13 +1,16 @@
 package gateway
 
 // This file is the HTTP listener's server: net/http accepts and parses, the
-// framing guard (guard.go) stands between each plain connection and
-// net/http, and Handler (handler.go) feeds the request pipeline. Stopping
-// is shutdown.go's, shared with the uwsgi listener.
+// framing guard (guard.go) stands between each connection and net/http
+// (on https listeners, between the TLS layer and net/http: guardTLSConn),
+// and Handler (handler.go) feeds the request pipeline. Stopping is
+// shutdown.go's, shared with the uwsgi listener.
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -29,7 +32,7 @@ type Server struct {
 }
 
 // NewServer returns a Server for h. errorLog receives net/http's own
-// complaints (TLS handshake errors, panics other than ErrAbortHandler) and
+// complaints (panics other than ErrAbortHandler), failed TLS handshakes and
 // the requests the framing guard refuses. maxHeaderBytes bounds the request
 // line and headers (net/http reads up to 4 KiB more before it answers 431);
 // 0 means 64 KiB. headerTimeout is how long a client may take to send them,
@@ -106,7 +109,7 @@ func (s *Server) serveListener(ln net.Listener) {
 	if s.srv.ErrorLog != nil {
 		logf = s.srv.ErrorLog.Printf
 	}
-	err := s.srv.Serve(guardListener{Listener: ln, logf: logf})
+	err := s.srv.Serve(guardListener{Listener: ln, logf: logf, handshakeTimeout: s.srv.ReadHeaderTimeout})
 	s.mu.Lock()
 	stopping := s.stopping
 	s.mu.Unlock()
@@ -167,3 +170,60 @@ var doneContext = func() context.Context {
 }()
 
 func (s *Server) closeConns() { s.srv.Close() }
+
+// guardTLSConn is a guarded https connection. net/http serves a *tls.Conn
+// itself (handshake, ALPN, Request.TLS) but would read it past the guard;
+// given this wrapper instead, it reads the decrypted bytes through the
+// guard, and fills in Request.TLS from ConnectionState, which net/http asks
+// a connection that is not a *tls.Conn for before it reads (Go issue 56104,
+// Go 1.20). So ConnectionState does the handshake, as net/http does for a
+// *tls.Conn: within the header timeout, a failure logged, and a plain HTTP
+// request answered in plain HTTP. ALPN is not looked at: an https listener
+// offers http/1.1 only (master/tls.go), and net/http serves HTTP/1.x on
+// anything that is not a *tls.Conn.
+type guardTLSConn struct {
+	*guardConn
+	tls     *tls.Conn
+	timeout time.Duration
+	once    sync.Once
+}
+
+// ConnectionState completes the handshake, if it has not been done, and
+// returns the connection's TLS state.
+func (c *guardTLSConn) ConnectionState() tls.ConnectionState {
+	c.once.Do(c.handshake)
+	return c.tls.ConnectionState()
+}
+
+func (c *guardTLSConn) handshake() {
+	if c.timeout > 0 {
+		c.tls.SetDeadline(time.Now().Add(c.timeout))
+		defer c.tls.SetDeadline(time.Time{})
+	}
+	err := c.tls.Handshake()
+	if err == nil {
+		return
+	}
+	// net/http then reads the failed handshake's error and closes the
+	// connection without an answer (none could be encrypted).
+	reason := err.Error()
+	var re tls.RecordHeaderError
+	if errors.As(err, &re) && re.Conn != nil && looksLikeHTTP(re.RecordHeader) {
+		io.WriteString(re.Conn, "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+		re.Conn.Close()
+		reason = "client sent an HTTP request to an HTTPS server"
+	}
+	if c.logf != nil {
+		c.logf("TLS handshake error from %s: %s", c.RemoteAddr(), reason)
+	}
+}
+
+// looksLikeHTTP reports whether the first 5 bytes of what was to be a TLS
+// record look like a plain HTTP request's, as net/http judges them.
+func looksLikeHTTP(hdr [5]byte) bool {
+	switch string(hdr[:]) {
+	case "GET /", "HEAD ", "POST ", "PUT /", "OPTIO":
+		return true
+	}
+	return false
+}

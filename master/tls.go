@@ -27,8 +27,9 @@ import (
 	"github.com/gowsgi/gowsgi/pyworker"
 )
 
-// tlsListener is an https listener: Accept returns *tls.Conn, so net/http
-// handshakes and fills in Request.TLS.
+// tlsListener is an https listener: Accept returns *tls.Conn, which the
+// gateway's framing guard handshakes and reads the decrypted requests of
+// for net/http, which fills in Request.TLS (gateway/server.go).
 type tlsListener struct{ net.Listener }
 
 // serveTLS layers TLS over ln when conf is set.
@@ -51,7 +52,8 @@ func ListenerScheme(ln net.Listener) string {
 // newTLSConfig is the server configuration for one certificate: TLS 1.2 or
 // later, HTTP/1.1 only. (HTTP/2 is left out on purpose: a HUP's drain asks
 // each keep-alive client to reconnect with "Connection: close", which is an
-// HTTP/1.1 mechanism.)
+// HTTP/1.1 mechanism; and the framing guard that every request passes,
+// https ones included, reads HTTP/1.1.)
 func newTLSConfig(cert tls.Certificate) *tls.Config {
 	return &tls.Config{
 		Certificates: []tls.Certificate{cert},

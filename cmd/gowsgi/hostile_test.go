@@ -6,6 +6,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -44,13 +45,20 @@ func exchangeRaw(t *testing.T, addr string, raw []byte, halfClose bool) (statuse
 	if err != nil {
 		t.Fatal(err)
 	}
+	return exchangeOn(t, c, raw, halfClose)
+}
+
+// exchangeOn is exchangeRaw on c (a TCP or TLS connection), which it closes.
+func exchangeOn(t *testing.T, c net.Conn, raw []byte, halfClose bool) (statuses []int, first http.Header, got int, closed bool) {
+	t.Helper()
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := c.Write(raw); err != nil {
 		t.Fatal(err)
 	}
 	if halfClose {
-		c.(*net.TCPConn).CloseWrite()
+		// *net.TCPConn, or *tls.Conn: close_notify, then the TCP half-close.
+		c.(interface{ CloseWrite() error }).CloseWrite()
 	}
 	br := bufio.NewReader(c)
 	for {
@@ -108,15 +116,17 @@ func (a *accessMarks) mark(t *testing.T) (appLines []string, out string) {
 }
 
 // TestHostileCorpus sends every case of testdata/hostile/http to the HTTP
-// listener and of testdata/hostile/uwsgi to the uwsgi listener of one
-// gowsgi, and checks the answers, that the connection is closed, and how
-// many times the app ran: never twice for one request, never for a
-// refused one.
+// and the HTTPS listener and of testdata/hostile/uwsgi to the uwsgi
+// listener of one gowsgi, and checks the answers, that the connection is
+// closed, and how many times the app ran: never twice for one request,
+// never for a refused one.
 func TestHostileCorpus(t *testing.T) {
 	tmp := t.TempDir()
 	closeLog := filepath.Join(tmp, "close.log")
+	certFile, keyFile, client := writeTestCertificate(t, tmp, "")
 	p := startGowsgi(t, repoRoot(t), []string{"GOWSGI_CLOSE_LOG=" + closeLog},
 		"serve", "--http", "127.0.0.1:0", "--socket", "localhost:0", // not 127.0.0.1:0 twice: config refuses the same address twice
+		"--https", fmt.Sprintf("127.0.0.1:%d,%s,%s", freePort(t), certFile, keyFile),
 		"--chdir", "testdata/apps", "--wsgi-file", "all.py",
 		"--processes", "1", "--threads", "2", "--limit-post", "1048576", "--python", testPython(t))
 	m, ok := p.out.waitFor(anyUwsgiListeningRE, 10*time.Second)
@@ -124,11 +134,26 @@ func TestHostileCorpus(t *testing.T) {
 		t.Fatalf("no uwsgi listener:\n%s", p.out)
 	}
 	uwsgiAddr := m[1]
+	m, ok = p.out.waitFor(httpsListeningRE, 10*time.Second)
+	if !ok {
+		t.Fatalf("no https listener:\n%s", p.out)
+	}
+	httpsAddr := m[1]
 	marks := &accessMarks{p: p, url: p.url}
 	marks.mark(t)
 
-	run := func(t *testing.T, addr string, tc hostile.Case) {
-		statuses, first, got, closed := exchangeRaw(t, addr, tc.Raw, tc.HalfClose)
+	tcp := func(addr string) func() (net.Conn, error) {
+		return func() (net.Conn, error) { return net.Dial("tcp", addr) }
+	}
+	dialHTTPS := func() (net.Conn, error) {
+		return tls.Dial("tcp", httpsAddr, client.Transport.(*http.Transport).TLSClientConfig)
+	}
+	run := func(t *testing.T, dial func() (net.Conn, error), tc hostile.Case) {
+		c, err := dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		statuses, first, got, closed := exchangeOn(t, c, tc.Raw, tc.HalfClose)
 		apps, out := marks.mark(t)
 		switch {
 		case tc.Unanswered && got > 0:
@@ -156,12 +181,17 @@ func TestHostileCorpus(t *testing.T) {
 	}
 	t.Run("http", func(t *testing.T) {
 		for _, tc := range loadHostileCorpus(t, "http", ".req") {
-			t.Run(tc.Name, func(t *testing.T) { run(t, p.addr, tc) })
+			t.Run(tc.Name, func(t *testing.T) { run(t, tcp(p.addr), tc) })
+		}
+	})
+	t.Run("https", func(t *testing.T) {
+		for _, tc := range loadHostileCorpus(t, "http", ".req") {
+			t.Run(tc.Name, func(t *testing.T) { run(t, dialHTTPS, tc) })
 		}
 	})
 	t.Run("uwsgi", func(t *testing.T) {
 		for _, tc := range loadHostileCorpus(t, "uwsgi", ".pkt") {
-			t.Run(tc.Name, func(t *testing.T) { run(t, uwsgiAddr, tc) })
+			t.Run(tc.Name, func(t *testing.T) { run(t, tcp(uwsgiAddr), tc) })
 		}
 	})
 
