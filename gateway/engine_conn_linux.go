@@ -106,6 +106,10 @@ func (c *engineConn) expired(now time.Time, timeout time.Duration, graceOver boo
 	switch {
 	case c.dead:
 		return false
+	case hasPendingInput(c.fd):
+		// It sent something its event has not delivered yet (a busy
+		// machine): not silent.
+		return false
 	case c.flushing:
 		return now.Sub(c.lastIO) > timeout
 	case len(c.in) == 0:
@@ -228,10 +232,10 @@ func (c *engineConn) process(e *Engine, be *threadBackend) {
 		e.drop(c)
 		return
 	}
-	if e.stopping.Load() && len(c.in) == 0 {
-		e.drop(c)
-		return
-	}
+	// A stopping engine keeps a connection whose last answer said
+	// keep-alive: its client may be sending the next request already, and
+	// closing under it would reset that request. It is answered with
+	// Connection: close, or closed once idle past stopIdleGrace.
 	e.register(c, evIn)
 }
 
@@ -257,8 +261,12 @@ func (c *engineConn) stepHTTP(e *Engine, be *threadBackend) bool {
 		c.serveHTTP(e, be, false)
 		return true
 	case c.refused:
-		e.logf("http: refused a request from %s: %s; answered 400", c.fc.remote, c.g.reason)
-		c.answerAndClose(e, http.StatusBadRequest)
+		code := http.StatusBadRequest
+		if c.g.status != 0 {
+			code = c.g.status // 501: a transfer coding gowsgi does not implement
+		}
+		e.logf("http: refused a request from %s: %s; answered %d", c.fc.remote, c.g.reason, code)
+		c.answerAndClose(e, code)
 		return false
 	case c.eof && c.g.heads > c.served:
 		e.logf("http: refused a request from %s: the connection closed before the end of its body; answered 400", c.fc.remote)

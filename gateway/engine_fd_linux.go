@@ -339,3 +339,10 @@ func localAddrOf(fd int, unixSocket bool) net.Addr {
 
 // preadFD reads from fd at off.
 func preadFD(fd int, p []byte, off int64) (int, error) { return unix.Pread(fd, p, off) }
+
+// hasPendingInput reports whether socket fd holds received bytes not yet
+// read.
+func hasPendingInput(fd int) bool {
+	n, err := unix.IoctlGetInt(fd, unix.SIOCINQ)
+	return err == nil && n > 0
+}

@@ -71,6 +71,8 @@ var errorPages = map[int]string{
 	http.StatusRequestTimeout:              "408 Request Timeout\n",
 	http.StatusRequestEntityTooLarge:       "413 Request Entity Too Large\n",
 	http.StatusRequestHeaderFieldsTooLarge: "431 Request Header Fields Too Large\n",
+	http.StatusNotImplemented:              "501 Not Implemented\n\nThe request's Transfer-Encoding is not one gowsgi implements (only chunked).\n",
+	http.StatusHTTPVersionNotSupported:     "505 HTTP Version Not Supported\n",
 	http.StatusInternalServerError:         "500 Internal Server Error\n\nThe application raised an exception; the traceback is in the gowsgi log.\n",
 	http.StatusBadGateway:                  "502 Bad Gateway\n\nThe worker handling this request died; the gowsgi log says why.\n",
 	http.StatusServiceUnavailable:          "503 Service Unavailable\n\nNo worker could take this request.\n",

@@ -47,7 +47,7 @@ func TestEngineServes(t *testing.T) {
 		}
 		p := startGowsgi(t, repoRoot(t), []string{"GOWSGI_ENGINE=", "GOWSGI_ENGINE_LIB=" + bad}, "serve", "--http", "127.0.0.1:0",
 			"--chdir", "testdata/apps", "--wsgi-file", "all.py", "--python", testPython(t))
-		want := regexp.MustCompile(`the master serves the connections \(proxy path\): .*cannot load the engine library \(OSError: .*not a library`)
+		want := regexp.MustCompile(`the master serves the connections \(proxy path\): .*cannot load the engine library \(OSError: .*libgowsgi-engine.so: `)
 		if !want.MatchString(p.out.String()) {
 			t.Fatalf("the log does not say why the engine cannot serve:\n%s", p.out)
 		}
@@ -181,7 +181,7 @@ func TestEngineHarakiri(t *testing.T) {
 	if victim == "" {
 		t.Fatal("the slow request never started")
 	}
-	want := regexp.MustCompile(`harakiri: worker pid ` + victim + ` thread 0 ran "GET /pid_slow/" for \d+s \(harakiri 2s\): killing the worker and its connections`)
+	want := regexp.MustCompile(`harakiri: worker \d+ \(gen 1, pid ` + victim + `\) thread 0 stuck on /pid_slow/ for more than 2s; killing it and its connections`)
 	if _, ok := p.out.waitFor(want, 15*time.Second); !ok {
 		t.Fatalf("no harakiri line for worker %s:\n%s", victim, p.out)
 	}

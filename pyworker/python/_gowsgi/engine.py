@@ -51,6 +51,13 @@ def load(path):
     except OSError as e:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _BLOCKED)
         raise EngineError("loading the engine %s: %s" % (path, e)) from None
+    # The Go runtime took SIGSEGV and SIGBUS: a C extension that crashes on
+    # an engine thread would end the worker with a Go traceback and exit
+    # status 2. With the default action back, the worker dies of the signal,
+    # as on the proxy path, and the master says "a C extension crashed".
+    # (The engine's own Go code does not recover from faults either way.)
+    for sig in (signal.SIGSEGV, signal.SIGBUS):
+        signal.signal(sig, signal.SIG_DFL)
     c_int, c_char_p, c_void_p = ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p
     lib.gowsgi_engine_start.argtypes = [c_char_p, c_int]
     lib.gowsgi_engine_error.argtypes = [c_void_p, c_int]
