@@ -102,7 +102,7 @@ func gowsgi_engine_start(settings *C.char, n C.int) C.int {
 		procs = cfg.Threads + 1
 	}
 	runtime.GOMAXPROCS(procs)
-	logf := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "gowsgi: "+format+"\n", a...) }
+	logf := func(format string, a ...any) { fmt.Fprintf(gateway.Stderr, "gowsgi: "+format+"\n", a...) }
 	e, err := gateway.NewEngine(&cfg.EngineSettings, logf)
 	if err != nil {
 		startErr = err.Error()

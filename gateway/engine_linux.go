@@ -24,6 +24,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -113,7 +114,7 @@ func NewEngine(s *EngineSettings, logf func(format string, a ...any)) (*Engine, 
 		return nil, err
 	}
 	if s.AccessLog != nil {
-		e.log = NewBatchedAccessLog(os.Stderr)
+		e.log = NewBatchedAccessLog(Stderr)
 		e.log.Format, e.log.Skip = s.AccessLog.Build()
 	}
 	parts, err := s.parts()
@@ -440,4 +441,31 @@ func (e *Engine) Conns() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return len(e.conns)
+}
+
+// Stderr is the worker's standard error written with write(2) itself.
+// Through os.Stderr, Go raises SIGPIPE on a write to a closed pipe on
+// descriptor 1 or 2, and in a worker the signal's default action ends the
+// process: a master whose log reader went away (a HUP's first master
+// gone, `gowsgi serve | tee` with tee stopped) would lose every worker at
+// its next access log line. Here the write just fails.
+var Stderr io.Writer = rawFD(2)
+
+type rawFD int
+
+func (fd rawFD) Write(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k, err := unix.Write(int(fd), p[n:])
+		if k > 0 {
+			n += k
+		}
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

@@ -69,12 +69,44 @@ def go_env(name):
     return subprocess.check_output([GO, "env", name], cwd=ROOT, text=True).strip()
 
 
+ENGINE_LIB = os.path.join(ROOT, "master", "enginelib", "libgowsgi-engine.so")
+
+
+def build_engine(goos, goarch):
+    """build_engine builds the in-worker engine (a cgo c-shared library,
+    which the executable embeds) when the wheel is for this machine's
+    platform, and returns False when it is not: a cross-built wheel has no
+    engine (there is no cross C compiler here) and its gowsgi serves
+    through the master, saying so at start.
+    """
+    if goos != "linux" or (goos, goarch) != (go_env("GOHOSTOS"), go_env("GOHOSTARCH")):
+        return False
+    cmd = [GO, "build", "-trimpath", "-buildmode=c-shared", "-ldflags=-s -w -buildid=", "-o", ENGINE_LIB, "./engine"]
+    sys.stderr.write("build-wheel: CGO_ENABLED=1 %s\n" % " ".join(cmd))
+    if subprocess.call(cmd, cwd=ROOT, env=dict(os.environ, CGO_ENABLED="1")) != 0:
+        die("building the engine failed (it needs a C compiler: scripts/setup-system.sh installs gcc)")
+    header = ENGINE_LIB[:-3] + ".h"
+    if os.path.exists(header):
+        os.remove(header)
+    return True
+
+
 def build_binary(goos, goarch, out):
-    env = dict(os.environ, CGO_ENABLED="0", GOOS=goos, GOARCH=goarch)
-    cmd = [GO, "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, "./cmd/gowsgi"]
-    sys.stderr.write("build-wheel: CGO_ENABLED=0 GOOS=%s GOARCH=%s %s\n" % (goos, goarch, " ".join(cmd)))
-    if subprocess.call(cmd, cwd=ROOT, env=env) != 0:
-        die("go build failed")
+    aside = None
+    if not build_engine(goos, goarch) and os.path.exists(ENGINE_LIB):
+        # This machine's engine must not be embedded in another platform's
+        # executable.
+        aside = ENGINE_LIB + ".aside"
+        os.rename(ENGINE_LIB, aside)
+    try:
+        env = dict(os.environ, CGO_ENABLED="0", GOOS=goos, GOARCH=goarch)
+        cmd = [GO, "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, "./cmd/gowsgi"]
+        sys.stderr.write("build-wheel: CGO_ENABLED=0 GOOS=%s GOARCH=%s %s\n" % (goos, goarch, " ".join(cmd)))
+        if subprocess.call(cmd, cwd=ROOT, env=env) != 0:
+            die("go build failed")
+    finally:
+        if aside:
+            os.rename(aside, ENGINE_LIB)
 
 
 def record_hash(data):

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the Debian packages gowsgi's tests need (`make test` runs this).
+# Install the Debian packages gowsgi's build and tests need (`make test` runs
+# this; `make engine` runs it when there is no C compiler).
 #
 #   scripts/setup-system.sh
 #
@@ -21,6 +22,7 @@ NEEDS=(
 	"/usr/bin/chromium chromium"                                # cmd/gowsgi/livereload_browser_test.go
 	"/usr/bin/chromedriver chromium-driver"                     # cmd/gowsgi/livereload_browser_test.go
 	"/usr/bin/wrk wrk"                                          # bench/run.py (make bench)
+	"/usr/bin/gcc,/usr/include/stdlib.h gcc"                    # make engine: cgo builds the in-worker engine (libc6-dev comes with gcc)
 )
 
 say() { echo "setup-system: $*"; }
