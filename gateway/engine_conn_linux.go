@@ -92,12 +92,6 @@ func (s engineSource) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// waitingIdle reports whether the connection waits for a next request of
-// which nothing has arrived (mu held).
-func (c *engineConn) waitingIdle() bool {
-	return !c.dead && !c.flushing && len(c.in) == 0
-}
-
 // expired reports whether the connection's time is up (mu held): a
 // request that takes longer than the timeout to arrive (its head since its
 // first byte, its body since its last), a kept answer the client does not

@@ -203,10 +203,7 @@ func (w *engineHTTPWire) writeBody(p []byte) (int, error) {
 	if w.noBody {
 		return 0, nil // as net/http drops a body on HEAD, 204 and 304
 	}
-	var over error
-	if w.declared >= 0 && w.written+int64(len(p)) > w.declared {
-		p, over = p[:w.declared-w.written], errPastContentLength
-	}
+	p, over := withinLength(p, w.written, w.declared)
 	w.written += int64(len(p))
 	if !w.sent && len(w.body)+len(p) <= engineHold {
 		w.body = append(w.body, p...)

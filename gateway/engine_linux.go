@@ -377,29 +377,6 @@ func (e *Engine) onWake() {
 // after Stop.
 const stopIdleGrace = 2 * time.Second
 
-// closeIdle closes the connections that wait for a next request with
-// nothing of it received; the thread that owns a connection (its event
-// taken) is left alone.
-func (e *Engine) closeIdle() {
-	e.mu.Lock()
-	var idle []*engineConn
-	for _, c := range e.conns {
-		if c.mu.TryLock() {
-			if c.waitingIdle() {
-				idle = append(idle, c)
-			} else {
-				c.mu.Unlock()
-			}
-		}
-	}
-	e.mu.Unlock()
-	for _, c := range idle {
-		e.ep.remove(c.fd)
-		e.drop(c)
-		c.mu.Unlock()
-	}
-}
-
 // maybeSweep closes the connections whose timeout passed, at most every
 // sweepEvery, on whichever thread gets there first.
 func (e *Engine) maybeSweep() {

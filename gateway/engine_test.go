@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gowsgi/gowsgi/internal/hostile"
 	"github.com/gowsgi/gowsgi/pyworker"
 )
 
@@ -97,35 +96,6 @@ func (a *unavailableApp) Run(req *pyworker.Request, out pyworker.Responder) erro
 	return nil
 }
 
-// checkCorpusCase sends tc and checks the answers, the close, how many
-// requests reached the app and the log.
-func checkCorpusCase(t *testing.T, addr string, tc hostile.Case, reached func() int32, logs *lockedBuffer, mustClose bool) {
-	t.Helper()
-	before := reached()
-	statuses, _, closed := sendRaw(t, addr, tc.Raw, tc.HalfClose)
-	want := make([]int, len(tc.Responses))
-	for i, s := range tc.Responses {
-		if s == http.StatusOK {
-			s = http.StatusServiceUnavailable // what the app answers
-		}
-		want[i] = s
-	}
-	if fmt.Sprint(statuses) != fmt.Sprint(want) {
-		t.Errorf("responses %v, want %v", statuses, want)
-	}
-	if (tc.Closed || mustClose) && !closed {
-		t.Errorf("the connection is still open")
-	}
-	if n := int(reached() - before); n != tc.App {
-		t.Errorf("%d request(s) reached the app, want %d", n, tc.App)
-	}
-	for _, re := range tc.Logs {
-		if !re.MatchString(logs.String()) {
-			t.Errorf("log does not match %q:\n%s", re, logs)
-		}
-	}
-}
-
 // TestEngineHostileHTTPCorpus: the engine answers every case of
 // testdata/hostile/http as the proxy path does (TestHostileHTTPCorpus).
 func TestEngineHostileHTTPCorpus(t *testing.T) {
@@ -133,7 +103,7 @@ func TestEngineHostileHTTPCorpus(t *testing.T) {
 	te := startEngine(t, "http", EngineSettings{LimitPost: 1 << 20, Timeout: 5 * time.Second}, app, 2)
 	for _, tc := range loadCorpus(t, "http", ".req") {
 		t.Run(tc.Name, func(t *testing.T) {
-			checkCorpusCase(t, te.addr, tc, app.n.Load, te.logs, false)
+			checkCorpusCase(t, sendTo(te.addr), tc, app.n.Load, te.logs, false)
 		})
 	}
 }
@@ -144,7 +114,7 @@ func TestEngineHostileUwsgiCorpus(t *testing.T) {
 	te := startEngine(t, "uwsgi", EngineSettings{LimitPost: 1 << 20, Timeout: 2 * time.Second}, app, 2)
 	for _, tc := range loadCorpus(t, "uwsgi", ".pkt") {
 		t.Run(tc.Name, func(t *testing.T) {
-			checkCorpusCase(t, te.addr, tc, app.n.Load, te.logs, true)
+			checkCorpusCase(t, sendTo(te.addr), tc, app.n.Load, te.logs, true)
 		})
 	}
 }

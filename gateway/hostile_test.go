@@ -103,6 +103,48 @@ func exchangeOn(t *testing.T, c net.Conn, raw []byte, halfClose bool) (statuses 
 // TestHostileHTTPCorpus runs testdata/hostile/http against the HTTP
 // listener alone, on plain HTTP and on HTTPS: the framing guard reads what
 // TLS decrypts, so every case gets the same answer on both.
+// sender sends raw on a new connection (sendRaw, or over TLS) and reads
+// every answer until the connection closes.
+type sender func(t *testing.T, raw []byte, halfClose bool) ([]int, http.Header, bool)
+
+// sendTo is the sender of a plain TCP address.
+func sendTo(addr string) sender {
+	return func(t *testing.T, raw []byte, halfClose bool) ([]int, http.Header, bool) {
+		return sendRaw(t, addr, raw, halfClose)
+	}
+}
+
+// checkCorpusCase sends tc and checks the answers (200 stands for the
+// 503 the tests' backends and apps answer), the close, how many requests
+// reached the app and the log. mustClose: every case ends its connection
+// (the uwsgi protocol: one request per connection).
+func checkCorpusCase(t *testing.T, send sender, tc hostile.Case, reached func() int32, logs *lockedBuffer, mustClose bool) {
+	t.Helper()
+	before := reached()
+	statuses, _, closed := send(t, tc.Raw, tc.HalfClose)
+	want := make([]int, len(tc.Responses))
+	for i, s := range tc.Responses {
+		if s == http.StatusOK {
+			s = http.StatusServiceUnavailable
+		}
+		want[i] = s
+	}
+	if fmt.Sprint(statuses) != fmt.Sprint(want) {
+		t.Errorf("responses %v, want %v", statuses, want)
+	}
+	if (tc.Closed || mustClose) && !closed {
+		t.Errorf("the connection is still open")
+	}
+	if n := int(reached() - before); n != tc.App {
+		t.Errorf("%d request(s) reached the app, want %d", n, tc.App)
+	}
+	for _, re := range tc.Logs {
+		if !re.MatchString(logs.String()) {
+			t.Errorf("log does not match %q:\n%s", re, logs)
+		}
+	}
+}
+
 func TestHostileHTTPCorpus(t *testing.T) {
 	serverTLS, clientTLS := testTLSConfigs(t)
 	for _, listener := range []struct {
@@ -122,9 +164,7 @@ func testHostileHTTPCorpus(t *testing.T, useTLS bool, serverTLS, clientTLS *tls.
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	send := func(t *testing.T, raw []byte, halfClose bool) ([]int, http.Header, bool) {
-		return sendRaw(t, addr, raw, halfClose)
-	}
+	send := sendTo(addr)
 	if useTLS {
 		ln = tls.NewListener(ln, serverTLS) // as master/tls.go serves https
 		send = func(t *testing.T, raw []byte, halfClose bool) ([]int, http.Header, bool) {
@@ -135,29 +175,7 @@ func testHostileHTTPCorpus(t *testing.T, useTLS bool, serverTLS, clientTLS *tls.
 	t.Cleanup(func() { srv.Close() })
 	for _, tc := range loadCorpus(t, "http", ".req") {
 		t.Run(tc.Name, func(t *testing.T) {
-			before := be.n.Load()
-			statuses, _, closed := send(t, tc.Raw, tc.HalfClose)
-			want := make([]int, len(tc.Responses))
-			for i, s := range tc.Responses {
-				if s == http.StatusOK {
-					s = http.StatusServiceUnavailable // what the counting backend answers
-				}
-				want[i] = s
-			}
-			if fmt.Sprint(statuses) != fmt.Sprint(want) {
-				t.Errorf("responses %v, want %v", statuses, want)
-			}
-			if tc.Closed && !closed {
-				t.Errorf("the connection is still open")
-			}
-			if n := int(be.n.Load() - before); n != tc.App {
-				t.Errorf("%d request(s) reached the backend, want %d", n, tc.App)
-			}
-			for _, re := range tc.Logs {
-				if !re.MatchString(logs.String()) {
-					t.Errorf("log does not match %q:\n%s", re, logs)
-				}
-			}
+			checkCorpusCase(t, send, tc, be.n.Load, logs, false)
 		})
 	}
 }
@@ -179,29 +197,7 @@ func TestHostileUwsgiCorpus(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	for _, tc := range loadCorpus(t, "uwsgi", ".pkt") {
 		t.Run(tc.Name, func(t *testing.T) {
-			before := be.n.Load()
-			statuses, _, closed := sendRaw(t, ln.Addr().String(), tc.Raw, tc.HalfClose)
-			want := make([]int, len(tc.Responses))
-			for i, s := range tc.Responses {
-				if s == http.StatusOK {
-					s = http.StatusServiceUnavailable // what the counting backend answers
-				}
-				want[i] = s
-			}
-			if fmt.Sprint(statuses) != fmt.Sprint(want) {
-				t.Errorf("responses %v, want %v", statuses, want)
-			}
-			if !closed {
-				t.Errorf("the connection is still open")
-			}
-			if n := int(be.n.Load() - before); n != tc.App {
-				t.Errorf("%d request(s) reached the backend, want %d", n, tc.App)
-			}
-			for _, re := range tc.Logs {
-				if !re.MatchString(logs.String()) {
-					t.Errorf("log does not match %q:\n%s", re, logs)
-				}
-			}
+			checkCorpusCase(t, sendTo(ln.Addr().String()), tc, be.n.Load, logs, true)
 		})
 	}
 }

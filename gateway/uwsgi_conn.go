@@ -33,6 +33,16 @@ const uwsgiPending = 32 << 10
 // same).
 var errPastContentLength = errors.New("the app sent more body than its Content-Length")
 
+// withinLength cuts p to what a body of declared bytes (-1: no
+// Content-Length) has room for after written; over is
+// errPastContentLength when it cut.
+func withinLength(p []byte, written, declared int64) ([]byte, error) {
+	if declared >= 0 && written+int64(len(p)) > declared {
+		return p[:declared-written], errPastContentLength
+	}
+	return p, nil
+}
+
 // aLongTimeAgo is a deadline in the past: it unblocks a pending Read.
 var aLongTimeAgo = time.Unix(1, 0)
 
@@ -140,10 +150,7 @@ func (uc *uwsgiConn) writeBody(p []byte) (int, error) {
 	if uc.noBody {
 		return 0, nil // as net/http drops a body on HEAD, 204 and 304
 	}
-	var over error
-	if uc.declared >= 0 && uc.written+int64(len(p)) > uc.declared {
-		p, over = p[:uc.declared-uc.written], errPastContentLength
-	}
+	p, over := withinLength(p, uc.written, uc.declared)
 	uc.written += int64(len(p))
 	if len(uc.pending)+len(p) <= uwsgiPending {
 		uc.pending = append(uc.pending, p...)

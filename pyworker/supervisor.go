@@ -375,22 +375,12 @@ func (m *Manager) checkHarakiri(w *worker, now time.Time) {
 		if p := s.path.Load(); p != nil {
 			path = *p
 		}
-		m.logf("harakiri: %s thread %d stuck on %s for more than %s; killing it", w, s.thread, path, m.opts.Harakiri)
-		w.harakiri = true
-		m.stats.harakiri.Add(1)
 		for _, s2 := range w.slots {
 			if s2.busySince.Load() != 0 {
 				s2.harakiri.Store(true)
 			}
 		}
-		if w.ctrl != nil {
-			payload, _ := json.Marshal(map[string]int{"thread": s.thread})
-			w.ctrl.send(TypeDump, payload)
-		}
-		pid := w.pid
-		// Give the stack dump a moment to arrive, then kill.
-		time.AfterFunc(200*time.Millisecond, func() { m.procs.signal(pid, syscall.SIGKILL) })
-		w.retiring.Store(true)
+		m.harakiri(w, s.thread, path, "killing it")
 		return
 	}
 }
@@ -415,16 +405,22 @@ func (m *Manager) checkEngineHarakiri(w *worker, now time.Time, busy []BusyThrea
 		if b.Pid != w.pid || now.Sub(b.Since) < m.opts.Harakiri {
 			continue
 		}
-		m.logf("harakiri: %s thread %d stuck on %s for more than %s; killing it and its connections", w, b.Thread, b.Path, m.opts.Harakiri)
-		w.harakiri = true
-		m.stats.harakiri.Add(1)
-		if w.ctrl != nil {
-			payload, _ := json.Marshal(map[string]int{"thread": b.Thread})
-			w.ctrl.send(TypeDump, payload)
-		}
-		pid := w.pid
-		time.AfterFunc(200*time.Millisecond, func() { m.procs.signal(pid, syscall.SIGKILL) })
-		w.retiring.Store(true)
+		m.harakiri(w, b.Thread, b.Path, "killing it and its connections")
 		return
 	}
+}
+
+// harakiri logs why w dies, asks it for the stuck thread's Python stack
+// and kills it a moment later (the stack is logged when it arrives).
+func (m *Manager) harakiri(w *worker, thread int, path, what string) {
+	m.logf("harakiri: %s thread %d stuck on %s for more than %s; %s", w, thread, path, m.opts.Harakiri, what)
+	w.harakiri = true
+	m.stats.harakiri.Add(1)
+	if w.ctrl != nil {
+		payload, _ := json.Marshal(map[string]int{"thread": thread})
+		w.ctrl.send(TypeDump, payload)
+	}
+	pid := w.pid
+	time.AfterFunc(200*time.Millisecond, func() { m.procs.signal(pid, syscall.SIGKILL) })
+	w.retiring.Store(true)
 }

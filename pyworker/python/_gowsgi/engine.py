@@ -23,10 +23,8 @@ import sys
 import threading
 import traceback
 
-from .handler import Handler
-from .wsgi import (
-    EMPTY_INPUT, ErrorStream, InputStream, check_chunk, check_start,
-)
+from .handler import Handler, Starting
+from .wsgi import EMPTY_INPUT, ErrorStream, InputStream, check_chunk
 
 _APP_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int)
 
@@ -114,49 +112,27 @@ class EngineInput(InputStream):
         return chunk.raw[:got]
 
 
-class EngineResponse:
+class EngineResponse(Starting):
     """EngineResponse is one response on an engine thread: the methods
     Handler.handle uses on a framed Response, done with calls into the
     engine.
     """
 
-    __slots__ = ("lib", "thread", "rid", "start", "remaining", "headers_sent", "aborted",
-                 "broken", "input", "traceback")
+    __slots__ = ("lib", "thread", "rid", "start", "content_length", "remaining", "headers_sent",
+                 "aborted", "broken", "input", "traceback")
 
     def __init__(self, lib, thread):
         self.rid = 0
         self.lib = lib
         self.thread = thread
         self.start = None
+        self.content_length = None
         self.remaining = -1
         self.headers_sent = False
         self.aborted = False
         self.broken = False
         self.input = None
         self.traceback = None
-
-    def start_response(self, status, headers, exc_info=None):
-        if exc_info:
-            try:
-                if self.headers_sent:
-                    raise exc_info[1].with_traceback(exc_info[2])
-            finally:
-                exc_info = None
-        elif self.start is not None:
-            raise RuntimeError("PEP 3333: start_response() was called a second time without "
-                               "exc_info; call it once, or again only with exc_info while "
-                               "handling an error")
-        self.start, length = check_start(status, headers)
-        self.remaining = -1 if length is None else length
-        return self.write
-
-    def write(self, data):
-        if self.start is None:
-            raise RuntimeError("PEP 3333: write() called before start_response()")
-        if type(data) is not bytes:
-            data = check_chunk(data)
-        if data:
-            self.send_chunk(data)
 
     def _send_start(self):
         start = self.start

@@ -32,25 +32,14 @@ from .wsgi import (
 )
 
 
-class Response:
-    """Response is the state of one response: start_response, write() and
-    the sending of frames.
+class Starting:
+    """Starting is start_response and write() (PEP 3333) for a response
+    class that has the slots start, content_length, remaining and
+    headers_sent and a send_chunk method: the framed Response here, the
+    engine's EngineResponse.
     """
 
-    __slots__ = ("conn", "rid", "start", "content_length", "remaining",
-                 "headers_sent", "aborted", "broken", "chunks", "input")
-
-    def __init__(self, conn, rid):
-        self.conn = conn
-        self.rid = rid
-        self.start = None          # Start payload, once start_response was called
-        self.content_length = None
-        self.remaining = -1        # bytes Content-Length still allows; -1: no limit
-        self.headers_sent = False
-        self.aborted = False       # Go sent Abort: the client is gone
-        self.broken = False        # sendfile padded a frame: the file shrank
-        self.chunks = 0            # non-empty body chunks sent
-        self.input = None          # the InputStream, if the request has a body
+    __slots__ = ()
 
     def start_response(self, status, headers, exc_info=None):
         if exc_info:
@@ -76,6 +65,27 @@ class Response:
             data = check_chunk(data)
         if data:
             self.send_chunk(data)
+
+
+class Response(Starting):
+    """Response is the state of one response: start_response, write() and
+    the sending of frames.
+    """
+
+    __slots__ = ("conn", "rid", "start", "content_length", "remaining",
+                 "headers_sent", "aborted", "broken", "chunks", "input")
+
+    def __init__(self, conn, rid):
+        self.conn = conn
+        self.rid = rid
+        self.start = None          # Start payload, once start_response was called
+        self.content_length = None
+        self.remaining = -1        # bytes Content-Length still allows; -1: no limit
+        self.headers_sent = False
+        self.aborted = False       # Go sent Abort: the client is gone
+        self.broken = False        # sendfile padded a frame: the file shrank
+        self.chunks = 0            # non-empty body chunks sent
+        self.input = None          # the InputStream, if the request has a body
 
     def _start_frames(self, bufs):
         """_start_frames appends the Start frame to bufs; the caller sets
