@@ -451,12 +451,13 @@ func appendErrorHead(b []byte, code int, msg string) []byte {
 }
 
 // maxHeaderBytesOf is the most a request line and headers may take, with
-// the 4 KiB net/http reads past MaxHeaderBytes before it answers 431.
+// the 4 KiB net/http reads past MaxHeaderBytes before it answers 431: the
+// HTTP server's limit (buffer-size, else 64 KiB, NewServer).
 func maxHeaderBytesOf(s *EngineSettings) int {
 	if s.MaxHeaderBytes > 0 {
 		return s.MaxHeaderBytes + 4096
 	}
-	return http.DefaultMaxHeaderBytes + 4096
+	return defaultMaxHeaderBytes + 4096
 }
 
 // stepUwsgi serves the one request of a uwsgi connection once its packet

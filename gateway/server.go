@@ -18,6 +18,10 @@ import (
 	"sync/atomic"
 	"time"
 )
+// defaultMaxHeaderBytes bounds a request's line and headers when
+// buffer-size is not set, on both paths.
+const defaultMaxHeaderBytes = 64 << 10
+
 
 // Server serves HTTP on any number of listeners with one handler.
 type Server struct {
@@ -39,7 +43,7 @@ type Server struct {
 // from its first byte; 0 means 30s.
 func NewServer(h http.Handler, errorLog *log.Logger, maxHeaderBytes int, headerTimeout time.Duration) *Server {
 	if maxHeaderBytes <= 0 {
-		maxHeaderBytes = 64 << 10
+		maxHeaderBytes = defaultMaxHeaderBytes
 	}
 	if headerTimeout <= 0 {
 		headerTimeout = DefaultTimeout

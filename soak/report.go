@@ -317,7 +317,7 @@ func judge(res *results) verdict {
 			v.Notes = append(v.Notes, fmt.Sprintf("%d request(s) failed during the HUP at %.0fs, outside any worker kill", f.Failed, f.At))
 		}
 		if f.Kind == faultKill && f.Failed > threads {
-			v.Notes = append(v.Notes, fmt.Sprintf("the worker kill at %.0fs overlapped %d failures; a worker holds at most %d requests", f.At, f.Failed, threads))
+			v.Notes = append(v.Notes, fmt.Sprintf("the worker kill at %.0fs overlapped %d failures; a worker runs at most %d requests (through the in-worker engine its open connections fail with it too)", f.At, f.Failed, threads))
 		}
 	}
 	for _, p := range res.Stop.Problems {
