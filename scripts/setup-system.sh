@@ -21,6 +21,7 @@ NEEDS=(
 	"/usr/bin/chromium chromium"                                # cmd/gowsgi/livereload_browser_test.go
 	"/usr/bin/chromedriver chromium-driver"                     # cmd/gowsgi/livereload_browser_test.go
 	"/usr/bin/wrk wrk"                                          # bench/run.py (make bench)
+	"/usr/bin/gcc gcc"                                          # make engine (cgo), bench/setup.sh (pip builds uWSGI)
 )
 
 say() { echo "setup-system: $*"; }
