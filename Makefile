@@ -96,8 +96,8 @@ clean:
 	rm -rf bin dist .tools $(VENV) $(VENV6)
 
 # bench: gowsgi side by side with uWSGI, gunicorn, granian and runserver
-# (about 22 minutes; not part of `make test`). Writes bench/results/latest.*;
-# BENCH_ARGS=--quick is a 6-minute smoke run (1 rep of 3 s). See BENCHMARKS.md.
+# (about 28 minutes; not part of `make test`). Writes bench/results/latest.*;
+# BENCH_ARGS=--quick is a smoke run of about 8 minutes (1 rep of 3 s). See BENCHMARKS.md.
 bench:
 	bench/setup.sh
 	.bench-venv/bin/python bench/run.py $(BENCH_ARGS)

@@ -81,6 +81,34 @@ def pss_kib(pids):
     return total
 
 
+def tree_cpu(root):
+    """{pid: utime+stime seconds} of root and every live process below it."""
+    out = {}
+    for pid in descendants(root):
+        st = proc_stat(pid)
+        if st:
+            out[pid] = st[4]
+    return out
+
+
+def cpu_between(before, after):
+    """CPU seconds a tree used between two tree_cpu samples. A process that
+    appeared in between counts from 0; one that vanished counts what it had
+    used by the first sample (nothing: its last seconds are lost, which only
+    matters if a worker dies during a measure, and none should)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
+def maps_file(pid, pattern):
+    """Whether a file whose path matches pattern (a compiled regex) is
+    mapped into pid."""
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return any(pattern.search(line) for line in f)
+    except OSError:
+        return False
+
+
 def cmdline(pid):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:

@@ -1,5 +1,6 @@
-"""gowsgi's side-by-side benchmark: gowsgi, uWSGI, gunicorn, granian and
-runserver serve the same apps on the same machine in one run.
+"""gowsgi's side-by-side benchmark: gowsgi (on its in-worker engine and on
+the proxy path), uWSGI, gunicorn, granian and runserver serve the same apps
+on the same machine in one run.
 
     .bench-venv/bin/python bench/run.py            # the full run (make bench)
     .bench-venv/bin/python bench/run.py --quick    # smoke run: 1 rep, 3 s
@@ -16,14 +17,19 @@ Phases:
   throughput  first each server alone, once per repetition: time to the
               first 200 and PSS (idle, then after --load-s of load); then
               wrk against hello.py and mysite (/, /items/, POST /form/),
-              keep-alive and new-connection clients, side by side
+              keep-alive and new-connection (Connection: close) clients,
+              side by side, with each server's CPU per request. A gowsgi
+              row that does not run on the request path it names (engine
+              or proxy) fails instead of measuring the other one
   reload      dev reload under load: rewrite version.py, time to new code, on
               testdata/mysite and on the `wagtail start` site of bench/setup.sh
               (gowsgi dev and runserver; --only wagtail runs just those)
   hup         SIGHUP to the master under load: failed requests, longest stall
+              (gowsgi on both request paths)
 
 Writes bench/results/latest.{json,md,png} (--quick: bench/results/tmp/quick.*)
-and keeps every server's log under bench/results/tmp/run-*/.
+and keeps every server's log under bench/results/tmp/run-*/; prints the
+report, then the targets table (issue 14) once more at the end.
 """
 
 import argparse
@@ -31,6 +37,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -105,13 +112,23 @@ def warm_script(workdir, app_name):
     return path
 
 
-def wrk_with_probe(url, script, duration, w, workdir):
+def wrk_with_probe(url, script, duration, w, workdir, started):
     """wrk, plus two probe clients of bench/loadgen (one keep-alive, one
     new-connection, a request each per 100 ms) that record how long a 33rd
     client waits. wrk only reports the requests that completed, so a server
     that serves a few connections and leaves the others queued (uWSGI's
     --http11-socket holds a worker per keep-alive connection) looks fast and
-    fair to wrk; the probe's longest wait shows it."""
+    fair to wrk; the probe's longest wait shows it.
+
+    Also the server's CPU per request: utime + stime of its whole process
+    tree (master, zygote, workers; nginx apart) from /proc, sampled before
+    wrk starts and after it ends, divided by the good answers of wrk and the
+    probe. The other servers of the run are idle meanwhile."""
+    trees = {"server": started[-1].pid}
+    if len(started) == 2:
+        trees["nginx"] = started[0].pid
+    cpu0 = {k: procs.tree_cpu(pid) for k, pid in trees.items()}
+    t0 = time.monotonic()
     wrk = measure.start_wrk(url, script, duration)
     lg = None
     try:
@@ -123,9 +140,19 @@ def wrk_with_probe(url, script, duration, w, workdir):
     finally:
         recs = lg.stop() if lg else []
         r = measure.finish_wrk(wrk, duration)
+    cpu = {k: procs.cpu_between(cpu0[k], procs.tree_cpu(pid)) for k, pid in trees.items()}
+    window = time.monotonic() - t0
     r["probe_requests"] = len(recs)
     r["probe_failed"] = sum(1 for x in recs if x["error"])
     r["probe_max_ms"] = max((x["ms"] for x in recs), default=None)
+    good = r.get("ok", 0) + r["probe_requests"] - r["probe_failed"]
+    r["cpu_window_s"] = window
+    r["cpu_s"] = cpu["server"]
+    r["cpu_us_per_req"] = 1e6 * cpu["server"] / good if good else None
+    r["cpu_pct"] = 100 * cpu["server"] / window
+    if "nginx" in cpu:
+        r["nginx_cpu_s"] = cpu["nginx"]
+        r["nginx_cpu_us_per_req"] = 1e6 * cpu["nginx"] / good if good else None
     return r
 
 
@@ -134,6 +161,51 @@ def log(msg):
 
 
 # ---------------------------------------------------------------- starting
+
+
+# What gowsgi prints at start about who serves the connections
+# (master/master.go), and the engine library as each worker maps it (the
+# master extracts the embedded one as engine-HASH.so into its cache
+# directory; GOWSGI_ENGINE_LIB can name libgowsgi-engine.so itself).
+ENGINE_LINE = "gowsgi: the workers serve the connections (in-worker engine)"
+PROXY_LINE = "gowsgi: the master serves the connections (proxy path)"
+ENGINE_LIB = re.compile(r"/(engine-[0-9a-f]+|libgowsgi-engine)\.so\b")
+
+
+def check_path(claim, p, workers=2):
+    """Raise unless the gowsgi of p serves on the request path claim names
+    ("engine" or "proxy"); return what was seen. Two witnesses: the line
+    gowsgi logs at start (with --engine off it logs none: only the engine
+    line's absence says anything) and how many of its processes map the
+    engine library: every worker on the engine path, none on the proxy
+    path. The first answer can come from the first worker that loaded the
+    library while the second still loads it, so the engine claim waits up
+    to 10 s for all the workers."""
+    def seen():
+        try:
+            with open(p.log_path, encoding="utf-8", errors="replace") as f:
+                text = f.read()
+        except OSError:
+            text = ""
+        said = "engine" if ENGINE_LINE in text else "proxy" if PROXY_LINE in text else "nothing"
+        why = next((ln.split(": ", 2)[-1] for ln in text.splitlines() if ln.startswith(PROXY_LINE)), "")
+        mapped = sum(1 for pid in procs.descendants(p.pid) if procs.maps_file(pid, ENGINE_LIB))
+        return {"claim": claim, "log_says": said, "why": why, "processes_mapping_the_engine": mapped}
+
+    s = seen()
+    if claim == "engine":
+        deadline = time.monotonic() + 10
+        while s["log_says"] == "engine" and s["processes_mapping_the_engine"] < workers and time.monotonic() < deadline:
+            time.sleep(0.05)
+            s = seen()
+        ok = s["log_says"] == "engine" and s["processes_mapping_the_engine"] >= workers
+    else:
+        ok = s["log_says"] != "engine" and s["processes_mapping_the_engine"] == 0
+    if not ok:
+        raise RuntimeError(f"{p.name} should serve through the {'in-worker engine' if claim == 'engine' else 'proxy path'}, "
+                           f"but its log says {s['log_says']!r}{' (' + s['why'] + ')' if s['why'] else ''} and "
+                           f"{s['processes_mapping_the_engine']} of its processes map the engine library:\n{p.log_tail()}")
+    return s
 
 
 def start(server, app, workdir, extra_env=None, ready_path="/", ready_expect=""):
@@ -157,6 +229,8 @@ def start(server, app, workdir, extra_env=None, ready_path="/", ready_expect="")
         p = procs.Proc(server.name, server.argv(app, listen), app.dir, env, os.path.join(workdir, f"{tag}.log"))
         started.append(p)
         cold = measure.wait_ready(p, front, ready_path, ready_expect)
+        if server.path:
+            p.path_seen = check_path(server.path, p)
         return started, front, cold
     except BaseException:
         for q in reversed(started):
@@ -176,7 +250,7 @@ def throughput(args, workdir, res):
     all_servers = [s for s in servers.throughput_servers() if selected(args, s.name)]
     for s in all_servers:
         res["servers"][s.name] = {
-            "family": s.family, "threads": s.threads, "front": s.front, "variant": s.variant,
+            "family": s.family, "threads": s.threads, "front": s.front, "variant": s.variant, "path": s.path,
             "unavailable": s.available(),
             "argv_hello": " ".join(os.path.relpath(a, ROOT) if a.startswith(ROOT) else a for a in s.argv(APPS["mysite"] if s.django_only else APPS["hello"], "127.0.0.1:PORT")),
         }
@@ -234,6 +308,8 @@ def memory_and_cold_start(args, workdir, res, order, app, warm, rep):
             continue
         try:
             backend = started[-1]
+            if getattr(backend, "path_seen", None):
+                res["servers"][s.name].setdefault("path_seen", backend.path_seen)
             time.sleep(0.5)
             mem["cold_start_s"].append(cold)
             mem["idle_kib"].append(backend.tree_pss_kib())
@@ -281,10 +357,11 @@ def side_by_side(args, workdir, res, runnable, app, scripts, warm):
                         if backend.exited() is not None:
                             r = {"failed": f"server exited with status {backend.exited()}"}
                         else:
-                            r = wrk_with_probe(f"http://127.0.0.1:{port}{w.path}", scripts[w.key(c)], args.duration, w, workdir)
+                            r = wrk_with_probe(f"http://127.0.0.1:{port}{w.path}", scripts[w.key(c)], args.duration, w, workdir, started)
                         res["throughput"].setdefault(w.key(c), {}).setdefault(s.name, []).append(r)
                         log(f"rep {rep + 1} {s.name:24} {w.key(c):32} " + (
-                            f"{r['rps']:8.0f} rps  p99 {r['p99_ms']:6.1f} ms  errors {r['errors']}  probe max {r['probe_max_ms'] or 0:6.0f} ms" if "rps" in r else r["failed"]))
+                            f"{r['rps']:8.0f} rps  p99 {r['p99_ms']:6.1f} ms  errors {r['errors']}  probe max {r['probe_max_ms'] or 0:6.0f} ms"
+                            f"  CPU {r['cpu_us_per_req'] or 0:5.0f} us/req" if "rps" in r else r["failed"]))
                 save(args, res)
     finally:
         for s, started, port in up.values():
@@ -393,14 +470,16 @@ def dev_reload(args, workdir, res):
 
 
 def hup_servers():
-    """(name, argv for (addr, pidfile), how to find the pid to signal)."""
+    """(name, argv for (addr, pidfile), gowsgi's request path or "")."""
     app = APPS["mysite"]
 
-    def gowsgi(addr, pidfile):
-        a = servers._gowsgi("--http", 1)(app, addr)
-        if servers.gowsgi_serve_has("--pidfile"):
-            a += ["--pidfile", pidfile]
-        return a
+    def gowsgi_on(*extra):
+        def argv(addr, pidfile):
+            a = servers._gowsgi("--http", 1, *extra)(app, addr)
+            if servers.gowsgi_serve_has("--pidfile"):
+                a += ["--pidfile", pidfile]
+            return a
+        return argv
 
     # --http-socket, not --http11-socket: with 8 keep-alive clients the
     # latter gives each worker to one client for good and the others wait
@@ -412,7 +491,8 @@ def hup_servers():
         a = servers._gunicorn("sync", 1)(app, addr)
         return a[:-1] + ["--pid", pidfile, a[-1]]
 
-    return [("gowsgi serve", gowsgi), ("uwsgi --http-socket", uwsgi), ("gunicorn sync", gunicorn)]
+    return [("gowsgi serve", gowsgi_on(), "engine"), ("gowsgi serve --engine off", gowsgi_on(*servers.PROXY), "proxy"),
+            ("uwsgi --http-socket", uwsgi, ""), ("gunicorn sync", gunicorn, "")]
 
 
 def master_pid(p, pidfile):
@@ -430,7 +510,7 @@ def master_pid(p, pidfile):
 
 def hup(args, workdir, res):
     app = APPS["mysite"]
-    for name, argv in hup_servers():
+    for name, argv, path in hup_servers():
         if not selected(args, name):
             continue
         log(f"hup: {name}")
@@ -443,6 +523,8 @@ def hup(args, workdir, res):
         lg = None
         try:
             measure.wait_ready(p, port, "/", "Hello from mysite")
+            if path:
+                out["path_seen"] = check_path(path, p)
             lg = measure.Loadgen(LOADGEN, f"http://127.0.0.1:{port}/form/", os.path.join(workdir, f"hup-{slug}.csv"),
                                  keepalive=8, close=8, pace="10ms", method="POST", body=FORM_BODY, expect=FORM_EXPECT)
             time.sleep(2.0)
@@ -591,6 +673,8 @@ def main():
         save(args, res)
         md = report.write(res, args.out)
         print(md)
+        # The targets once more, last, where `make bench` leaves them on screen.
+        print("\n".join(report.targets_table(res)) + "\n")
         log(f"wrote {os.path.relpath(args.out, ROOT)}.json, .md, .png in {res['meta']['wall_s'] / 60:.1f} min")
     except KeyboardInterrupt:
         log("interrupted: stopping every server")

@@ -4,6 +4,14 @@ front of the uwsgi-protocol ones, and the apps themselves.
 Every server runs with 2 worker processes (a "2x2" variant adds 2 threads
 each), binds 127.0.0.1, and logs no requests (runserver cannot be told not
 to: its request log goes to the scenario's log file, which is cheap).
+
+gowsgi has two request paths (issue 14): the in-worker engine, its default,
+where each worker's Python threads accept, parse and answer through a Go
+library loaded after the fork, and the proxy path (`--engine off`), where the
+master serves the connections and hands each request to a worker over a unix
+socket. The "gowsgi" rows run the default; the "gowsgi-proxy" rows force the
+fallback, and the runner checks that each row ran on the path it names
+(run.py's check_path).
 """
 
 import os
@@ -85,6 +93,7 @@ class Server:
     argv: object
     django_only: bool = False
     requires: str = ""  # a gowsgi serve flag this configuration needs
+    path: str = ""  # gowsgi only: "engine" or "proxy", the request path it must run on
 
     @property
     def variant(self):
@@ -97,17 +106,18 @@ class Server:
         return ""
 
 
-def _gowsgi(listen_flag, threads):
+def _gowsgi(listen_flag, threads, *extra):
+    """gowsgi serve on its default request path (the in-worker engine), or,
+    with extra = ("--engine", "off"), on the proxy path."""
     def argv(app, addr):
         return [
             GOWSGI, "serve", listen_flag, addr, "--chdir", app.dir, "--module", app.module,
-            "--processes", "2", "--threads", str(threads), "--python", PYTHON, "--disable-logging",
+            "--processes", "2", "--threads", str(threads), "--python", PYTHON, "--disable-logging", *extra,
         ]
     return argv
 
 
-def _gowsgi_queue_gets(app, addr):
-    return _gowsgi("--http", 1)(app, addr) + ["--queue-gets"]
+PROXY = ("--engine", "off")
 
 
 def _uwsgi(listen_flag, threads):
@@ -162,11 +172,19 @@ def throughput_servers():
     for t in (1, 2):
         sfx = "" if t == 1 else "-2x2"
         out += [
-            Server("gowsgi" + sfx, "gowsgi", t, "http", _gowsgi("--http", t)),
-            Server("gowsgi-nginx" + sfx, "gowsgi", t, "nginx", _gowsgi("--socket", t), requires="--socket"),
+            Server("gowsgi" + sfx, "gowsgi", t, "http", _gowsgi("--http", t), path="engine"),
+            Server("gowsgi-nginx" + sfx, "gowsgi", t, "nginx", _gowsgi("--socket", t), requires="--socket", path="engine"),
         ]
-        if t == 1:  # gowsgi's opt-in GET queueing (queue-gets), against gowsgi's default
-            out.append(Server("gowsgi-queue-gets", "gowsgi", t, "http", _gowsgi_queue_gets, requires="--queue-gets"))
+        if t == 1:
+            # The fallback, 2x1 only: its figures beside the engine's. GET
+            # queueing (queue-gets, opt-in) lives in the master's slot pool,
+            # so it only does anything on the proxy path.
+            out += [
+                Server("gowsgi-proxy", "gowsgi", t, "http", _gowsgi("--http", t, *PROXY), requires="--engine", path="proxy"),
+                Server("gowsgi-proxy-nginx", "gowsgi", t, "nginx", _gowsgi("--socket", t, *PROXY), requires="--engine", path="proxy"),
+                Server("gowsgi-proxy-queue-gets", "gowsgi", t, "http", _gowsgi("--http", t, *PROXY, "--queue-gets"),
+                       requires="--queue-gets", path="proxy"),
+            ]
         if t == 1:  # one uWSGI HTTP flavour in 2x2 is enough: --http11-socket, the targets' peer
             out.append(Server("uwsgi-http-socket", "uwsgi", t, "http", _uwsgi("--http-socket", t)))
         out += [

@@ -12,8 +12,11 @@
 # - testdata/mysite's sqlite database (manage.py migrate);
 # - .bench-wagtail: a `wagtail start wagsite` site (git-ignored), migrated,
 #   with a /version/ view like mysite's, for the reload phase (issue 15);
-# - bin/gowsgi and bin/bench-loadgen (the paced client of the reload and HUP
-#   measures).
+# - bin/gowsgi with the in-worker engine embedded (`make build`: the engine is
+#   a cgo c-shared library, so it needs gcc too) and bin/bench-loadgen (the
+#   paced client of the reload and HUP measures). A gowsgi built by a plain
+#   `go build` has no engine library in it and serves through the proxy path;
+#   the runner would then fail every gowsgi row that claims the engine.
 #
 # Idempotent like scripts/setup-venv.sh: the venv is reinstalled only when
 # bench/requirements.txt or the interpreter changed. One line per step.
@@ -31,7 +34,9 @@ die() { echo "bench-setup: error: $*" >&2; exit 1; }
 "$ROOT/scripts/setup-system.sh" || die "scripts/setup-system.sh failed: wrk and nginx are needed"
 
 command -v "$PYTHON" >/dev/null 2>&1 || die "'$PYTHON' not found; set PYTHON=/path/to/python3 (3.10 or newer)"
-command -v gcc >/dev/null 2>&1 || die "gcc not found: pip builds uWSGI from source (Debian: apt-get install gcc)"
+command -v gcc >/dev/null 2>&1 ||
+	die "gcc not found: pip builds uWSGI from source and make builds gowsgi's engine with cgo (Debian: apt-get install gcc)"
+command -v make >/dev/null 2>&1 || die "make not found: bin/gowsgi is built by make build (Debian: apt-get install make)"
 inc="$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
 [ -f "$inc/Python.h" ] ||
 	die "$inc/Python.h missing: uWSGI builds against the interpreter's headers (Debian: apt-get install python3-dev)"
@@ -94,7 +99,7 @@ PY
 	echo "$wagtail_want" >"$WAGTAIL_STAMP"
 fi
 
-say "building bin/gowsgi and bin/bench-loadgen"
-(cd "$ROOT" && "$GO" build -o bin/gowsgi ./cmd/gowsgi && "$GO" build -o bin/bench-loadgen ./bench/loadgen) ||
-	die "go build failed"
+say "building bin/gowsgi (make build: the engine library, then the binary that embeds it) and bin/bench-loadgen"
+make -C "$ROOT" --no-print-directory build GO="$GO" >/dev/null || die "make build failed (see above)"
+(cd "$ROOT" && "$GO" build -o bin/bench-loadgen ./bench/loadgen) || die "go build ./bench/loadgen failed"
 say "done: run .bench-venv/bin/python bench/run.py [--quick]"
