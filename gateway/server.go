@@ -18,10 +18,10 @@ import (
 	"sync/atomic"
 	"time"
 )
+
 // defaultMaxHeaderBytes bounds a request's line and headers when
 // buffer-size is not set, on both paths.
 const defaultMaxHeaderBytes = 64 << 10
-
 
 // Server serves HTTP on any number of listeners with one handler.
 type Server struct {
