@@ -37,6 +37,10 @@ type EngineSettings struct {
 	// BufferSize bounds a uwsgi packet's vars (buffer-size).
 	BufferSize int         `json:"buffer_size,omitempty"`
 	AccessLog  *AccessSpec `json:"access_log,omitempty"`
+	// LiveReload is dev mode's: the engine answers the live reload
+	// script and stream and puts the script into pages
+	// (livereload_engine_linux.go).
+	LiveReload bool `json:"live_reload,omitempty"`
 }
 
 // EngineStatic is a Static mount as the engine is told it.

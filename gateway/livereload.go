@@ -7,6 +7,7 @@ package gateway
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -81,7 +82,7 @@ func (l *LiveReload) Wrap(next http.Handler) http.Handler {
 		case LiveReloadPath + ".js":
 			w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 			w.Header().Set("Cache-Control", "no-store")
-			fmt.Fprintf(w, liveReloadScript, LiveReloadPath)
+			io.WriteString(w, liveReloadJS())
 			return
 		}
 		if !wantsDocument(r) {
@@ -91,10 +92,18 @@ func (l *LiveReload) Wrap(next http.Handler) http.Handler {
 		l.mu.Lock()
 		v := l.version
 		l.mu.Unlock()
-		iw := &injectWriter{ResponseWriter: w, script: fmt.Sprintf("<script src=\"%s.js?v=%d\"></script>", LiveReloadPath, v)}
+		iw := newInjectWriter(w, liveReloadTag(v))
 		next.ServeHTTP(iw, r)
 		iw.finish()
 	})
+}
+
+// liveReloadJS is the script's text.
+func liveReloadJS() string { return fmt.Sprintf(liveReloadScript, LiveReloadPath) }
+
+// liveReloadTag is the script element a page of version v gets.
+func liveReloadTag(v int) string {
+	return fmt.Sprintf("<script src=\"%s.js?v=%d\"></script>", LiveReloadPath, v)
 }
 
 func (l *LiveReload) serveEvents(w http.ResponseWriter, r *http.Request) {
