@@ -383,6 +383,11 @@ func (e *Engine) maybeSweep() {
 	if now.UnixNano() < next || !e.sweepAt.CompareAndSwap(next, now.Add(e.sweepInterval()).UnixNano()) {
 		return
 	}
+	if e.s.Dev && !e.stopping.Load() {
+		if _, serving := e.liveState(); !serving {
+			e.Stop() // a newer generation serves (or the master): do not wait for the stop frame
+		}
+	}
 	e.mu.Lock()
 	var late []*engineConn
 	stopping := e.stopping.Load()
@@ -390,7 +395,7 @@ func (e *Engine) maybeSweep() {
 	for _, c := range e.conns {
 		if c.mu.TryLock() {
 			graceOver := stopping && sinceStop > stopIdleGrace
-			if stopping && e.s.LiveReload && sinceStop > stopIdleQuiet && now.Sub(c.lastIO) > stopIdleQuiet {
+			if stopping && e.s.Dev && sinceStop > stopIdleQuiet && now.Sub(c.lastIO) > stopIdleQuiet {
 				// Dev mode: a quiet connection of the old generation is
 				// closed soon, so the browser's reload finds the new one.
 				graceOver = true

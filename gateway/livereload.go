@@ -27,6 +27,12 @@ const liveReloadScript = `(function () {
 })();
 `
 
+// liveRetry is the reconnection delay a stream tells the browser, in ms:
+// longer than a stopping dev engine takes to close its idle connections
+// (the engine's stopIdleQuiet and a sweep), so the page's next requests find the new
+// workers.
+const liveRetry = 300
+
 // LiveReload broadcasts reload events to every open page.
 //
 // Every reload bumps a version that the injected script carries (?v=N) and
@@ -62,6 +68,13 @@ func (l *LiveReload) Reload(why string) {
 		default: // that page has a reload pending already
 		}
 	}
+}
+
+// Version is the version of the last reload (0 before any).
+func (l *LiveReload) Version() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.version
 }
 
 // Clients returns how many pages listen.
@@ -129,7 +142,7 @@ func (l *LiveReload) serveEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprintf(w, ": gowsgi live reload\n\n")
+	fmt.Fprintf(w, ": gowsgi live reload\nretry: %d\n\n", liveRetry)
 	f.Flush()
 	// A comment every 15s keeps proxies and the browser from timing out.
 	ping := time.NewTicker(15 * time.Second)

@@ -30,12 +30,6 @@ import (
 // timeouts: the most a reload event waits after the master's change.
 const liveSweep = 50 * time.Millisecond
 
-// liveRetry is the reconnection delay a stream tells the browser, in ms:
-// longer than a stopping dev engine takes to close its idle connections
-// (stopIdleQuiet and a sweep), so the page's next requests find the new
-// workers.
-const liveRetry = 300
-
 // livePing is how often an open stream gets a comment, so that proxies
 // and the browser do not time it out.
 const livePing = 15 * time.Second
@@ -67,7 +61,7 @@ func (e *Engine) liveState() (version int, serving bool) {
 
 // sweepEvery is the interval of the timeout sweep.
 func (e *Engine) sweepInterval() time.Duration {
-	if e.s.LiveReload {
+	if e.s.Dev {
 		return liveSweep
 	}
 	if e.stopping.Load() {

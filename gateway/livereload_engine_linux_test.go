@@ -35,7 +35,7 @@ func liveEngine(t *testing.T) (*testEngine, *Scoreboard) {
 	}
 	t.Cleanup(func() { f.Close() })
 	board.SetLive(3, 1)
-	te := startEngine(t, "http", EngineSettings{LiveReload: true, Timeout: 5 * time.Second}, pageApp, 1,
+	te := startEngine(t, "http", EngineSettings{LiveReload: true, Dev: true, Timeout: 5 * time.Second}, pageApp, 1,
 		func(e *Engine) { e.SetBoard(board, 0) })
 	return te, board
 }

@@ -13,9 +13,12 @@ package master
 //	gowsgi: the workers serve the connections (in-worker engine)
 //	gowsgi: the master serves the connections (proxy path): an https listener: the engine does not do TLS
 //
+// In dev mode the engine also answers the dev static files and live
+// reload; the master answers only while the app does not import
+// (devfront.go).
+//
 // The engine cannot run, and the proxy path serves, when the listeners
-// include https, in dev mode (its live reload, dev static files and
-// traceback page live in the master), where this gowsgi was built without
+// include https, in gowsgi check, where this gowsgi was built without
 // the library, or where the app's python cannot load it (musl libc: Go's
 // c-shared libraries do not load there, golang/go#13492; a python that
 // already holds another Go runtime, golang/go#18976). engine = on makes
@@ -77,8 +80,6 @@ func (m *Master) pickEngine(opts *pyworker.Options) (why string, err error) {
 		return "engine = off", nil
 	case runtime.GOOS != "linux":
 		why = "the engine runs on Linux only"
-	case cfg.Mode == ModeDev:
-		why = "dev mode (live reload and the traceback page are the master's)"
 	case cfg.Mode == ModeCheck:
 		why = "gowsgi check"
 	case len(m.listeners)+len(m.uwsgiListeners) == 0:
@@ -123,6 +124,14 @@ func (m *Master) setUpEngine(opts *pyworker.Options, lib string) error {
 	}
 	for _, st := range cfg.StaticMaps {
 		s.Static = append(s.Static, gateway.EngineStaticOf(st))
+	}
+	if d := cfg.Dev; cfg.Mode == ModeDev && d != nil {
+		// Dev mode's static and media files, and its live reload, are
+		// the engine's too (devfront.go: what the master answers itself).
+		for _, st := range d.Static {
+			s.Static = append(s.Static, gateway.EngineStaticOf(st))
+		}
+		s.LiveReload, s.Dev = d.Live != nil, true
 	}
 	if cfg.AccessLog {
 		spec := cfg.AccessSpec
@@ -170,6 +179,13 @@ func (m *Master) setUpEngine(opts *pyworker.Options, lib string) error {
 	m.ops.metrics.WithBoard(board)
 	return nil
 }
+
+// httpFile is the i-th HTTP socket the workers inherit (the HTTP ones
+// come first).
+func (es *engineSetup) httpFile(i int) *os.File { return es.files[i] }
+
+// setLive is Scoreboard.SetLive (dev mode's live reload, devfront.go).
+func (es *engineSetup) setLive(version, gen int) { es.board.SetLive(version, gen) }
 
 // engineStatus fills in what the supervisor does not know of engine
 // workers: their requests and what each thread runs, from the scoreboard.

@@ -4,6 +4,7 @@ package master
 
 import (
 	"errors"
+	"os"
 
 	"github.com/gowsgi/gowsgi/pyworker"
 )
@@ -24,4 +25,6 @@ func (m *Master) pickEngine(*pyworker.Options) (string, error) {
 }
 
 func (m *Master) engineStatus(*pyworker.Status) {}
+func (es *engineSetup) httpFile(int) *os.File   { return nil }
+func (es *engineSetup) setLive(int, int)        {}
 func (m *Master) closeEngine()                  {}

@@ -62,6 +62,9 @@ type Master struct {
 	// engine is set when the workers serve the connections (engine.go).
 	engine *engineSetup
 	dev    *devState // dev mode's watching (dev.go)
+	// front are the master's servers on the engine's sockets while the app
+	// does not import (dev mode, devfront.go).
+	front []*gateway.Server
 
 	// handedOver is set once a HUP's new master took the sockets: this
 	// one must not unlink the unix socket paths it serves on now.
@@ -186,7 +189,10 @@ func start(ctx context.Context, cfg Config, so startOptions) (_ *Master, err err
 	}
 	if m.engine == nil {
 		m.serveListeners()
+	} else if m.bootErr.Load() != nil {
+		m.startFront()
 	}
+	m.publishLive()
 	m.serveStats()
 	return m, nil
 }

@@ -166,6 +166,9 @@ type engineConfig struct {
 	Row      int             `json:"row"`
 	// MaxRequests is counted by the worker itself, which sends Retire.
 	MaxRequests int `json:"max_requests,omitempty"`
+	// WarmUp is Options.WarmUp's environ, run by the worker itself before
+	// it takes connections (an engine worker has no slot to send it to).
+	WarmUp string `json:"warm_up,omitempty"`
 }
 
 // acceptLoop accepts connections from Python processes on the master socket

@@ -107,6 +107,7 @@ func runDev(c *cli.Context) error {
 	}
 	color := c.Bool("force-color") || !c.Bool("no-color") && term.IsTerminal(int(os.Stderr.Fd()))
 	cfg.AccessFormat = gateway.RunserverFormat(color)
+	cfg.AccessSpec = gateway.AccessSpec{Runserver: true, Color: color} // the engine's
 	opts := pyworker.Options{
 		Python: python, Dir: abs, Processes: c.Int("processes"), Threads: c.Int("threads"),
 		Spawn: pyworker.SpawnZygote, Preload: "site", StartTimeout: 5 * time.Minute,

@@ -242,6 +242,8 @@ def run_engine(config, app, w):
                                    max_requests=c.engine.get("max_requests", 0),
                                    on_max_requests=ew.retire_max_requests)
     ew.handlers.append(handler)
+    if c.engine.get("warm_up"):
+        handler.warm_up(c.engine["warm_up"])
     for i in range(c.threads):
         ew.idents.append(None)
         t = threading.Thread(target=ew.serve_engine, args=(handler, i),
