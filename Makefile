@@ -47,7 +47,7 @@ DJANGO_TESTS := ^(TestMysite|TestDev|TestCheck|TestTutorialINI|TestLiveReloadInC
 # The integration tests of the request path, run a second time on the proxy
 # path (GOWSGI_ENGINE=off): the first run serves through the in-worker engine
 # wherever it can run.
-PROXY_TESTS := ^(TestApps|TestMysite|TestHostile|TestSlowClients|TestStalledReader|TestWorkerKilled|TestWorkerDiesMidStream|TestManyIdleConnections|TestUwsgiNginx|TestQueueGets|TestTrustedProxies|TestStaticMapOnBothListeners|TestAccessLogFormats|TestHUPUnderLoad|TestHarakiriAndMaxRequests|TestGracefulStop)$$
+PROXY_TESTS := ^(TestDevReload|TestDevEndsOldStreamsAfterASwap|TestLiveReloadInChromium|TestApps|TestMysite|TestHostile|TestSlowClients|TestStalledReader|TestWorkerKilled|TestWorkerDiesMidStream|TestManyIdleConnections|TestUwsgiNginx|TestQueueGets|TestTrustedProxies|TestStaticMapOnBothListeners|TestAccessLogFormats|TestHUPUnderLoad|TestHarakiriAndMaxRequests|TestGracefulStop)$$
 
 # test: every test: Go (race detector, real python workers and real Django),
 # the Django tests again on Django 6.x, the Python runtime's own tests on each
