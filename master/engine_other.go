@@ -3,6 +3,7 @@
 package master
 
 import (
+	"context"
 	"errors"
 
 	"github.com/gowsgi/gowsgi/pyworker"
@@ -24,4 +25,7 @@ func (m *Master) pickEngine(*pyworker.Options) (string, error) {
 }
 
 func (m *Master) engineStatus(*pyworker.Status) {}
-func (m *Master) closeEngine()                  {}
+func (m *Master) fallBackToProxy(_ context.Context, _ *pyworker.Options, err error) error {
+	return err
+}
+func (m *Master) closeEngine() {}
