@@ -47,6 +47,9 @@ func (m *Manager) onGoRuntime(p *worker, err *GoRuntimeError) {
 		}
 	}
 	if len(waiting) == 0 {
+		if !p.isZygote && (p.gen.failed != nil || p.gen.isOld.Load()) {
+			return // a later worker of a generation given up: killed with it
+		}
 		m.logf("%s: %v; it cannot serve through the engine: killing it (restart gowsgi, or set engine = off, to serve through the master)", p, err)
 		if p.pid > 0 {
 			m.procs.signal(p.pid, syscall.SIGKILL)
