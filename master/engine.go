@@ -17,9 +17,16 @@ package master
 // include https, in dev mode (its live reload, dev static files and
 // traceback page live in the master), where this gowsgi was built without
 // the library, or where the app's python cannot load it (musl libc: Go's
-// c-shared libraries do not load there, golang/go#13492; a python that
-// already holds another Go runtime, golang/go#18976). engine = on makes
-// those an error; engine = off always takes the proxy path.
+// c-shared libraries do not load there, golang/go#13492), or where the
+// app's workers already hold another Go runtime (golang/go#18976: a module
+// built with Go; only importing the app tells, so the first generation
+// reports it and fallBackToProxy starts the workers again without the
+// engine:
+//
+//	gowsgi: the master serves the connections (proxy path): /srv/venv/.../_gogo.so is built with Go and a process holds one Go runtime (golang/go#18976)
+//
+// ). engine = on makes those an error; engine = off always takes the
+// proxy path.
 //
 // With the engine, the master still binds the sockets, supervises the
 // workers, hands the sockets over on a HUP, and reads the scoreboard
@@ -117,9 +124,10 @@ func (m *Master) pickEngine(opts *pyworker.Options) (why string, err error) {
 // code once more. Here only such an app pays, with a second import. The
 // workers that found it are gone (the generation failed); the engine's
 // sockets and scoreboard are released and the workers start again
-// without it, for good: later generations (HUP, touch-reload, respawns)
-// of this master are proxy-path ones. err is what starting the first
-// generation returned, given back unchanged when it is anything else.
+// without it, for good: this master's respawns are proxy-path workers,
+// and a restart (HUP, touch-reload) is a new master that decides again
+// the same way. err is what starting the first generation returned,
+// given back unchanged when it is anything else.
 func (m *Master) fallBackToProxy(ctx context.Context, opts *pyworker.Options, err error) error {
 	var gr *pyworker.GoRuntimeError
 	if m.engine == nil || !errors.As(err, &gr) {
