@@ -8,7 +8,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/gowsgi/gowsgi/master"
 )
 
 // TestGoRuntimeFallsBack: an app that holds a Go runtime of its own (it
@@ -53,6 +57,39 @@ func TestGoRuntimeFallsBack(t *testing.T) {
 			}
 		})
 	}
+	t.Run("kill -HUP decides again", func(t *testing.T) {
+		pidfile := filepath.Join(t.TempDir(), "gowsgi.pid")
+		args := append([]string{"serve", "--http", "127.0.0.1:0", "--pidfile", pidfile}, app...)
+		p := startGowsgi(t, repoRoot(t), env, args...)
+		t.Cleanup(func() { killByPidfile(t, pidfile) })
+		old := readPid(t, pidfile)
+		syscall.Kill(old, syscall.SIGHUP)
+		pid := waitNewMaster(t, pidfile, old)
+		if code := p.wait(10 * time.Second); code != 0 {
+			t.Errorf("the first master exited %d after handing over", code)
+		}
+		out := p.out.String()
+		if n := len(why.FindAllString(out, -1)); n != 2 || p.engine() {
+			t.Fatalf("%d fallback lines, want one per master:\n%s", n, out)
+		}
+		resp, err := http.Get(p.url + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != "42" {
+			t.Fatalf("GET / answered %d %q after the HUP, want 200 \"42\"", resp.StatusCode, b)
+		}
+		// The new master took its sockets from the old one: they must
+		// not be left blocking either, or it stops only on SIGKILL.
+		syscall.Kill(pid, syscall.SIGTERM)
+		for deadline := time.Now().Add(15 * time.Second); master.IsGowsgi(pid); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the new master (pid %d) did not stop on SIGTERM within 15s:\n%s", pid, p.out)
+			}
+		}
+	})
 	t.Run("engine = on", func(t *testing.T) {
 		code, out := runGowsgiEnv(t, env, append([]string{"serve", "--engine", "on", "--http", "127.0.0.1:0"}, app...)...)
 		if code == 0 || !strings.Contains(out, "the in-worker engine cannot run here: "+lib+" is built with Go") ||
