@@ -70,4 +70,13 @@
 // `gowsgi --stop` found a new master in the pidfile after the one it
 // stopped had gone: a restart took over meanwhile. --stop stops the
 // server, so it stops that one too.
+//
+//	gowsgi: the master serves the connections (proxy path): /srv/venv/.../_gogo.so is built with Go and a process holds one Go runtime (golang/go#18976)
+//
+// The app imports a module built with Go (a Python extension, or a
+// library it loads with ctypes), so the in-worker engine, another Go
+// runtime, cannot load into its workers (engine.go). The workers started
+// again on the proxy path; nothing to do unless that module should not be
+// there. With engine = on this is the error "the in-worker engine cannot
+// run here: ..."; set engine = off.
 package master

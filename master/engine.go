@@ -20,9 +20,16 @@ package master
 // The engine cannot run, and the proxy path serves, when the listeners
 // include https, in gowsgi check, where this gowsgi was built without
 // the library, or where the app's python cannot load it (musl libc: Go's
-// c-shared libraries do not load there, golang/go#13492; a python that
-// already holds another Go runtime, golang/go#18976). engine = on makes
-// those an error; engine = off always takes the proxy path.
+// c-shared libraries do not load there, golang/go#13492), or where the
+// app's workers already hold another Go runtime (golang/go#18976: a module
+// built with Go; only importing the app tells, so the first generation
+// reports it and fallBackToProxy starts the workers again without the
+// engine:
+//
+//	gowsgi: the master serves the connections (proxy path): /srv/venv/.../_gogo.so is built with Go and a process holds one Go runtime (golang/go#18976)
+//
+// ). engine = on makes those an error; engine = off always takes the
+// proxy path.
 //
 // With the engine, the master still binds the sockets, supervises the
 // workers, hands the sockets over on a HUP, and reads the scoreboard
@@ -44,6 +51,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gowsgi/gowsgi/gateway"
@@ -106,6 +114,73 @@ func (m *Master) pickEngine(opts *pyworker.Options) (why string, err error) {
 		return why, nil
 	}
 	return "", m.setUpEngine(opts, lib)
+}
+
+// fallBackToProxy serves through the proxy path when the first
+// generation found another Go runtime in the app's workers
+// (pyworker.GoRuntimeError: a module built with Go; the engine would be a
+// second runtime, golang/go#18976). Only importing the app tells, so the
+// probe cannot: it would cost every start an import of the app (0.7 s for
+// testdata/mysite, where the probe takes 0.03 s) and run its import-time
+// code once more. Here only such an app pays, with a second import. The
+// workers that found it are gone (the generation failed); the engine's
+// sockets and scoreboard are released and the workers start again
+// without it, for good: this master's respawns are proxy-path workers,
+// and a restart (HUP, touch-reload) is a new master that decides again
+// the same way. err is what starting the first generation returned,
+// given back unchanged when it is anything else.
+func (m *Master) fallBackToProxy(ctx context.Context, opts *pyworker.Options, err error) error {
+	var gr *pyworker.GoRuntimeError
+	if m.engine == nil || !errors.As(err, &gr) {
+		return err
+	}
+	m.mgr.Kill()
+	if m.cfg.Engine == "on" {
+		return fmt.Errorf("%w: %w (set engine = off to serve through the master)", ErrNoEngine, gr)
+	}
+	m.closeEngine()
+	m.engine = nil
+	opts.Engine = nil
+	if err := m.nonblockingListeners(); err != nil {
+		return err
+	}
+	if m.ops.metrics != nil {
+		m.ops.metrics = gateway.NewMetrics() // not the scoreboard's (setUpEngine)
+	}
+	fmt.Fprintf(m.out, "gowsgi: the master serves the connections (proxy path): %v\n", gr)
+	mgr, err := pyworker.New(*opts)
+	if err != nil {
+		return err
+	}
+	m.mgr = mgr
+	return m.startWorkers(ctx)
+}
+
+// nonblockingListeners puts the listening sockets back in non-blocking
+// mode for the master to accept on. Handing them to the workers made them
+// blocking: os/exec takes ExtraFiles' Fd(), which clears O_NONBLOCK, and the
+// flag belongs to the socket, not to the duplicate descriptor. On a
+// blocking socket Accept sits in accept(2), and Close waits for it forever:
+// the first fallback stopped only on SIGKILL.
+func (m *Master) nonblockingListeners() error {
+	for _, ln := range append(append([]net.Listener{}, m.listeners...), m.uwsgiListeners...) {
+		sc, ok := ln.(syscall.Conn)
+		if !ok {
+			return fmt.Errorf("serving through the master: listener %s (%T) has no descriptor to make non-blocking", ln.Addr(), ln)
+		}
+		rc, err := sc.SyscallConn()
+		if err != nil {
+			return fmt.Errorf("serving through the master on %s: %w", ln.Addr(), err)
+		}
+		var serr error
+		if err := rc.Control(func(fd uintptr) { serr = syscall.SetNonblock(int(fd), true) }); err != nil {
+			return fmt.Errorf("serving through the master on %s: %w", ln.Addr(), err)
+		}
+		if serr != nil {
+			return fmt.Errorf("serving through the master: making %s non-blocking: %w", ln.Addr(), serr)
+		}
+	}
+	return nil
 }
 
 // setUpEngine gives the workers the sockets, the scoreboard and the

@@ -3,6 +3,7 @@
 package master
 
 import (
+	"context"
 	"errors"
 	"os"
 
@@ -27,4 +28,7 @@ func (m *Master) pickEngine(*pyworker.Options) (string, error) {
 func (m *Master) engineStatus(*pyworker.Status) {}
 func (es *engineSetup) httpFile(int) *os.File   { return nil }
 func (es *engineSetup) setLive(int, int)        {}
-func (m *Master) closeEngine()                  {}
+func (m *Master) fallBackToProxy(_ context.Context, _ *pyworker.Options, err error) error {
+	return err
+}
+func (m *Master) closeEngine() {}

@@ -156,9 +156,7 @@ func start(ctx context.Context, cfg Config, so startOptions) (_ *Master, err err
 			m.closeEngine()
 		}
 	}()
-	if why == "" {
-		fmt.Fprintf(m.out, "gowsgi: the workers serve the connections (in-worker engine)\n")
-	} else if cfg.Engine != "off" {
+	if why != "" && cfg.Engine != "off" {
 		fmt.Fprintf(m.out, "gowsgi: the master serves the connections (proxy path): %s\n", why)
 	}
 	mgr, err := pyworker.New(opts)
@@ -168,13 +166,18 @@ func start(ctx context.Context, cfg Config, so startOptions) (_ *Master, err err
 	m.mgr = mgr
 	fmt.Fprintf(m.out, "gowsgi: starting %d worker(s) x %d thread(s) for %s with %s\n",
 		opts.Processes, opts.Threads, cfg.AppLabel, opts.Python)
-	if err := m.startWorkers(ctx); err != nil {
+	err = m.startWorkers(ctx)
+	err = m.fallBackToProxy(ctx, &opts, err) // a Go runtime in the app (engine.go)
+	if err != nil {
 		var be *pyworker.BootError
 		if !cfg.KeepBroken || !errors.As(err, &be) {
-			mgr.Kill()
+			m.mgr.Kill()
 			return nil, err
 		}
 		m.setBroken(be)
+	}
+	if m.engine != nil {
+		fmt.Fprintf(m.out, "gowsgi: the workers serve the connections (in-worker engine)\n")
 	}
 	if cfg.Mode == ModeDev && cfg.Dev != nil {
 		if err := m.startDev(); err != nil {
