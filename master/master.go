@@ -155,7 +155,7 @@ func start(ctx context.Context, cfg Config, so startOptions) (_ *Master, err err
 	}()
 	if why == "" {
 		fmt.Fprintf(m.out, "gowsgi: the workers serve the connections (in-worker engine)\n")
-	} else if cfg.Engine != "off" {
+	} else {
 		fmt.Fprintf(m.out, "gowsgi: the master serves the connections (proxy path): %s\n", why)
 	}
 	mgr, err := pyworker.New(opts)

@@ -40,6 +40,14 @@ func TestEngineServes(t *testing.T) {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
 	})
+	t.Run("off", func(t *testing.T) {
+		// --engine off named no path at all: only auto's fallback logged one.
+		p := startGowsgi(t, repoRoot(t), []string{"GOWSGI_ENGINE="}, "serve", "--engine", "off", "--http", "127.0.0.1:0",
+			"--chdir", "testdata/apps", "--wsgi-file", "all.py", "--python", testPython(t))
+		if !strings.Contains(p.out.String(), "gowsgi: the master serves the connections (proxy path): engine = off\n") {
+			t.Fatalf("the log does not say the master serves because engine = off:\n%s", p.out)
+		}
+	})
 	t.Run("unloadable library falls back", func(t *testing.T) {
 		bad := filepath.Join(t.TempDir(), "libgowsgi-engine.so")
 		if err := os.WriteFile(bad, []byte("not a library"), 0o755); err != nil {
