@@ -35,11 +35,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -211,10 +214,23 @@ func listenerFile(ln net.Listener) (*os.File, error) {
 	return f.File()
 }
 
+// The library's content hash is computed by `make engine` (and the wheel
+// build) next to it, in libgowsgi-engine.so.sha256 ("HEX SIZE"), so that a
+// start reads 80 bytes instead of the library: reading and hashing the 8.7
+// MB library at every start kept about 8 MiB of the master's PSS (its pages
+// of the binary, and a heap copy the collector returned late), for a file
+// extracted once. The hash is used only when its size matches the
+// library's; otherwise (a library rebuilt by hand) it is computed here.
+const (
+	engineLibPath  = "enginelib/libgowsgi-engine.so"
+	engineHashPath = engineLibPath + ".sha256"
+)
+
 // extractEngine writes the embedded library to the cache directory once
-// per content, and returns its path, or why there is none.
+// per content, and returns its path, or why there is none. The library is
+// read only when the cache has no copy of it.
 func extractEngine(cacheDir string) (path, why string) {
-	lib, err := engineLibFS.ReadFile("enginelib/libgowsgi-engine.so")
+	st, err := fs.Stat(engineLibFS, engineLibPath)
 	if err != nil {
 		return "", "this gowsgi was built without the engine library (make build builds it)"
 	}
@@ -227,8 +243,13 @@ func extractEngine(cacheDir string) (path, why string) {
 			return "", err.Error()
 		}
 	}
-	sum := sha256.Sum256(lib)
-	path = filepath.Join(base, "engine-"+hex.EncodeToString(sum[:6])+".so")
+	sum, ok := builtEngineHash(st.Size())
+	if !ok {
+		if sum, err = hashEngine(); err != nil {
+			return "", fmt.Sprintf("reading the embedded engine: %v", err)
+		}
+	}
+	path = enginePath(base, sum)
 	if _, err := os.Stat(path); err == nil {
 		return path, ""
 	}
@@ -240,16 +261,62 @@ func extractEngine(cacheDir string) (path, why string) {
 		return "", fmt.Sprintf("extracting the engine: %v", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(lib); err != nil {
+	// The copy is hashed as it is written, and named after what was
+	// written: a cached engine-HASH.so always holds the library of that
+	// hash, whatever the hash file said.
+	h := sha256.New()
+	lib, err := engineLibFS.Open(engineLibPath)
+	if err == nil {
+		_, err = io.Copy(io.MultiWriter(tmp, h), lib)
+		lib.Close()
+	}
+	if err != nil {
 		tmp.Close()
 		return "", fmt.Sprintf("extracting the engine: %v", err)
 	}
 	tmp.Chmod(0o755)
 	tmp.Close()
+	path = enginePath(base, hex.EncodeToString(h.Sum(nil)))
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return "", fmt.Sprintf("extracting the engine: %v", err)
 	}
 	return path, ""
+}
+
+// enginePath is where the cache keeps the library of hash sum (hex).
+func enginePath(base, sum string) string {
+	return filepath.Join(base, "engine-"+sum[:12]+".so")
+}
+
+// builtEngineHash is the library's hash as the build wrote it, if it
+// wrote one for a library of this size.
+func builtEngineHash(size int64) (string, bool) {
+	raw, err := engineLibFS.ReadFile(engineHashPath)
+	if err != nil {
+		return "", false
+	}
+	f := strings.Fields(string(raw))
+	if len(f) != 2 || len(f[0]) != 2*sha256.Size || f[1] != strconv.FormatInt(size, 10) {
+		return "", false
+	}
+	if _, err := hex.DecodeString(f[0]); err != nil {
+		return "", false
+	}
+	return strings.ToLower(f[0]), true
+}
+
+// hashEngine hashes the embedded library, for a build that wrote no hash.
+func hashEngine() (string, error) {
+	lib, err := engineLibFS.Open(engineLibPath)
+	if err != nil {
+		return "", err
+	}
+	defer lib.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, lib); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // probeEngine loads the library into the app's python once, in a process
