@@ -44,10 +44,12 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gowsgi/gowsgi/gateway"
 	"github.com/gowsgi/gowsgi/pyworker"
+	"golang.org/x/sys/unix"
 )
 
 // engineLib is the engine library, built by `make build` into
@@ -150,6 +152,10 @@ func (m *Master) setUpEngine(opts *pyworker.Options, lib string) error {
 			return err
 		}
 	}
+	if _, err := unpollSockets(es.files); err != nil {
+		// Not a reason to refuse the engine: the master only wakes more.
+		m.logf("warning: the master could not take its listening sockets out of its poller (%v): it wakes on every new connection", err)
+	}
 	sbFD := 3 + len(es.files)
 	es.files = append(es.files, bf)
 	raw, err := json.Marshal(struct {
@@ -205,13 +211,31 @@ func (m *Master) engineStatus(st *pyworker.Status) {
 }
 
 // listenerFile is a duplicate of ln's socket for the workers to inherit.
+//
+// It is made with fcntl, not ln's File method: the os.File that File
+// returns puts the socket in blocking mode when its Fd is read, and
+// exec.Cmd reads it for every process it starts with it. The socket is
+// the workers' too: while a new generation's zygote imported the app, a
+// worker serving that found the queue empty (another took the connection)
+// waited in accept4, holding its engine's lock, until the next connection.
 func listenerFile(ln net.Listener) (*os.File, error) {
-	type filer interface{ File() (*os.File, error) }
-	f, ok := ln.(filer)
+	sc, ok := ln.(syscall.Conn)
 	if !ok {
 		return nil, fmt.Errorf("the engine: listener %s (%T) has no file descriptor to hand to the workers", ln.Addr(), ln)
 	}
-	return f.File()
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("the engine: listener %s: %w", ln.Addr(), err)
+	}
+	dup := -1
+	cerr := rc.Control(func(fd uintptr) { dup, err = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) })
+	if cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the engine: duplicating listener %s: %w", ln.Addr(), err)
+	}
+	return os.NewFile(uintptr(dup), ln.Addr().String()), nil
 }
 
 // The library's content hash is computed by `make engine` (and the wheel
