@@ -6,9 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestEngineHashMatchesLibrary: the hash `make engine` writes beside the
@@ -53,5 +57,65 @@ func TestEngineHashMatchesLibrary(t *testing.T) {
 	}
 	if ents, _ := fs.Glob(os.DirFS(dir), ".engine-*"); len(ents) != 0 {
 		t.Fatalf("temporary files left: %v", ents)
+	}
+}
+
+// TestListenerFileForTheWorkers: the workers' dup of a listening socket
+// leaves it non-blocking when exec reads its Fd (ln.File's dup put it in
+// blocking mode, the workers' too), and once the master's descriptors of
+// it are out of its poller, a fresh net.FileListener of that dup (dev mode
+// answering while the app does not import) still accepts.
+func TestListenerFileForTheWorkers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	f, err := listenerFile(ln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fd := f.Fd() // as os.StartProcess reads it for ExtraFiles
+	flags, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if flags&unix.O_NONBLOCK == 0 {
+		t.Fatal("reading the workers' descriptor put the listening socket in blocking mode")
+	}
+	removed, err := unpollSockets([]*os.File{f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if removed < 2 {
+		t.Fatalf("%d registrations removed from the poller, want the listener's and its dup's", removed)
+	}
+	fl, err := net.FileListener(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	accepted := make(chan error, 1)
+	go func() {
+		c, err := fl.Accept()
+		if err == nil {
+			c.Close()
+		}
+		accepted <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // let Accept park in the poller first
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	select {
+	case err := <-accepted:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a net.FileListener made after unpollSockets never accepted")
 	}
 }
