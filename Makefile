@@ -123,6 +123,7 @@ $(ENGINE_LIB): $(shell find engine gateway pyworker internal -name '*.go' -not -
 # The hash the master names its cached copy after (master/engine.go), so
 # that a start does not read the library: written with the library, by the
 # same recipe (and here for a library an older make built without it).
-ENGINE_HASH = printf '%s %s\n' "$$(sha256sum $(ENGINE_LIB) | cut -d' ' -f1)" "$$(wc -c < $(ENGINE_LIB))" > $(ENGINE_LIB).sha256
+ENGINE_HASH = printf '%s %s %s\n' "$$(sha256sum $(ENGINE_LIB) | cut -d' ' -f1)" "$$(wc -c < $(ENGINE_LIB))" \
+	"$$(head -c 4096 $(ENGINE_LIB) | sha256sum | cut -d' ' -f1)" > $(ENGINE_LIB).sha256
 $(ENGINE_LIB).sha256: $(ENGINE_LIB)
 	$(ENGINE_HASH)

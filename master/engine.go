@@ -239,15 +239,18 @@ func listenerFile(ln net.Listener) (*os.File, error) {
 }
 
 // The library's content hash is computed by `make engine` (and the wheel
-// build) next to it, in libgowsgi-engine.so.sha256 ("HEX SIZE"), so that a
-// start reads 80 bytes instead of the library: reading and hashing the 8.7
-// MB library at every start kept about 8 MiB of the master's PSS (its pages
-// of the binary, and a heap copy the collector returned late), for a file
-// extracted once. The hash is used only when its size matches the
-// library's; otherwise (a library rebuilt by hand) it is computed here.
+// build) next to it, in libgowsgi-engine.so.sha256 ("HEX SIZE HEADHEX"),
+// so that a start reads 4 KiB of the library instead of all of it: reading
+// and hashing the 8.7 MB library at every start kept about 8 MiB of the
+// master's PSS (its pages of the binary, and a heap copy the collector
+// returned late), for a file extracted once. The hash is used only when
+// the library's size and the hash of its first 4 KiB (which hold the
+// linker's and Go's build IDs) match; otherwise (a library rebuilt by hand:
+// a rebuild often keeps the size) it is computed here.
 const (
 	engineLibPath  = "enginelib/libgowsgi-engine.so"
 	engineHashPath = engineLibPath + ".sha256"
+	engineHeadSize = 4096
 )
 
 // extractEngine writes the embedded library to the cache directory once
@@ -313,20 +316,34 @@ func enginePath(base, sum string) string {
 }
 
 // builtEngineHash is the library's hash as the build wrote it, if it
-// wrote one for a library of this size.
+// wrote one for a library of this size and head.
 func builtEngineHash(size int64) (string, bool) {
 	raw, err := engineLibFS.ReadFile(engineHashPath)
 	if err != nil {
 		return "", false
 	}
 	f := strings.Fields(string(raw))
-	if len(f) != 2 || len(f[0]) != 2*sha256.Size || f[1] != strconv.FormatInt(size, 10) {
+	if len(f) != 3 || !isSHA256(f[0]) || !isSHA256(f[2]) || f[1] != strconv.FormatInt(size, 10) {
 		return "", false
 	}
-	if _, err := hex.DecodeString(f[0]); err != nil {
+	lib, err := engineLibFS.Open(engineLibPath)
+	if err != nil {
+		return "", false
+	}
+	defer lib.Close()
+	h := sha256.New()
+	if _, err := io.CopyN(h, lib, engineHeadSize); err != nil && !(errors.Is(err, io.EOF) && size < engineHeadSize) {
+		return "", false
+	}
+	if hex.EncodeToString(h.Sum(nil)) != strings.ToLower(f[2]) {
 		return "", false
 	}
 	return strings.ToLower(f[0]), true
+}
+
+func isSHA256(s string) bool {
+	_, err := hex.DecodeString(s)
+	return err == nil && len(s) == 2*sha256.Size
 }
 
 // hashEngine hashes the embedded library, for a build that wrote no hash.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,6 +36,13 @@ func TestEngineHashMatchesLibrary(t *testing.T) {
 	}
 	if _, ok := builtEngineHash(int64(len(lib)) + 1); ok {
 		t.Fatal("a hash written for a library of another size was used")
+	}
+	// The head hash is the library's first 4 KiB (its build IDs), which
+	// a rebuild of the same size changes.
+	raw, _ := engineLibFS.ReadFile(engineHashPath)
+	head := sha256.Sum256(lib[:engineHeadSize])
+	if f := strings.Fields(string(raw)); len(f) != 3 || f[2] != hex.EncodeToString(head[:]) {
+		t.Fatalf("%s = %q: no hash of the library's first 4 KiB", engineHashPath, raw)
 	}
 	if h, err := hashEngine(); err != nil || h != want {
 		t.Fatalf("hashEngine = %s, %v; want %s", h, err, want)

@@ -93,7 +93,7 @@ def build_engine(goos, goarch):
     with open(ENGINE_LIB, "rb") as f:
         data = f.read()
     with open(ENGINE_LIB + ".sha256", "w") as f:
-        f.write("%s %d\n" % (hashlib.sha256(data).hexdigest(), len(data)))
+        f.write("%s %d %s\n" % (hashlib.sha256(data).hexdigest(), len(data), hashlib.sha256(data[:4096]).hexdigest()))
     return True
 
 
