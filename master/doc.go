@@ -79,4 +79,12 @@
 // again on the proxy path; nothing to do unless that module should not be
 // there. With engine = on this is the error "the in-worker engine cannot
 // run here: ..."; set engine = off.
+//
+//	gowsgi: warning: the master could not take its listening sockets out of its poller (no epoll instance in /proc/self/fd): it wakes on every new connection
+//
+// With the in-worker engine the master removes its descriptors of the
+// listening sockets from Go's epoll (unpoll_linux.go), through
+// /proc/self/fd. Without /proc (a chroot or a sandbox that hides it) it
+// cannot: the workers serve as before, and the master costs one wake-up
+// per new connection. Mount /proc to get rid of it.
 package master

@@ -45,17 +45,21 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/gowsgi/gowsgi/gateway"
 	"github.com/gowsgi/gowsgi/pyworker"
+	"golang.org/x/sys/unix"
 )
 
 // engineLib is the engine library, built by `make build` into
@@ -154,6 +158,21 @@ func (m *Master) fallBackToProxy(ctx context.Context, opts *pyworker.Options, er
 	}
 	m.mgr = mgr
 	return m.startWorkers(ctx)
+}
+
+// unpollEngine takes the listening sockets out of the master's poller once
+// the workers serve them (unpoll_linux.go). Not before: until the first
+// generation is up, a fallback to the proxy path (fallBackToProxy) may
+// still make the master accept on them.
+func (m *Master) unpollEngine() {
+	if m.engine == nil {
+		return
+	}
+	socks := m.engine.files[:len(m.listeners)+len(m.uwsgiListeners)]
+	if _, err := unpollSockets(socks); err != nil {
+		// Not a reason to refuse the engine: the master only wakes more.
+		m.logf("warning: the master could not take its listening sockets out of its poller (%v): it wakes on every new connection", err)
+	}
 }
 
 // nonblockingListeners puts the listening sockets back in non-blocking
@@ -293,19 +312,53 @@ func (m *Master) engineStatus(st *pyworker.Status) {
 }
 
 // listenerFile is a duplicate of ln's socket for the workers to inherit.
+//
+// It is made with fcntl, not ln's File method: the os.File that File
+// returns puts the socket in blocking mode when its Fd is read, and
+// exec.Cmd reads it for every process it starts with it. The socket is
+// the workers' too: while a new generation's zygote imported the app, a
+// worker serving that found the queue empty (another took the connection)
+// waited in accept4, holding its engine's lock, until the next connection.
 func listenerFile(ln net.Listener) (*os.File, error) {
-	type filer interface{ File() (*os.File, error) }
-	f, ok := ln.(filer)
+	sc, ok := ln.(syscall.Conn)
 	if !ok {
 		return nil, fmt.Errorf("the engine: listener %s (%T) has no file descriptor to hand to the workers", ln.Addr(), ln)
 	}
-	return f.File()
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("the engine: listener %s: %w", ln.Addr(), err)
+	}
+	dup := -1
+	cerr := rc.Control(func(fd uintptr) { dup, err = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) })
+	if cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the engine: duplicating listener %s: %w", ln.Addr(), err)
+	}
+	return os.NewFile(uintptr(dup), ln.Addr().String()), nil
 }
 
+// The library's content hash is computed by `make engine` (and the wheel
+// build) next to it, in libgowsgi-engine.so.sha256 ("HEX SIZE HEADHEX"),
+// so that a start reads 4 KiB of the library instead of all of it: reading
+// and hashing the 8.7 MB library at every start kept about 8 MiB of the
+// master's PSS (its pages of the binary, and a heap copy the collector
+// returned late), for a file extracted once. The hash is used only when
+// the library's size and the hash of its first 4 KiB (which hold the
+// linker's and Go's build IDs) match; otherwise (a library rebuilt by hand:
+// a rebuild often keeps the size) it is computed here.
+const (
+	engineLibPath  = "enginelib/libgowsgi-engine.so"
+	engineHashPath = engineLibPath + ".sha256"
+	engineHeadSize = 4096
+)
+
 // extractEngine writes the embedded library to the cache directory once
-// per content, and returns its path, or why there is none.
+// per content, and returns its path, or why there is none. The library is
+// read only when the cache has no copy of it.
 func extractEngine(cacheDir string) (path, why string) {
-	lib, err := engineLibFS.ReadFile("enginelib/libgowsgi-engine.so")
+	st, err := fs.Stat(engineLibFS, engineLibPath)
 	if err != nil {
 		return "", "this gowsgi was built without the engine library (make build builds it)"
 	}
@@ -318,8 +371,13 @@ func extractEngine(cacheDir string) (path, why string) {
 			return "", err.Error()
 		}
 	}
-	sum := sha256.Sum256(lib)
-	path = filepath.Join(base, "engine-"+hex.EncodeToString(sum[:6])+".so")
+	sum, ok := builtEngineHash(st.Size())
+	if !ok {
+		if sum, err = hashEngine(); err != nil {
+			return "", fmt.Sprintf("reading the embedded engine: %v", err)
+		}
+	}
+	path = enginePath(base, sum)
 	if _, err := os.Stat(path); err == nil {
 		return path, ""
 	}
@@ -331,16 +389,76 @@ func extractEngine(cacheDir string) (path, why string) {
 		return "", fmt.Sprintf("extracting the engine: %v", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(lib); err != nil {
+	// The copy is hashed as it is written, and named after what was
+	// written: a cached engine-HASH.so always holds the library of that
+	// hash, whatever the hash file said.
+	h := sha256.New()
+	lib, err := engineLibFS.Open(engineLibPath)
+	if err == nil {
+		_, err = io.Copy(io.MultiWriter(tmp, h), lib)
+		lib.Close()
+	}
+	if err != nil {
 		tmp.Close()
 		return "", fmt.Sprintf("extracting the engine: %v", err)
 	}
 	tmp.Chmod(0o755)
 	tmp.Close()
+	path = enginePath(base, hex.EncodeToString(h.Sum(nil)))
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return "", fmt.Sprintf("extracting the engine: %v", err)
 	}
 	return path, ""
+}
+
+// enginePath is where the cache keeps the library of hash sum (hex).
+func enginePath(base, sum string) string {
+	return filepath.Join(base, "engine-"+sum[:12]+".so")
+}
+
+// builtEngineHash is the library's hash as the build wrote it, if it
+// wrote one for a library of this size and head.
+func builtEngineHash(size int64) (string, bool) {
+	raw, err := engineLibFS.ReadFile(engineHashPath)
+	if err != nil {
+		return "", false
+	}
+	f := strings.Fields(string(raw))
+	if len(f) != 3 || !isSHA256(f[0]) || !isSHA256(f[2]) || f[1] != strconv.FormatInt(size, 10) {
+		return "", false
+	}
+	lib, err := engineLibFS.Open(engineLibPath)
+	if err != nil {
+		return "", false
+	}
+	defer lib.Close()
+	h := sha256.New()
+	if _, err := io.CopyN(h, lib, engineHeadSize); err != nil && !(errors.Is(err, io.EOF) && size < engineHeadSize) {
+		return "", false
+	}
+	if hex.EncodeToString(h.Sum(nil)) != strings.ToLower(f[2]) {
+		return "", false
+	}
+	return strings.ToLower(f[0]), true
+}
+
+func isSHA256(s string) bool {
+	_, err := hex.DecodeString(s)
+	return err == nil && len(s) == 2*sha256.Size
+}
+
+// hashEngine hashes the embedded library, for a build that wrote no hash.
+func hashEngine() (string, error) {
+	lib, err := engineLibFS.Open(engineLibPath)
+	if err != nil {
+		return "", err
+	}
+	defer lib.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, lib); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // probeEngine loads the library into the app's python once, in a process

@@ -31,4 +31,5 @@ func (es *engineSetup) setLive(int, int)        {}
 func (m *Master) fallBackToProxy(_ context.Context, _ *pyworker.Options, err error) error {
 	return err
 }
-func (m *Master) closeEngine() {}
+func (m *Master) closeEngine()  {}
+func (m *Master) unpollEngine() {}

@@ -156,7 +156,7 @@ func start(ctx context.Context, cfg Config, so startOptions) (_ *Master, err err
 			m.closeEngine()
 		}
 	}()
-	if why != "" && cfg.Engine != "off" {
+	if why != "" {
 		fmt.Fprintf(m.out, "gowsgi: the master serves the connections (proxy path): %s\n", why)
 	}
 	mgr, err := pyworker.New(opts)
@@ -168,6 +168,7 @@ func start(ctx context.Context, cfg Config, so startOptions) (_ *Master, err err
 		opts.Processes, opts.Threads, cfg.AppLabel, opts.Python)
 	err = m.startWorkers(ctx)
 	err = m.fallBackToProxy(ctx, &opts, err) // a Go runtime in the app (engine.go)
+	m.unpollEngine()
 	if err != nil {
 		var be *pyworker.BootError
 		if !cfg.KeepBroken || !errors.As(err, &be) {
@@ -181,7 +182,7 @@ func start(ctx context.Context, cfg Config, so startOptions) (_ *Master, err err
 	}
 	if cfg.Mode == ModeDev && cfg.Dev != nil {
 		if err := m.startDev(); err != nil {
-			mgr.Kill()
+			m.mgr.Kill()
 			return nil, err
 		}
 	}
