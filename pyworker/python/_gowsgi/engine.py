@@ -285,31 +285,6 @@ class EngineHandler(Handler):
         finally:
             self.busy = False
 
-    def warm_up(self, payload):
-        """warm_up runs the master's warm-up request (dev mode: GET /, which
-        imports the URLconf and its views) before the worker takes
-        connections, its answer dropped; a failure is logged, and the
-        worker serves anyway, as on the proxy path.
-        """
-        it = iter(payload.split("\x00"))
-        environ = dict(zip(it, it))
-        environ.update(self.base)
-        environ["wsgi.input"] = EMPTY_INPUT
-        environ["wsgi.errors"] = sys.stderr
-        result = None
-        try:
-            result = self.app(environ, lambda status, headers, exc_info=None: (lambda data: None))
-            for _ in result:
-                pass
-        except Exception:
-            sys.stderr.write("gowsgi: the warm-up request failed:\n%s" % traceback.format_exc())
-        finally:
-            if result is not None and hasattr(result, "close"):
-                try:
-                    result.close()
-                except Exception:
-                    sys.stderr.write("gowsgi: closing the warm-up response:\n%s" % traceback.format_exc())
-
     def count(self):
         """count counts a request toward max-requests; the one that reaches
         it retires the worker (on_max_requests).
@@ -334,6 +309,33 @@ class EngineHandler(Handler):
 
     def log(self, rid, text):
         sys.stderr.write(text if text.endswith("\n") else text + "\n")
+
+
+def warm_up(app, base, payload):
+    """warm_up runs the master's warm-up request (dev mode: GET /, which
+    imports the URLconf and its views) before the worker's engine starts,
+    so that no connection waits on it (nor, through the balancing, on this
+    worker), its answer dropped; a failure is logged, and the worker serves
+    anyway, as on the proxy path.
+    """
+    it = iter(payload.split("\x00"))
+    environ = dict(zip(it, it))
+    environ.update(base)
+    environ["wsgi.input"] = EMPTY_INPUT
+    environ["wsgi.errors"] = sys.stderr
+    result = None
+    try:
+        result = app(environ, lambda status, headers, exc_info=None: (lambda data: None))
+        for _ in result:
+            pass
+    except Exception:
+        sys.stderr.write("gowsgi: the warm-up request failed:\n%s" % traceback.format_exc())
+    finally:
+        if result is not None and hasattr(result, "close"):
+            try:
+                result.close()
+            except Exception:
+                sys.stderr.write("gowsgi: closing the warm-up response:\n%s" % traceback.format_exc())
 
 
 def serve_thread(lib, handler, i):

@@ -29,6 +29,7 @@ import traceback
 
 from . import boot, goruntime
 from .handler import Handler
+from .wsgi import base_environ
 from .protocol import (
     DUMP, NOTIFY, READY, RETIRE, STACK, STOP, ConnectionClosed, ProtocolError, decode_json,
 )
@@ -239,6 +240,8 @@ def run_engine(config, app, w):
     c = config
     try:
         lib = engine.load(c.engine["lib"])
+        if c.engine.get("warm_up"):
+            engine.warm_up(app, base_environ(c.threads > 1, c.processes > 1), c.engine["warm_up"])
         settings = dict(c.engine.get("settings") or {})
         settings.update(pid=os.getpid(), generation=c.generation, threads=c.threads,
                         worker=c.engine.get("row", -1))
@@ -253,8 +256,6 @@ def run_engine(config, app, w):
                                    max_requests=c.engine.get("max_requests", 0),
                                    on_max_requests=ew.retire_max_requests)
     ew.handlers.append(handler)
-    if c.engine.get("warm_up"):
-        handler.warm_up(c.engine["warm_up"])
     for i in range(c.threads):
         ew.idents.append(None)
         t = threading.Thread(target=ew.serve_engine, args=(handler, i),
