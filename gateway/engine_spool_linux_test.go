@@ -411,3 +411,61 @@ func TestEngineSpoolUwsgi(t *testing.T) {
 	}
 	waitSpoolFiles(t, dir, 0, "after the upload")
 }
+
+// TestEngineSpoolRefused: a chunked body whose framing breaks after it
+// was spooled is refused 400 by the framing guard, as one in memory is,
+// without the app, and its spool is closed.
+func TestEngineSpoolRefused(t *testing.T) {
+	dir := spoolTmp(t)
+	app := &hashApp{dir: dir}
+	te := startEngine(t, "http", EngineSettings{Timeout: 10 * time.Second}, app, 1)
+	c, err := net.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	u := uploader{c: c, chunked: true}
+	u.head(0, "")
+	body := bodyPattern(2 << 20)
+	for sent := 0; sent < len(body); sent += 64 << 10 {
+		u.piece(body[sent : sent+64<<10])
+	}
+	waitSpoolFiles(t, dir, 1, "before the bad chunk")
+	io.WriteString(c, "zz\r\n")
+	code, _ := readAnswer(t, bufio.NewReader(c))
+	if code != http.StatusBadRequest || !strings.Contains(te.logs.String(), "a chunk size that is not hex") {
+		t.Fatalf("status %d, want 400 for a chunk size that is not hex\n%s", code, te.logs)
+	}
+	waitSpoolFiles(t, dir, 0, "after the 400")
+	if n := app.n.Load(); n != 0 {
+		t.Fatalf("the app ran %d times", n)
+	}
+}
+
+// TestEngineSpoolExpectContinue: "Expect: 100-continue" on a body that is
+// then spooled is still answered at the head.
+func TestEngineSpoolExpectContinue(t *testing.T) {
+	dir := spoolTmp(t)
+	app := &hashApp{dir: dir}
+	te := startEngine(t, "http", EngineSettings{Timeout: 10 * time.Second}, app, 1)
+	c, err := net.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	body := bodyPattern(3 << 20)
+	u := uploader{c: c}
+	u.head(len(body), "Expect: 100-continue\r\n")
+	br := bufio.NewReader(c)
+	if line, err := br.ReadString('\n'); err != nil || line != "HTTP/1.1 100 Continue\r\n" {
+		t.Fatalf("first line %q, %v; want 100 Continue", line, err)
+	}
+	br.ReadString('\n')
+	u.piece(body)
+	if code, got := readAnswer(t, br); code != 200 || got != wantHash(body)+" 1" {
+		t.Fatalf("answer %d %q\n%s", code, got, te.logs)
+	}
+	waitSpoolFiles(t, dir, 0, "after the upload")
+}
