@@ -469,3 +469,56 @@ func TestEngineSpoolExpectContinue(t *testing.T) {
 	}
 	waitSpoolFiles(t, dir, 0, "after the upload")
 }
+
+// FuzzScanRequest: scanRequest, which the engine scans a spooled body
+// with, stops exactly where scan counts the request's end, and refuses at
+// the byte scan does.
+func FuzzScanRequest(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("..", "testdata", "hostile", "http", "*.req"))
+	for _, file := range files {
+		raw, _ := os.ReadFile(file)
+		f.Add(raw)
+	}
+	f.Add([]byte("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	f.Add([]byte("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n0\r\nX-T: 1\r\n\r\nPOST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nz"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var whole framing
+		want := whole.scan(raw)
+		var g framing
+		got := -1
+		for i := 0; i < len(raw) && got < 0; {
+			if g.heads == g.ends {
+				// Outside a body: a byte at a time, so that a body is
+				// scanned by scanRequest from its first byte.
+				if g.scan(raw[i:i+1]) >= 0 {
+					got = i
+				}
+				i++
+				continue
+			}
+			ends := g.ends
+			n, bad := g.scanRequest(raw[i:])
+			if bad >= 0 {
+				if n != bad {
+					t.Fatalf("scanRequest returned n %d with bad %d", n, bad)
+				}
+				got = i + bad
+				break
+			}
+			if i+n < len(raw) && g.ends != ends+1 {
+				t.Fatalf("scanRequest stopped at %d of %d with the request not ended", i+n, len(raw))
+			}
+			if g.ends == ends+1 {
+				var before framing
+				before.scan(raw[:i+n-1])
+				if before.ends != ends {
+					t.Fatalf("the request ended before byte %d, where scanRequest stopped", i+n)
+				}
+			}
+			i += n
+		}
+		if got != want || got < 0 && (g.heads != whole.heads || g.ends != whole.ends) {
+			t.Fatalf("refused at %d, heads %d, ends %d; scan whole: %d, %d, %d", got, g.heads, g.ends, want, whole.heads, whole.ends)
+		}
+	})
+}
