@@ -33,8 +33,8 @@
 // Python worker, driven by the worker's own threads (see engine_linux.go):
 //
 //	engine_linux.go      Engine: epoll, accept with balancing, stop, timeouts
-//	engine_conn_linux.go one connection: what arrived, the framing guard's count of whole requests, the spool of a body
-//	                     over 1 MiB (a temporary file written as it arrives), a step per request
+//	engine_conn_linux.go one connection: what arrived, the framing guard's count of whole requests, a step per request
+//	engine_spool_linux.go a body over 1 MiB, written to a temporary file as it arrives
 //	engine_http_linux.go the HTTP/1.1 wire (answers framed as net/http frames them); the uwsgi wire is uwsgi_conn.go's
 //	engine_fd_linux.go   fdConn: a socket read and written on the calling thread, an answer kept within a bound
 //	engine_app_linux.go  the Backend whose one slot is the calling thread (EngineApp), sendfile

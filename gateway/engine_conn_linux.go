@@ -10,7 +10,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -166,76 +165,6 @@ func (c *engineConn) close() {
 	c.fc.Close()
 }
 
-// spooling reports whether the bytes that arrive go to the spool.
-func (c *engineConn) spooling() bool {
-	return c.spool != nil && !c.spoolFull && !c.refused && !c.overLimit
-}
-
-// startSpool moves what follows the head (in[:head]) to a new spool file;
-// left is a uwsgi body's length still to come.
-func (c *engineConn) startSpool(head int, left int64) error {
-	f, err := os.CreateTemp("", "gowsgi-body-")
-	if err != nil {
-		return fmt.Errorf("%w: %w", errSpool, err)
-	}
-	os.Remove(f.Name()) // nothing is left behind, whatever ends the request
-	if _, err := f.Write(c.in[head:]); err != nil {
-		f.Close()
-		return fmt.Errorf("%w: %w", errSpool, err)
-	}
-	c.spool, c.spoolSize, c.spoolLeft = f, int64(len(c.in)-head), left
-	// The megabyte buffer goes: a slow upload keeps its head in memory, not its body.
-	c.in = append(make([]byte, 0, head), c.in[:head]...)
-	return nil
-}
-
-// toSpool takes p, bytes that arrived while spooling: the current
-// request's go to the spool, what follows its end to rest (scanned by the
-// guard, as in is).
-func (c *engineConn) toSpool(p []byte) error {
-	n, bad := len(p), -1
-	if c.l.kind == "http" {
-		n, bad = c.g.scanRequest(p)
-		c.spoolFull = c.g.ends > c.served
-	} else {
-		n = int(min(int64(n), c.spoolLeft))
-		c.spoolLeft -= int64(n)
-		c.spoolFull = c.spoolLeft == 0 // nothing follows a uwsgi request
-	}
-	if _, err := c.spool.WriteAt(p[:n], c.spoolSize); err != nil {
-		return fmt.Errorf("%w: %w", errSpool, err)
-	}
-	c.spoolSize += int64(n)
-	switch {
-	case bad >= 0:
-		c.refused = true
-	case c.spoolFull && c.l.kind == "http":
-		next := p[n:]
-		if bad := c.g.scan(next); bad >= 0 {
-			c.refused = true
-			next = next[:bad]
-		}
-		c.rest = append(c.rest, next...)
-	}
-	return nil
-}
-
-// dropSpool closes the spool, if any: its file was unlinked at its start.
-func (c *engineConn) dropSpool() {
-	if c.spool != nil {
-		c.spool.Close()
-		c.spool = nil
-	}
-	c.spoolSize, c.spoolPos, c.spoolLeft, c.spoolFull = 0, 0, 0, false
-}
-
-// passedLimit reports whether the chunked body being received passed
-// limit-post (mu held), as the pipeline's limitedBody would find once it
-// read it: its 413 need not wait for the rest.
-func (c *engineConn) passedLimit(limit int64) bool {
-	return limit > 0 && c.l.kind == "http" && c.g.heads > c.served && c.g.ends == c.served && c.g.chunkData > uint64(limit)
-}
-
 // onReadable reads what arrived and serves every complete request.
 func (c *engineConn) onReadable(e *Engine, be *threadBackend, buf []byte) {
 	c.mu.Lock()
@@ -253,8 +182,7 @@ func (c *engineConn) onReadable(e *Engine, be *threadBackend, buf []byte) {
 			c.lastIO = now
 			if c.spool != nil {
 				if serr := c.toSpool(buf[:n]); serr != nil {
-					e.logf("%s: %s: %v; answered 503", c.l.kind, c.fc.remote, serr)
-					c.answerAndClose(e, http.StatusServiceUnavailable)
+					c.spoolFailed(e, serr)
 					return
 				}
 			} else {
@@ -388,8 +316,7 @@ func (c *engineConn) stepHTTP(e *Engine, be *threadBackend) bool {
 			// The body goes on arriving into the spool; the request is
 			// served once it has all arrived.
 			if err := c.startSpool(bytes.Index(c.in, []byte("\r\n\r\n"))+4, 0); err != nil {
-				e.logf("http: %s: %v; answered 503", c.fc.remote, err)
-				c.answerAndClose(e, http.StatusServiceUnavailable)
+				c.spoolFailed(e, err)
 			}
 		}
 		return false
@@ -632,8 +559,7 @@ func (c *engineConn) stepUwsgi(e *Engine, be *threadBackend) bool {
 	case c.spool == nil && len(c.in) >= engineMaxBuffered:
 		// The rest of the body goes to the spool as it arrives.
 		if err := c.startSpool(uwsgiHeaderSize+size, declared-have); err != nil {
-			e.logf("uwsgi %s: %v; answered 503", c.fc.remote, err)
-			c.answerAndClose(e, http.StatusServiceUnavailable)
+			c.spoolFailed(e, err)
 		}
 		return false
 	default:

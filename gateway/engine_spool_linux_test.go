@@ -522,3 +522,25 @@ func FuzzScanRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestEngineSpoolCannotCreate: a body the spool cannot keep (here TMPDIR
+// does not exist; in life a full disk) is answered 503, and the log names
+// the file error.
+func TestEngineSpoolCannotCreate(t *testing.T) {
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+	app := &hashApp{}
+	te := startEngine(t, "http", EngineSettings{Timeout: 10 * time.Second}, app, 1)
+	c, err := net.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	u := uploader{c: c}
+	u.head(3<<20, "")
+	u.piece(bodyPattern(3 << 20))
+	code, _ := readAnswer(t, bufio.NewReader(c))
+	if code != http.StatusServiceUnavailable || !strings.Contains(te.logs.String(), "keeping the request body in a temporary file: open ") {
+		t.Fatalf("status %d, want 503 with the file error logged\n%s", code, te.logs)
+	}
+}
