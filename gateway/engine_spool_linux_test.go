@@ -69,18 +69,21 @@ func spoolFiles(dir string) int {
 	return n
 }
 
-// waitSpoolFiles waits until n spool files are open under dir.
+// waitSpoolFiles waits until n spool files are open under dir, and no
+// file is there by name (a spool is unlinked just after its creation).
 func waitSpoolFiles(t *testing.T, dir string, n int, what string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for spoolFiles(dir) != n {
+	for {
+		left, _ := os.ReadDir(dir)
+		open := spoolFiles(dir)
+		if open == n && len(left) == 0 {
+			return
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d request body files open under TMPDIR, want %d", what, spoolFiles(dir), n)
+			t.Fatalf("%s: %d request body files open under TMPDIR, want %d; %d there by name, want none", what, open, n, len(left))
 		}
 		time.Sleep(5 * time.Millisecond)
-	}
-	if left, _ := os.ReadDir(dir); len(left) > 0 {
-		t.Fatalf("%s: TMPDIR holds %d files, want none: %v", what, len(left), left[0].Name())
 	}
 }
 
