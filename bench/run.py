@@ -386,7 +386,11 @@ def reload_servers():
         return [os.path.join(servers.VENV_BIN, "gunicorn"), "--reload", "--bind", addr, "--workers", "1",
                 "--worker-class", "gthread", "--threads", "4", "--chdir", d, "mysite.wsgi:application"]
 
-    out = [("gowsgi dev", gowsgi_dev, "mysite"), ("runserver", runserver, "mysite"),
+    def gowsgi_dev_proxy(d, addr):
+        return gowsgi_dev(d, addr) + ["--engine", "off"]
+
+    out = [("gowsgi dev", gowsgi_dev, "mysite"), ("gowsgi dev --engine off", gowsgi_dev_proxy, "mysite"),
+           ("runserver", runserver, "mysite"),
            ("gunicorn --reload", gunicorn_reload, "mysite")]
     if os.path.isfile(os.path.join(WAGTAIL_SITE, "manage.py")):
         out += [("gowsgi dev (wagtail)", gowsgi_dev, "wagtail"), ("runserver (wagtail)", runserver, "wagtail")]

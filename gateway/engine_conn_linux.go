@@ -71,6 +71,8 @@ type engineConn struct {
 	closeAfter bool // close once the kept answer is written
 
 	br *bufio.Reader
+
+	live *liveStream // a held live reload stream (dev mode)
 }
 
 func newEngineConn(fd int, l *engineListener, remote net.Addr) *engineConn {
@@ -121,7 +123,7 @@ func (s engineSource) Read(p []byte) (int, error) {
 // read, or an idle keep-alive connection.
 func (c *engineConn) expired(now time.Time, timeout time.Duration, graceOver bool) bool {
 	switch {
-	case c.dead:
+	case c.dead, c.live != nil:
 		return false
 	case hasPendingInput(c.fd):
 		// It sent something its event has not delivered yet (a busy
@@ -140,6 +142,9 @@ func (c *engineConn) expired(now time.Time, timeout time.Duration, graceOver boo
 // onTimeout answers a body that stopped arriving with 408; a head that
 // did (slowloris) or an idle connection is closed unanswered.
 func (c *engineConn) onTimeout(e *Engine) {
+	if c.live != nil {
+		return // a stream that ended: its last event is written
+	}
 	if c.l.kind == "uwsgi" && !c.flushing && c.uwsgiVarsIn() {
 		// The packet came, its body stopped coming: 408, as the proxy
 		// path's body read answers.
@@ -170,6 +175,10 @@ func (c *engineConn) onReadable(e *Engine, be *threadBackend, buf []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.dead {
+		return
+	}
+	if c.live != nil {
+		e.drop(c) // the browser closed its stream (or sent what it must not)
 		return
 	}
 	now := time.Now()
@@ -395,6 +404,9 @@ func (c *engineConn) serveHTTP(e *Engine, be *threadBackend, refuse int) {
 		return
 	}
 	req.RemoteAddr = c.fc.remote.String()
+	if e.s.LiveReload && req.Method == http.MethodGet && req.ContentLength == 0 && c.serveLiveReload(e, req) {
+		return
+	}
 	p := c.l.pipeline
 	p.backend = be
 	hw := engineHTTPWire{c: &c.fc, r: req, timeout: p.timeout, env: &c.l.environ, keepAlive: wantsKeepAlive(req), stopping: &e.stopping}
@@ -409,6 +421,11 @@ func (c *engineConn) serveHTTP(e *Engine, be *threadBackend, refuse int) {
 	x.refuse, x.refuseErr = checkEngineRequest(req, hosts)
 	if x.refuse == 0 && refuse != 0 {
 		x.refuse, x.refuseErr = refuse, nil
+	}
+	if e.s.LiveReload && wantsDocument(req) {
+		version, _ := e.liveState()
+		iw := newInjectWire(x.w, version)
+		x.w, x.finish = iw, iw.finish
 	}
 	cut := p.serve(context.Background(), &x, start)
 	c.fc.SetReadDeadline(time.Time{})

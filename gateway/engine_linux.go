@@ -56,6 +56,7 @@ type Engine struct {
 	gone     chan struct{} // closed when the last thread leaves after a stop
 	goneOnce sync.Once
 	sweepAt  atomic.Int64 // unix nanos of the next timeout sweep
+	gen      atomic.Int64 // the worker's generation (Serve's)
 }
 
 // Balancer spreads connections over a server's worker processes (the
@@ -197,6 +198,7 @@ func (e *Engine) armListener(l *engineListener, first bool) error {
 // the scoreboard.
 func (e *Engine) Serve(app EngineApp, pid, gen, thread int) error {
 	e.threads.Add(1)
+	e.gen.Store(int64(gen))
 	defer func() {
 		if e.threads.Add(-1) == 0 && e.stopping.Load() {
 			e.goneOnce.Do(func() { close(e.gone) })
@@ -208,11 +210,7 @@ func (e *Engine) Serve(app EngineApp, pid, gen, thread int) error {
 		if e.stopping.Load() && e.idle() {
 			return nil
 		}
-		wait := sweepEvery
-		if e.stopping.Load() {
-			wait = 50 * time.Millisecond
-		}
-		fd, events, ok := e.ep.wait(wait)
+		fd, events, ok := e.ep.wait(e.sweepInterval())
 		e.maybeSweep()
 		if e.log != nil {
 			e.log.FlushIfOld(100 * time.Millisecond)
@@ -382,15 +380,27 @@ const stopIdleGrace = 2 * time.Second
 func (e *Engine) maybeSweep() {
 	now := time.Now()
 	next := e.sweepAt.Load()
-	if now.UnixNano() < next || !e.sweepAt.CompareAndSwap(next, now.Add(sweepEvery).UnixNano()) {
+	if now.UnixNano() < next || !e.sweepAt.CompareAndSwap(next, now.Add(e.sweepInterval()).UnixNano()) {
 		return
+	}
+	if e.s.Dev && !e.stopping.Load() {
+		if _, serving := e.liveState(); !serving {
+			e.Stop() // a newer generation serves (or the master): do not wait for the stop frame
+		}
 	}
 	e.mu.Lock()
 	var late []*engineConn
+	stopping := e.stopping.Load()
+	sinceStop := time.Duration(now.UnixNano() - e.stopAt.Load())
 	for _, c := range e.conns {
 		if c.mu.TryLock() {
-			graceOver := e.stopping.Load() && now.UnixNano() > e.stopAt.Load()+int64(stopIdleGrace)
-			if c.expired(now, timeoutOr(e.s.Timeout), graceOver) {
+			graceOver := stopping && sinceStop > stopIdleGrace
+			if stopping && e.s.Dev && sinceStop > stopIdleQuiet && now.Sub(c.lastIO) > stopIdleQuiet {
+				// Dev mode: a quiet connection of the old generation is
+				// closed soon, so the browser's reload finds the new one.
+				graceOver = true
+			}
+			if c.live != nil && c.sweepLive(e, now) || c.expired(now, timeoutOr(e.s.Timeout), graceOver) {
 				late = append(late, c)
 			} else {
 				c.mu.Unlock()

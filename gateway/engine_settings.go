@@ -37,6 +37,15 @@ type EngineSettings struct {
 	// BufferSize bounds a uwsgi packet's vars (buffer-size).
 	BufferSize int         `json:"buffer_size,omitempty"`
 	AccessLog  *AccessSpec `json:"access_log,omitempty"`
+	// LiveReload is dev mode's: the engine answers the live reload
+	// script and stream and puts the script into pages
+	// (livereload_engine_linux.go).
+	LiveReload bool `json:"live_reload,omitempty"`
+	// Dev is dev mode: an engine whose generation no longer serves (the
+	// scoreboard says) stops by itself, and once stopping it closes quiet
+	// connections after stopIdleQuiet, so that the browser's next request
+	// reaches the new code.
+	Dev bool `json:"dev,omitempty"`
 }
 
 // EngineStatic is a Static mount as the engine is told it.
@@ -94,11 +103,17 @@ type AccessSpec struct {
 	Date    string `json:"date,omitempty"`
 	Only4xx bool   `json:"only_4xx,omitempty"`
 	Only5xx bool   `json:"only_5xx,omitempty"`
+	// Runserver is dev mode's line (RunserverFormat), coloured with Color.
+	Runserver bool `json:"runserver,omitempty"`
+	Color     bool `json:"color,omitempty"`
 }
 
 // Build returns the line format and the statuses to leave out (nil: the
 // default format, log everything).
 func (s *AccessSpec) Build() (format FormatFunc, skip func(status int) bool) {
+	if s.Runserver {
+		return RunserverFormat(s.Color), nil
+	}
 	if IsUwsgiLogFormat(s.Format) {
 		format = UwsgiLogFormat(s.Format, LogFormatOptions{Strftime: StrftimeOf(s.Date)})
 	} else if f, err := AccessFormat(s.Format); err == nil && f != nil {

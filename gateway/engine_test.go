@@ -29,7 +29,8 @@ type testEngine struct {
 	wg   sync.WaitGroup
 }
 
-func startEngine(t *testing.T, kind string, s EngineSettings, app EngineApp, threads int) *testEngine {
+// setup, when given, runs before the engine accepts (a scoreboard).
+func startEngine(t *testing.T, kind string, s EngineSettings, app EngineApp, threads int, setup ...func(*Engine)) *testEngine {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -47,6 +48,9 @@ func startEngine(t *testing.T, kind string, s EngineSettings, app EngineApp, thr
 		t.Fatal(err)
 	}
 	te.e = e
+	for _, f := range setup {
+		f(e)
+	}
 	if err := e.Accept(); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ package gateway
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,6 +26,12 @@ const liveReloadScript = `(function () {
   es.addEventListener("reload", function () { es.close(); location.reload(); });
 })();
 `
+
+// liveRetry is the reconnection delay a stream tells the browser, in ms:
+// longer than a stopping dev engine takes to close its idle connections
+// (the engine's stopIdleQuiet and a sweep), so the page's next requests find the new
+// workers.
+const liveRetry = 300
 
 // LiveReload broadcasts reload events to every open page.
 //
@@ -63,6 +70,13 @@ func (l *LiveReload) Reload(why string) {
 	}
 }
 
+// Version is the version of the last reload (0 before any).
+func (l *LiveReload) Version() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.version
+}
+
 // Clients returns how many pages listen.
 func (l *LiveReload) Clients() int {
 	l.mu.Lock()
@@ -81,7 +95,7 @@ func (l *LiveReload) Wrap(next http.Handler) http.Handler {
 		case LiveReloadPath + ".js":
 			w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 			w.Header().Set("Cache-Control", "no-store")
-			fmt.Fprintf(w, liveReloadScript, LiveReloadPath)
+			io.WriteString(w, liveReloadJS())
 			return
 		}
 		if !wantsDocument(r) {
@@ -91,10 +105,18 @@ func (l *LiveReload) Wrap(next http.Handler) http.Handler {
 		l.mu.Lock()
 		v := l.version
 		l.mu.Unlock()
-		iw := &injectWriter{ResponseWriter: w, script: fmt.Sprintf("<script src=\"%s.js?v=%d\"></script>", LiveReloadPath, v)}
+		iw := newInjectWriter(w, liveReloadTag(v))
 		next.ServeHTTP(iw, r)
 		iw.finish()
 	})
+}
+
+// liveReloadJS is the script's text.
+func liveReloadJS() string { return fmt.Sprintf(liveReloadScript, LiveReloadPath) }
+
+// liveReloadTag is the script element a page of version v gets.
+func liveReloadTag(v int) string {
+	return fmt.Sprintf("<script src=\"%s.js?v=%d\"></script>", LiveReloadPath, v)
 }
 
 func (l *LiveReload) serveEvents(w http.ResponseWriter, r *http.Request) {
@@ -120,7 +142,7 @@ func (l *LiveReload) serveEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprintf(w, ": gowsgi live reload\n\n")
+	fmt.Fprintf(w, ": gowsgi live reload\nretry: %d\n\n", liveRetry)
 	f.Flush()
 	// A comment every 15s keeps proxies and the browser from timing out.
 	ping := time.NewTicker(15 * time.Second)

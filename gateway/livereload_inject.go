@@ -45,39 +45,142 @@ var liveReloadClients = [][]byte{
 // body whose first tag is further (a long comment) is left alone.
 const maxDocumentStart = 1024
 
-// injectWriter passes the response through, holding back only what it
+// injector passes a response body through, holding back only what it
 // still needs to decide on: the body's start, until its first tag says
 // whether this is a document (<!DOCTYPE, <html, <head or <body) or a
 // fragment, and from the last "</body" seen on, where the script goes.
 // Everything before is written (and flushed) as it comes, so a streamed
-// page still streams.
-type injectWriter struct {
-	http.ResponseWriter
+// page still streams. injectWriter (the proxy path's dev front, an
+// http.ResponseWriter) and injectWire (the engine's) share it.
+type injector struct {
 	script string
+	out    func([]byte) error // where the body goes
 
-	wrote   bool // WriteHeader was called
 	active  bool // a text/html answer that may get the script
 	decided bool // the first tag has been seen: doc says what it is
 	doc     bool
 	found   bool   // the page carries a live reload client already
 	held    []byte // not yet written
 	seen    []byte // the tail of what was written, to find marks across writes
+	added   int    // bytes the script added, once finish put it in
+}
+
+// begin looks at the answer's head and says whether its body may get the
+// script: 200 pages, and error pages (a 500 must reload itself once the
+// code is fixed); never a 304 or a redirect, which have no page to put it
+// in. The caller drops the Content-Length then: the script makes the body
+// longer.
+func (j *injector) begin(code int, contentType, contentEncoding string) bool {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	j.active = mt == "text/html" && contentEncoding == "" && (code == http.StatusOK || code >= 400)
+	return j.active
+}
+
+func (j *injector) write(p []byte) error {
+	if !j.active {
+		return j.out(p)
+	}
+	j.held = append(j.held, p...)
+	if !j.decided {
+		doc, known := documentStart(j.held)
+		if !known && len(j.held) < maxDocumentStart {
+			return nil
+		}
+		j.decided, j.doc = true, doc && known
+	}
+	if !j.doc {
+		return j.release(len(j.held))
+	}
+	// Keep from the last "</body" on, or the last few bytes, which may be
+	// the start of one split across writes.
+	cut := lastIndexFold(j.held, "</body")
+	if cut < 0 {
+		cut = max(0, len(j.held)-len("</body"))
+	}
+	return j.release(cut)
+}
+
+// release writes held[:n] and keeps the rest.
+func (j *injector) release(n int) error {
+	if n == 0 {
+		return nil
+	}
+	out := j.held[:n]
+	j.note(out)
+	err := j.out(out)
+	j.held = append(j.held[:0], j.held[n:]...)
+	return err
+}
+
+// note looks for a live reload client in what goes out; seen keeps a tail
+// so a mark split between two writes is found too.
+func (j *injector) note(b []byte) {
+	if j.found {
+		return
+	}
+	j.seen = append(j.seen, b...)
+	for _, m := range liveReloadClients {
+		if bytes.Contains(j.seen, m) {
+			j.found = true
+			return
+		}
+	}
+	if keep := 64; len(j.seen) > keep {
+		j.seen = append(j.seen[:0], j.seen[len(j.seen)-keep:]...)
+	}
+}
+
+// finish writes what is held, with the script before the last </body>
+// (or at the end of a document that has none) of a document that has no
+// live reload client yet.
+func (j *injector) finish() error {
+	if !j.active {
+		return nil
+	}
+	j.active = false // once
+	if !j.decided {
+		j.doc, _ = documentStart(j.held)
+	}
+	if !j.doc {
+		return j.release(len(j.held))
+	}
+	j.note(j.held)
+	if j.found {
+		return j.out(j.held)
+	}
+	cut := lastIndexFold(j.held, "</body")
+	if cut < 0 {
+		cut = len(j.held)
+	}
+	out := make([]byte, 0, len(j.held)+len(j.script)+1)
+	out = append(out, j.held[:cut]...)
+	out = append(out, j.script...)
+	out = append(out, '\n')
+	out = append(out, j.held[cut:]...)
+	j.added = len(j.script) + 1
+	return j.out(out)
+}
+
+// injectWriter is the injector over an http.ResponseWriter.
+type injectWriter struct {
+	http.ResponseWriter
+	j     injector
+	wrote bool // WriteHeader was called
+}
+
+func newInjectWriter(w http.ResponseWriter, script string) *injectWriter {
+	iw := &injectWriter{ResponseWriter: w}
+	iw.j = injector{script: script, out: func(p []byte) error { _, err := w.Write(p); return err }}
+	return iw
 }
 
 func (w *injectWriter) WriteHeader(code int) {
-	if w.wrote {
-		w.ResponseWriter.WriteHeader(code)
-		return
-	}
-	w.wrote = true
-	h := w.Header()
-	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
-	// 200 pages, and error pages (a 500 must reload itself once the code is
-	// fixed); never a 304 or a redirect, which have no page to put it in.
-	if mt == "text/html" && h.Get("Content-Encoding") == "" && (code == http.StatusOK || code >= 400) {
-		// The script makes the body longer: let net/http frame it.
-		h.Del("Content-Length")
-		w.active = true
+	if !w.wrote {
+		w.wrote = true
+		h := w.Header()
+		if w.j.begin(code, h.Get("Content-Type"), h.Get("Content-Encoding")) {
+			h.Del("Content-Length")
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -86,89 +189,10 @@ func (w *injectWriter) Write(p []byte) (int, error) {
 	if !w.wrote {
 		w.WriteHeader(http.StatusOK)
 	}
-	if !w.active {
-		return w.ResponseWriter.Write(p)
-	}
-	w.held = append(w.held, p...)
-	if !w.decided {
-		doc, known := documentStart(w.held)
-		if !known && len(w.held) < maxDocumentStart {
-			return len(p), nil
-		}
-		w.decided, w.doc = true, doc && known
-	}
-	if !w.doc {
-		return len(p), w.release(len(w.held))
-	}
-	// Keep from the last "</body" on, or the last few bytes, which may be
-	// the start of one split across writes.
-	cut := lastIndexFold(w.held, "</body")
-	if cut < 0 {
-		cut = max(0, len(w.held)-len("</body"))
-	}
-	return len(p), w.release(cut)
+	return len(p), w.j.write(p)
 }
 
-// release writes held[:n] and keeps the rest.
-func (w *injectWriter) release(n int) error {
-	if n == 0 {
-		return nil
-	}
-	out := w.held[:n]
-	w.note(out)
-	_, err := w.ResponseWriter.Write(out)
-	w.held = append(w.held[:0], w.held[n:]...)
-	return err
-}
-
-// note looks for a live reload client in what goes out; seen keeps a tail
-// so a mark split between two writes is found too.
-func (w *injectWriter) note(b []byte) {
-	if w.found {
-		return
-	}
-	w.seen = append(w.seen, b...)
-	for _, m := range liveReloadClients {
-		if bytes.Contains(w.seen, m) {
-			w.found = true
-			return
-		}
-	}
-	if keep := 64; len(w.seen) > keep {
-		w.seen = append(w.seen[:0], w.seen[len(w.seen)-keep:]...)
-	}
-}
-
-// finish writes what is held, with the script before the last </body>
-// (or at the end of a document that has none) of a document that has no
-// live reload client yet.
-func (w *injectWriter) finish() {
-	if !w.active {
-		return
-	}
-	if !w.decided {
-		w.doc, _ = documentStart(w.held)
-	}
-	if !w.doc {
-		w.release(len(w.held))
-		return
-	}
-	w.note(w.held)
-	if w.found {
-		w.ResponseWriter.Write(w.held)
-		return
-	}
-	cut := lastIndexFold(w.held, "</body")
-	if cut < 0 {
-		cut = len(w.held)
-	}
-	out := make([]byte, 0, len(w.held)+len(w.script)+1)
-	out = append(out, w.held[:cut]...)
-	out = append(out, w.script...)
-	out = append(out, '\n')
-	out = append(out, w.held[cut:]...)
-	w.ResponseWriter.Write(out)
-}
+func (w *injectWriter) finish() { w.j.finish() }
 
 func (w *injectWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {

@@ -107,6 +107,10 @@ type exchange struct {
 	// went away, and is not answered (uwsgi: nginx's client did; HTTP
 	// answers such a body 400).
 	bodyCutIsGone bool
+	// finish, when set, writes what the wire still holds (the live reload
+	// injector) before the request is logged; it returns the bytes it
+	// added to the body.
+	finish func() int
 	// abandon ends when the server closes (see dispatch.runContext); nil
 	// for never.
 	abandon context.Context
@@ -131,6 +135,9 @@ func (p *pipeline) serve(ctx context.Context, x *exchange, start time.Time) (cut
 	}
 	p.metrics.begin()
 	status, err := p.run(ctx, x)
+	if x.finish != nil {
+		x.written += int64(x.finish())
+	}
 	d := time.Since(start)
 	p.metrics.done(status, d)
 	if p.log != nil {

@@ -148,6 +148,25 @@ func (b *Scoreboard) Release(row int) {
 	}
 }
 
+// Header words after the magic and the sizes: dev mode's live reload
+// (livereload_engine_linux.go). The master writes them, the engines read.
+const (
+	hLiveVersion = 24 // the live reload version pages carry (LiveReload's)
+	hLiveGen     = 32 // the generation whose engines answer live reload; older ones are stale
+)
+
+// SetLive publishes the live reload version and the generation that
+// serves now (math.MaxInt: none, the master answers).
+func (b *Scoreboard) SetLive(version, gen int) {
+	atomic.StoreUint64(b.word(hLiveGen), uint64(gen))
+	atomic.StoreUint64(b.word(hLiveVersion), uint64(version))
+}
+
+// Live returns what SetLive published.
+func (b *Scoreboard) Live() (version, gen int) {
+	return int(atomic.LoadUint64(b.word(hLiveVersion))), int(atomic.LoadUint64(b.word(hLiveGen)))
+}
+
 // StopAccepting says this worker takes no more connections.
 func (b *Scoreboard) StopAccepting() {
 	if b.row >= 0 {

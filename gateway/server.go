@@ -142,6 +142,17 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.Drain(ctx, 0) }
 // closeWait.
 func (s *Server) Close() error { return s.stop.close(s) }
 
+// Quiesce stops accepting and closes the idle connections now; requests in
+// flight go on and are answered with "Connection: close". Drain or Close
+// ends the stop. (Dev mode on the engine: the master stops answering
+// before it tells the browsers to reload, so that the reload reaches the
+// workers, not an idle connection to the master.)
+func (s *Server) Quiesce() {
+	s.draining.Store(true)
+	s.stopAccepting()
+	s.closeIdle(true)
+}
+
 func (s *Server) stopAccepting() {
 	s.mu.Lock()
 	s.stopping = true

@@ -143,7 +143,7 @@ func (l *devLoop) change(m *Master, b reload.Batch) {
 		m.mgr.Notify(absPaths(m.dev.opts.Dir, b.Paths))
 		m.logf("%s changed; reloading the browser", what)
 		if live != nil {
-			live.Reload(what + " changed")
+			m.liveReload(what + " changed")
 		}
 		return
 	}
@@ -191,20 +191,25 @@ func (l *devLoop) reloadDone(m *Master, r reloadResult) {
 		if m.bootErr.Load() != nil {
 			m.logf("the app imports again")
 		}
+		m.stopFront() // before the reload below: it must reach the workers
 		m.bootErr.Store(nil)
 		m.logf("generation %d live in %d ms", m.mgr.Generation(), time.Since(r.start).Milliseconds())
 		m.watchImported()
 	case errors.As(r.err, &be):
 		m.setBroken(be)
+		if m.engine != nil {
+			// The old generation's workers would answer with the old
+			// code: the master answers instead, until a save fixes it.
+			m.startFront()
+			m.mgr.RetireCurrent()
+		}
 		m.logf("showing the error in the browser until the next save fixes it")
 	case m.dev.ctx.Err() != nil:
 		return // stopping
 	default:
 		m.logf("reload failed: %v", r.err)
 	}
-	if live := m.dev.opts.Live; live != nil {
-		live.Reload(r.what + " changed")
-	}
+	m.liveReload(r.what + " changed")
 	if len(l.again) > 0 {
 		again := l.again
 		l.again = nil

@@ -70,4 +70,21 @@
 // `gowsgi --stop` found a new master in the pidfile after the one it
 // stopped had gone: a restart took over meanwhile. --stop stops the
 // server, so it stops that one too.
+//
+//	gowsgi: the master serves the connections (proxy path): /srv/venv/.../_gogo.so is built with Go and a process holds one Go runtime (golang/go#18976)
+//
+// The app imports a module built with Go (a Python extension, or a
+// library it loads with ctypes), so the in-worker engine, another Go
+// runtime, cannot load into its workers (engine.go). The workers started
+// again on the proxy path; nothing to do unless that module should not be
+// there. With engine = on this is the error "the in-worker engine cannot
+// run here: ..."; set engine = off.
+//
+//	gowsgi: warning: the master could not take its listening sockets out of its poller (no epoll instance in /proc/self/fd): it wakes on every new connection
+//
+// With the in-worker engine the master removes its descriptors of the
+// listening sockets from Go's epoll (unpoll_linux.go), through
+// /proc/self/fd. Without /proc (a chroot or a sandbox that hides it) it
+// cannot: the workers serve as before, and the master costs one wake-up
+// per new connection. Mount /proc to get rid of it.
 package master

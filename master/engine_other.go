@@ -3,7 +3,9 @@
 package master
 
 import (
+	"context"
 	"errors"
+	"os"
 
 	"github.com/gowsgi/gowsgi/pyworker"
 )
@@ -24,4 +26,10 @@ func (m *Master) pickEngine(*pyworker.Options) (string, error) {
 }
 
 func (m *Master) engineStatus(*pyworker.Status) {}
-func (m *Master) closeEngine()                  {}
+func (es *engineSetup) httpFile(int) *os.File   { return nil }
+func (es *engineSetup) setLive(int, int)        {}
+func (m *Master) fallBackToProxy(_ context.Context, _ *pyworker.Options, err error) error {
+	return err
+}
+func (m *Master) closeEngine()  {}
+func (m *Master) unpollEngine() {}

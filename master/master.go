@@ -62,6 +62,9 @@ type Master struct {
 	// engine is set when the workers serve the connections (engine.go).
 	engine *engineSetup
 	dev    *devState // dev mode's watching (dev.go)
+	// front are the master's servers on the engine's sockets while the app
+	// does not import (dev mode, devfront.go).
+	front []*gateway.Server
 
 	// handedOver is set once a HUP's new master took the sockets: this
 	// one must not unlink the unix socket paths it serves on now.
@@ -153,9 +156,7 @@ func start(ctx context.Context, cfg Config, so startOptions) (_ *Master, err err
 			m.closeEngine()
 		}
 	}()
-	if why == "" {
-		fmt.Fprintf(m.out, "gowsgi: the workers serve the connections (in-worker engine)\n")
-	} else if cfg.Engine != "off" {
+	if why != "" {
 		fmt.Fprintf(m.out, "gowsgi: the master serves the connections (proxy path): %s\n", why)
 	}
 	mgr, err := pyworker.New(opts)
@@ -165,17 +166,23 @@ func start(ctx context.Context, cfg Config, so startOptions) (_ *Master, err err
 	m.mgr = mgr
 	fmt.Fprintf(m.out, "gowsgi: starting %d worker(s) x %d thread(s) for %s with %s\n",
 		opts.Processes, opts.Threads, cfg.AppLabel, opts.Python)
-	if err := m.startWorkers(ctx); err != nil {
+	err = m.startWorkers(ctx)
+	err = m.fallBackToProxy(ctx, &opts, err) // a Go runtime in the app (engine.go)
+	m.unpollEngine()
+	if err != nil {
 		var be *pyworker.BootError
 		if !cfg.KeepBroken || !errors.As(err, &be) {
-			mgr.Kill()
+			m.mgr.Kill()
 			return nil, err
 		}
 		m.setBroken(be)
 	}
+	if m.engine != nil {
+		fmt.Fprintf(m.out, "gowsgi: the workers serve the connections (in-worker engine)\n")
+	}
 	if cfg.Mode == ModeDev && cfg.Dev != nil {
 		if err := m.startDev(); err != nil {
-			mgr.Kill()
+			m.mgr.Kill()
 			return nil, err
 		}
 	}
@@ -186,7 +193,10 @@ func start(ctx context.Context, cfg Config, so startOptions) (_ *Master, err err
 	}
 	if m.engine == nil {
 		m.serveListeners()
+	} else if m.bootErr.Load() != nil {
+		m.startFront()
 	}
+	m.publishLive()
 	m.serveStats()
 	return m, nil
 }

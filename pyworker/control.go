@@ -122,6 +122,10 @@ func (m *Manager) onHello(ev helloEvent) {
 }
 
 func (m *Manager) onReady(w *worker, info readyInfo) {
+	if info.GoRuntime != "" && m.opts.Engine != nil {
+		m.onGoRuntime(w, &GoRuntimeError{Module: info.GoRuntime})
+		return
+	}
 	if w.isZygote {
 		m.onZygoteReady(w, info)
 		return

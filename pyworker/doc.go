@@ -84,6 +84,14 @@
 // timeout. Fork failures and import errors are reported at once, not with
 // this message.
 //
+//	gowsgi: worker 3 (gen 1, pid 4121): /srv/venv/.../_gogo.so is built with Go and a process holds one Go runtime (golang/go#18976); it cannot serve through the engine: killing it (restart gowsgi, or set engine = off, to serve through the master)
+//
+// A worker that replaced one of a live engine generation imported a module
+// built with Go that its predecessors did not (the code changed under a
+// running master, with lazy-apps). It is retried with the back-off; a
+// restart makes the new master serve through the proxy path
+// (goruntime.go).
+//
 //	gowsgi: retiring worker 1 (gen 1, pid 4121): reload-on-rss: resident memory 530 MiB is over the limit of 512 MiB
 //
 // reload-on-rss at work (rss.go): the request that crossed the limit was

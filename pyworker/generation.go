@@ -141,7 +141,8 @@ func (m *Manager) maybeReady(w *worker) {
 		m.logf("%s is back", w)
 	}
 	if !g.live && !g.warming && m.readyCount(g) == m.opts.Processes {
-		if m.opts.WarmUp == nil {
+		if m.opts.WarmUp == nil || m.opts.Engine != nil {
+			// An engine worker ran the warm-up itself before its Ready.
 			m.goLive(g)
 			return
 		}
@@ -214,6 +215,22 @@ func (m *Manager) goLive(g *generation) {
 		r <- nil
 	}
 	g.waiters = nil
+}
+
+// RetireCurrent retires the live generation with none after it: dev mode
+// on the engine, once a save fails to import, so that only the master
+// answers (the error page) until a save fixes it; the next Reload goes
+// live with no generation before it. It returns at once.
+func (m *Manager) RetireCurrent() { m.send(retireCurrentEvent{}) }
+
+func (m *Manager) retireCurrent() {
+	g := m.current.Swap(nil)
+	if g == nil {
+		return
+	}
+	ch := make(chan struct{})
+	close(*m.swapped.Swap(&ch))
+	m.retireGeneration(g)
 }
 
 func (m *Manager) retireGeneration(g *generation) {

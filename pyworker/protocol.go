@@ -35,6 +35,11 @@ package pyworker
 // waits for a Body or looks for an Abort is kept for after the current
 // request's End.
 //
+// With the engine, the Ready of the process that imported the app (the
+// zygote for Preload "app", else the worker) names in "go_runtime" an
+// object built with Go it found mapped; such a worker has not loaded the
+// engine and serves nothing (see GoRuntimeError).
+//
 // The control connection carries Ready or BootError once, then Log, Stop,
 // Dump/Stack, Notify, Retire (a worker that serves through the engine and
 // reached max-requests), and for a zygote Fork/Forked/Exited.

@@ -140,7 +140,14 @@ func (m *Manager) stopProcess(w *worker) {
 	}
 	w.state = stateStopping
 	w.retiring.Store(true)
-	w.killAt = time.Now().Add(stopGrace)
+	kill := time.Now().Add(stopGrace)
+	if !w.killAt.IsZero() && w.killAt.Before(kill) {
+		// A replaced generation's RetireGrace (retire): an engine worker,
+		// which has no slots to wait for, is stopped at once, and its
+		// open requests still get only that long.
+		kill = w.killAt
+	}
+	w.killAt = kill
 	if w.ctrl == nil || !w.ctrl.send(TypeStop, nil) {
 		if w.pid > 0 {
 			m.procs.signal(w.pid, syscall.SIGTERM)

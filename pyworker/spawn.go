@@ -101,7 +101,11 @@ func (m *Manager) engineConfig(row int) *engineConfig {
 	if eo == nil {
 		return nil
 	}
-	return &engineConfig{Lib: eo.Lib, Settings: eo.Settings, Row: row, MaxRequests: m.opts.MaxRequests}
+	ec := &engineConfig{Lib: eo.Lib, Settings: eo.Settings, Row: row, MaxRequests: m.opts.MaxRequests}
+	if m.opts.WarmUp != nil {
+		ec.WarmUp = string(m.opts.WarmUp().Environ)
+	}
+	return ec
 }
 
 // takeRow gives w a free scoreboard row.

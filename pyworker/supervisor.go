@@ -186,9 +186,10 @@ type (
 		reply chan error
 		kill  bool
 	}
-	statusEvent      struct{ reply chan Status }
-	notifyEvent      struct{ paths []string }
-	resetZygoteEvent struct{}
+	statusEvent        struct{ reply chan Status }
+	notifyEvent        struct{ paths []string }
+	resetZygoteEvent   struct{}
+	retireCurrentEvent struct{}
 )
 
 func (helloEvent) isEvent()         {}
@@ -210,6 +211,7 @@ func (stopEvent) isEvent()          {}
 func (statusEvent) isEvent()        {}
 func (notifyEvent) isEvent()        {}
 func (resetZygoteEvent) isEvent()   {}
+func (retireCurrentEvent) isEvent() {}
 
 // send hands an event to the supervisor; it reports false once the
 // supervisor has finished and nobody will read it. It never blocks the
@@ -296,6 +298,8 @@ func (m *Manager) handle(ev event) bool {
 		m.respawnZygote(ev.z, ev.crashes)
 	case resetZygoteEvent:
 		m.resetZygote()
+	case retireCurrentEvent:
+		m.retireCurrent()
 	case notifyEvent:
 		m.notify(ev.paths)
 	case warmedEvent:

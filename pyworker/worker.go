@@ -137,6 +137,10 @@ type readyInfo struct {
 	// Files are the imported source files outside the standard library
 	// and site-packages (with Options.ReportFiles).
 	Files []string `json:"files"`
+	// GoRuntime, from a process that would load the engine, is the
+	// mapped object built with Go it found after importing the app
+	// (goruntime.py): the engine cannot run next to it (GoRuntimeError).
+	GoRuntime string `json:"go_runtime,omitempty"`
 }
 
 // workerConfig is what the Python runtime reads from GOWSGI_CONFIG.
@@ -166,6 +170,9 @@ type engineConfig struct {
 	Row      int             `json:"row"`
 	// MaxRequests is counted by the worker itself, which sends Retire.
 	MaxRequests int `json:"max_requests,omitempty"`
+	// WarmUp is Options.WarmUp's environ, run by the worker itself before
+	// it takes connections (an engine worker has no slot to send it to).
+	WarmUp string `json:"warm_up,omitempty"`
 }
 
 // acceptLoop accepts connections from Python processes on the master socket

@@ -88,6 +88,12 @@ def build_engine(goos, goarch):
     header = ENGINE_LIB[:-3] + ".h"
     if os.path.exists(header):
         os.remove(header)
+    # The hash the master names its cached copy after (as `make engine`
+    # writes it): one left by make would name another build's library.
+    with open(ENGINE_LIB, "rb") as f:
+        data = f.read()
+    with open(ENGINE_LIB + ".sha256", "w") as f:
+        f.write("%s %d %s\n" % (hashlib.sha256(data).hexdigest(), len(data), hashlib.sha256(data[:4096]).hexdigest()))
     return True
 
 

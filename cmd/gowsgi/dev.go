@@ -69,6 +69,15 @@ func runDev(c *cli.Context) error {
 		addr, addrArg = a, f
 	}
 	addr = withDefaultHost(addrArg, addr, devDefaultHost(c.Bool("ipv6")))
+	engine := c.String("engine")
+	switch engine {
+	case "auto", "on", "off":
+	default:
+		return &usageError{Msg: fmt.Sprintf("--engine %q", engine), Hint: "use auto, on or off."}
+	}
+	if engine == "auto" {
+		engine = ""
+	}
 	proxies, err := devProxies(c.StringSlice("trust-proxy"))
 	if err != nil {
 		return err
@@ -99,6 +108,7 @@ func runDev(c *cli.Context) error {
 		// even with an event stream open (issue 15, item 3).
 		Grace:   time.Second,
 		Proxies: proxies,
+		Engine:  engine,
 	}
 	if c.Bool("https") {
 		if cfg.HTTP[0].TLS, err = master.DevTLSConfig(os.Stderr); err != nil {
@@ -107,6 +117,7 @@ func runDev(c *cli.Context) error {
 	}
 	color := c.Bool("force-color") || !c.Bool("no-color") && term.IsTerminal(int(os.Stderr.Fd()))
 	cfg.AccessFormat = gateway.RunserverFormat(color)
+	cfg.AccessSpec = gateway.AccessSpec{Runserver: true, Color: color} // the engine's
 	opts := pyworker.Options{
 		Python: python, Dir: abs, Processes: c.Int("processes"), Threads: c.Int("threads"),
 		Spawn: pyworker.SpawnZygote, Preload: "site", StartTimeout: 5 * time.Minute,

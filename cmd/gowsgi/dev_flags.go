@@ -38,6 +38,7 @@ func devFlags() []cli.Flag {
 		&cli.StringFlag{Name: "module", Usage: "serve a plain WSGI app from `pkg.mod[:callable]`"},
 		&cli.StringFlag{Name: "python", Usage: "the Python interpreter `PATH` (default: $VIRTUAL_ENV/bin/python, then the python of the virtualenv gowsgi is installed in, then python3)"},
 		&cli.BoolFlag{Name: "no-livereload", Usage: "do not reload the browser after a change"},
+		&cli.StringFlag{Name: "engine", Value: "auto", Usage: "who serves the connections: `auto`, on (the workers, in-worker engine) or off (the master, proxy path); as serve's engine key"},
 		&cli.StringSliceFlag{Name: "include", Usage: "react only to files matching `GLOB` (e.g. '**/*.py'); repeatable"},
 		&cli.StringSliceFlag{Name: "exclude", Usage: "do not watch paths matching `GLOB`; repeatable"},
 		&cli.IntFlag{Name: "processes", Value: 1, Usage: "worker processes"},

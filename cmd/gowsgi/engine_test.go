@@ -11,7 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -40,6 +42,14 @@ func TestEngineServes(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
 			t.Fatalf("status %d", resp.StatusCode)
+		}
+	})
+	t.Run("off", func(t *testing.T) {
+		// --engine off named no path at all: only auto's fallback logged one.
+		p := startGowsgi(t, repoRoot(t), []string{"GOWSGI_ENGINE="}, "serve", "--engine", "off", "--http", "127.0.0.1:0",
+			"--chdir", "testdata/apps", "--wsgi-file", "all.py", "--python", testPython(t))
+		if !strings.Contains(p.out.String(), "gowsgi: the master serves the connections (proxy path): engine = off\n") {
+			t.Fatalf("the log does not say the master serves because engine = off:\n%s", p.out)
 		}
 	})
 	t.Run("unloadable library falls back", func(t *testing.T) {
@@ -296,4 +306,81 @@ func TestEngineSlowUpload(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEngineMasterNotWoken: with the engine the master does not wake on
+// new connections, neither the first master nor one that inherited the
+// sockets on a HUP (issue 14, "Noticed": its listeners stayed in its epoll
+// and each connection woke it: 4977 context switches for 5000 Connection:
+// close requests; 61 since).
+func TestEngineMasterNotWoken(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "gowsgi.pid")
+	p := startGowsgi(t, repoRoot(t), []string{"GOWSGI_ENGINE=on"}, "serve", "--http", "127.0.0.1:0",
+		"--chdir", "testdata/apps", "--wsgi-file", "all.py", "--processes", "2", "--threads", "1",
+		"--python", testPython(t), "--pidfile", pidfile)
+	t.Cleanup(func() { killByPidfile(t, pidfile) })
+	const conns = 1000
+	check := func(pid int) {
+		t.Helper()
+		newConns(t, p.addr, 50) // warm up
+		before := contextSwitches(t, pid)
+		newConns(t, p.addr, conns)
+		woken := contextSwitches(t, pid) - before
+		t.Logf("master %d: %d voluntary context switches over %d new connections", pid, woken, conns)
+		if woken > conns/10 {
+			t.Fatalf("the master (pid %d) was woken %d times over %d new connections it does not accept; want < %d",
+				pid, woken, conns, conns/10)
+		}
+	}
+	pid := p.cmd.Process.Pid
+	t.Run("first master", func(t *testing.T) { check(pid) })
+	syscall.Kill(pid, syscall.SIGHUP)
+	pid = waitNewMaster(t, pidfile, pid)
+	t.Run("after a HUP", func(t *testing.T) { check(pid) })
+}
+
+// newConns makes n GET requests, each on a connection of its own.
+func newConns(t *testing.T, addr string, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET /hello/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		c.Close()
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+}
+
+// contextSwitches is how often every thread of process pid has slept
+// (voluntary_ctxt_switches in /proc/PID/status is one thread's).
+func contextSwitches(t *testing.T, pid int) int {
+	t.Helper()
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	if err != nil || len(tasks) == 0 {
+		t.Fatalf("no threads of pid %d: %v", pid, err)
+	}
+	sum := 0
+	for _, path := range tasks {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // a thread that ended
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "voluntary_ctxt_switches:"); ok {
+				n, _ := strconv.Atoi(strings.TrimSpace(v))
+				sum += n
+			}
+		}
+	}
+	return sum
 }

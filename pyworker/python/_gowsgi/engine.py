@@ -84,24 +84,33 @@ def start(lib, settings):
 
 
 class EngineInput(InputStream):
-    """EngineInput is wsgi.input: the body the engine has read ahead."""
+    """EngineInput is wsgi.input: the body the engine has read ahead.
 
-    __slots__ = ("_lib", "_thread", "_chunk")
+    The engine copies the body into a buffer of the thread's (buffers, one
+    per engine thread, kept by the EngineHandler), and only the bytes it
+    wrote are copied out: a ctypes buffer made for every request, zeroed,
+    then copied out whole before being sliced made POST /form/ the engine's
+    weakest row (issue 14, "Noticed").
+    """
 
-    def __init__(self, lib, thread, resp):
+    __slots__ = ("_lib", "_thread", "_buffers")
+
+    def __init__(self, lib, thread, resp, buffers):
         InputStream.__init__(self, None, 0, resp)
         self._lib = lib
         self._thread = thread
-        self._chunk = None
+        self._buffers = buffers
 
     def _next_chunk(self, want):
         if self._eof:
             return None
         n = max(min(want, 1 << 20), 1 << 16)
-        chunk = self._chunk
-        if chunk is None or len(chunk) < n:
-            chunk = self._chunk = ctypes.create_string_buffer(n)
-        got = self._lib.gowsgi_read(self._thread, chunk, n)
+        buf = self._buffers.get(self._thread)
+        if buf is None or len(buf) < n:
+            # Grows to the largest read this thread was asked for (1 MiB at
+            # most: read() of a whole body), and stays.
+            buf = self._buffers[self._thread] = ctypes.create_string_buffer(n)
+        got = self._lib.gowsgi_read(self._thread, buf, n)
         if got < 0:
             self.abort()
             from .wsgi import ClientDisconnected
@@ -109,7 +118,7 @@ class EngineInput(InputStream):
         if got == 0:
             self._eof = True
             return None
-        return chunk.raw[:got]
+        return ctypes.string_at(buf, got)
 
 
 class EngineResponse(Starting):
@@ -236,6 +245,9 @@ class EngineHandler(Handler):
         self.on_max_requests = on_max_requests
         self.served = 0
         self.count_lock = threading.Lock()
+        # The body buffer of each engine thread (EngineInput): only thread i
+        # uses buffers[i], so the dict needs no lock.
+        self.buffers = {}
 
     def app_call(self, thread, env_ptr, n, flags):
         """app_call is the engine's callback: run one request on this thread."""
@@ -246,7 +258,7 @@ class EngineHandler(Handler):
             environ = dict(zip(it, it))
             environ.update(self.base)
             if flags & 1:
-                environ["wsgi.input"] = resp.input = EngineInput(self.lib, thread, resp)
+                environ["wsgi.input"] = resp.input = EngineInput(self.lib, thread, resp, self.buffers)
             else:
                 environ["wsgi.input"] = EMPTY_INPUT
             errors = environ["wsgi.errors"] = ErrorStream(self.control, 0)
@@ -272,6 +284,31 @@ class EngineHandler(Handler):
             return _BROKEN
         finally:
             self.busy = False
+
+    def warm_up(self, payload):
+        """warm_up runs the master's warm-up request (dev mode: GET /, which
+        imports the URLconf and its views) before the worker takes
+        connections, its answer dropped; a failure is logged, and the
+        worker serves anyway, as on the proxy path.
+        """
+        it = iter(payload.split("\x00"))
+        environ = dict(zip(it, it))
+        environ.update(self.base)
+        environ["wsgi.input"] = EMPTY_INPUT
+        environ["wsgi.errors"] = sys.stderr
+        result = None
+        try:
+            result = self.app(environ, lambda status, headers, exc_info=None: (lambda data: None))
+            for _ in result:
+                pass
+        except Exception:
+            sys.stderr.write("gowsgi: the warm-up request failed:\n%s" % traceback.format_exc())
+        finally:
+            if result is not None and hasattr(result, "close"):
+                try:
+                    result.close()
+                except Exception:
+                    sys.stderr.write("gowsgi: closing the warm-up response:\n%s" % traceback.format_exc())
 
     def count(self):
         """count counts a request toward max-requests; the one that reaches

@@ -27,7 +27,7 @@ import sys
 import threading
 import traceback
 
-from . import boot
+from . import boot, goruntime
 from .handler import Handler
 from .protocol import (
     DUMP, NOTIFY, READY, RETIRE, STACK, STOP, ConnectionClosed, ProtocolError, decode_json,
@@ -158,6 +158,17 @@ def run(config, app=None, parent_pid=None):
             app = boot.load_app(config)
         except BaseException as exc:
             boot.fail_boot(control, exc, config)
+        if config.engine:
+            go = goruntime.foreign_go([config.engine.get("lib")])
+            if go:
+                # The engine would be a second Go runtime (goruntime.py):
+                # say so, load nothing, and wait for the master to serve
+                # through the proxy path with other workers.
+                control.send_json(READY, {"pid": os.getpid(), "python": sys.version,
+                                          "threads": config.threads, "app": config.app_spec,
+                                          "go_runtime": go})
+                w.read_control()
+                return
     if config.engine:
         run_engine(config, app, w)
         return
@@ -242,6 +253,8 @@ def run_engine(config, app, w):
                                    max_requests=c.engine.get("max_requests", 0),
                                    on_max_requests=ew.retire_max_requests)
     ew.handlers.append(handler)
+    if c.engine.get("warm_up"):
+        handler.warm_up(c.engine["warm_up"])
     for i in range(c.threads):
         ew.idents.append(None)
         t = threading.Thread(target=ew.serve_engine, args=(handler, i),

@@ -43,7 +43,7 @@ import threading
 import time
 import traceback
 
-from . import boot, djangostage, preload
+from . import boot, djangostage, goruntime, preload
 from .protocol import (
     EXITED, FORK, FORKED, LOG, READY, STOP, Connection, ConnectionClosed, ProtocolError,
     decode_json,
@@ -383,9 +383,13 @@ def run(config):
     # worker without this).
     gc.collect()
     gc.freeze()
-    conn.send_json(READY, {"pid": os.getpid(), "python": sys.version,
-                           "preload": config.preload, "app": config.app_spec,
-                           "modules": len(sys.modules)})
+    ready = {"pid": os.getpid(), "python": sys.version, "preload": config.preload,
+             "app": config.app_spec, "modules": len(sys.modules)}
+    if config.engine and config.preload == "app":
+        # Its workers do not import the app: the look is taken here
+        # (goruntime.py), and the master serves through the proxy path.
+        ready["go_runtime"] = goruntime.foreign_go([config.engine.get("lib")])
+    conn.send_json(READY, ready)
     if djangostage.wanted(config):
         z.start_sub(djangostage.run)
     z.run()

@@ -145,6 +145,41 @@ class EngineHandlerTest(unittest.TestCase):
         self.assertEqual(call(h, dict(ENV, REQUEST_METHOD="POST"), flags=1), 0)
         self.assertEqual(lib.calls[-1][2], b"X" * 70000 + b"END")
 
+    def test_input_reuses_the_thread_buffer(self):
+        # One buffer per engine thread, reused by its next requests; a read
+        # larger than it grows it; what a request read is its own bytes
+        # even after the buffer was reused.
+        kept = []
+
+        def app(environ, start_response):
+            inp = environ["wsgi.input"]
+            n = int(environ["CONTENT_LENGTH"])
+            chunks = []
+            while True:
+                data = inp.read(min(n, 100000)) if n > 70000 else inp.read(1000)
+                if not data:
+                    break
+                chunks.append(data)
+            kept.append(b"".join(chunks))
+            start_response("200 OK", [])
+            return [b"ok"]
+        lib = FakeLib()
+        h, lib = self.handler(app, lib)
+        bodies = [b"a" * 20000, b"e" * 20000, b"b" * 150000 + b"end", b"c" * 30, b"d" * 20000]
+        buffers = []
+        for body in bodies:
+            lib.body = body
+            env = dict(ENV, REQUEST_METHOD="POST", CONTENT_LENGTH=str(len(body)))
+            self.assertEqual(call(h, env, flags=1, thread=1), 0)
+            buffers.append(h.buffers[1])
+        self.assertEqual(kept, bodies)
+        self.assertEqual(list(h.buffers), [1])
+        self.assertIs(buffers[0], buffers[1])
+        self.assertIsNot(buffers[1], buffers[2])
+        self.assertGreaterEqual(len(buffers[2]), 100000)
+        self.assertIs(buffers[2], buffers[3])
+        self.assertIs(buffers[3], buffers[4])
+
     def test_file_wrapper_is_sent_with_sendfile(self):
         with tempfile.NamedTemporaryFile() as f:
             f.write(b"0123456789")
