@@ -134,6 +134,16 @@ func (w spoolWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// takeSpool makes f, which holds the whole body (size bytes from its
+// start), the request's body, as the engine hands over a body it kept in
+// a temporary file while it arrived (engine_conn_linux.go): read from
+// there, not copied to a second file. f stays its owner's to close.
+func takeSpool(req *pyworker.Request, f *os.File, size int64) int64 {
+	req.HasBody = true
+	req.Body = io.NewSectionReader(f, 0, size)
+	return size
+}
+
 func closeSpool(req *pyworker.Request) {
 	if f, ok := req.Body.(*os.File); ok {
 		f.Close()

@@ -34,6 +34,7 @@
 //
 //	engine_linux.go      Engine: epoll, accept with balancing, stop, timeouts
 //	engine_conn_linux.go one connection: what arrived, the framing guard's count of whole requests, a step per request
+//	engine_spool_linux.go a body over 1 MiB, written to a temporary file as it arrives
 //	engine_http_linux.go the HTTP/1.1 wire (answers framed as net/http frames them); the uwsgi wire is uwsgi_conn.go's
 //	engine_fd_linux.go   fdConn: a socket read and written on the calling thread, an answer kept within a bound
 //	engine_app_linux.go  the Backend whose one slot is the calling thread (EngineApp), sendfile
@@ -160,7 +161,10 @@
 //
 //	gowsgi: POST /upload/: reading the request body: keeping the request body in a temporary file: write /tmp/gowsgi-body-1234: no space left on device
 //
-// Bodies past 64 KiB wait in $TMPDIR before a worker is taken, and the
+//	gowsgi: http: 127.0.0.1:51234: keeping the request body in a temporary file: write /tmp/gowsgi-body-1234: no space left on device; answered 503
+//
+// Bodies past 64 KiB wait in $TMPDIR before a worker is taken (the
+// in-worker engine's second line: past 1 MiB, as they arrive), and the
 // disk is full: free it, point TMPDIR elsewhere, or set limit-post.
 //
 //	gowsgi: GET /slow/: request abandoned while it ran in the worker (worker pid 4121): context canceled (gowsgi is stopping)

@@ -13,16 +13,19 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
 )
 
 // engineMaxBuffered is how much of one request the engine keeps in memory
-// while it arrives. A request whose body is larger is handed to a thread
-// once its head has arrived, and that thread reads the rest of the body
-// from the socket (each read bounded by the timeout), as the proxy path
-// reads a body ahead.
+// while it arrives. The body of a larger one goes to an unlinked temporary
+// file as it arrives (the spool; TMPDIR, as body.go's), on whichever
+// thread takes the connection's event, and the request goes to a thread
+// only once all of it is there, as a smaller one does: a slow upload holds
+// no Python thread. The thread then reads the body from the file (a
+// Content-Length body is handed over as it is, not copied again).
 const engineMaxBuffered = 1 << 20
 
 // engineConn is one accepted connection. Its fields belong to the thread
@@ -40,7 +43,19 @@ type engineConn struct {
 	refused bool   // the guard refused a request; its reason is in g
 	served  uint64 // requests taken off in (the guard counts g.ends)
 	headed  uint64 // requests whose head was looked at (100-continue, 413)
-	stream  bool   // the current request's body is read from the socket
+	// stream: the current request's body is read from the socket. Only
+	// a uwsgi body answered before it arrived (413) is, for drainBody.
+	stream bool
+	// spool keeps the body of the request being received once it passes
+	// engineMaxBuffered: in then holds its head only, spool what follows
+	// the head (for uwsgi, the packet), rest what arrived after its end.
+	spool     *os.File
+	spoolSize int64 // bytes in spool (written and read at offsets: it has no shared position)
+	spoolPos  int64 // how much of spool the current request's reader took
+	spoolLeft int64 // uwsgi: body bytes still to come into spool
+	spoolFull bool  // all of the spooled request has arrived
+	overLimit bool  // a chunked body passed limit-post as it arrived: 413
+	rest      []byte
 	// afterPost: the last request was a POST, after which blank lines are
 	// skipped (RFC 9112 2.2, for clients that end a body with CRLF). As
 	// net/http does, a blank line anywhere else is a malformed request.
@@ -66,8 +81,9 @@ func newEngineConn(fd int, l *engineListener, remote net.Addr) *engineConn {
 	return c
 }
 
-// engineSource is what a request's reader reads: the bytes received, then,
-// for a body too large to wait for, the socket.
+// engineSource is what a request's reader reads: the bytes received (the
+// spool's after in's), then, for a uwsgi body answered before it arrived,
+// the socket.
 type engineSource struct{ c *engineConn }
 
 func (s engineSource) Read(p []byte) (int, error) {
@@ -76,6 +92,13 @@ func (s engineSource) Read(p []byte) (int, error) {
 		n := copy(p, c.in[c.pos:])
 		c.pos += n
 		return n, nil
+	}
+	if c.spool != nil && c.spoolPos < c.spoolSize {
+		n, err := c.spool.ReadAt(p[:min(int64(len(p)), c.spoolSize-c.spoolPos)], c.spoolPos)
+		c.spoolPos += int64(n)
+		if n > 0 || err != nil {
+			return n, err
+		}
 	}
 	if !c.stream {
 		return 0, io.ErrUnexpectedEOF // the framing guard said the request was complete
@@ -143,6 +166,7 @@ func (c *engineConn) onTimeout(e *Engine) {
 
 func (c *engineConn) close() {
 	c.dead = true
+	c.dropSpool()
 	c.fc.Close()
 }
 
@@ -158,20 +182,28 @@ func (c *engineConn) onReadable(e *Engine, be *threadBackend, buf []byte) {
 		return
 	}
 	now := time.Now()
-	for len(c.in) < engineMaxBuffered {
+	for c.spooling() || c.spool == nil && len(c.in) < engineMaxBuffered && !c.overLimit {
 		n, err := c.fc.readNow(buf)
 		if n > 0 {
 			if len(c.in) == 0 {
 				c.started = now
 			}
 			c.lastIO = now
-			if c.l.kind == "http" && !c.refused {
-				if bad := c.g.scan(buf[:n]); bad >= 0 {
-					c.refused = true
-					n = bad // nothing after the offending byte is kept
+			if c.spool != nil {
+				if serr := c.toSpool(buf[:n]); serr != nil {
+					c.spoolFailed(e, serr)
+					return
 				}
+			} else {
+				if c.l.kind == "http" && !c.refused {
+					if bad := c.g.scan(buf[:n]); bad >= 0 {
+						c.refused = true
+						n = bad // nothing after the offending byte is kept
+					}
+				}
+				c.in = append(c.in, buf[:n]...)
 			}
-			c.in = append(c.in, buf[:n]...)
+			c.overLimit = c.passedLimit(e.s.LimitPost)
 		}
 		if err != nil {
 			if !errors.Is(err, errWouldBlock) {
@@ -261,7 +293,12 @@ func (c *engineConn) stepHTTP(e *Engine, be *threadBackend) bool {
 	}
 	switch {
 	case c.g.ends > c.served:
-		c.serveHTTP(e, be, false)
+		c.serveHTTP(e, be, 0)
+		return true
+	case c.overLimit || c.passedLimit(e.s.LimitPost):
+		// As the pipeline's limitedBody answers a chunked body once it
+		// passes the limit, without the rest.
+		c.serveHTTP(e, be, http.StatusRequestEntityTooLarge)
 		return true
 	case c.refused:
 		code := http.StatusBadRequest
@@ -280,13 +317,16 @@ func (c *engineConn) stepHTTP(e *Engine, be *threadBackend) bool {
 		if c.headed <= c.served {
 			c.headed = c.served + 1
 			if c.lookAtHead(e) {
-				c.serveHTTP(e, be, true)
+				c.serveHTTP(e, be, 0) // 413 from the pipeline, the body unread
 				return true
 			}
 		}
-		if len(c.in) >= engineMaxBuffered {
-			c.serveHTTP(e, be, true)
-			return true
+		if c.spool == nil && len(c.in) >= engineMaxBuffered {
+			// The body goes on arriving into the spool; the request is
+			// served once it has all arrived.
+			if err := c.startSpool(bytes.Index(c.in, []byte("\r\n\r\n"))+4, 0); err != nil {
+				c.spoolFailed(e, err)
+			}
 		}
 		return false
 	case len(c.in) > maxHeaderBytesOf(e.s):
@@ -342,15 +382,15 @@ func skipBlankLines(c *engineConn) {
 	}
 }
 
-// serveHTTP runs the request at the start of in through the pipeline.
-// stream says its body has not all arrived: the thread reads the rest
-// from the socket.
-func (c *engineConn) serveHTTP(e *Engine, be *threadBackend, stream bool) {
+// serveHTTP runs the request at the start of in (and spool) through the
+// pipeline. refuse, when not 0, is the answer the engine chose before all
+// of its body arrived (413).
+func (c *engineConn) serveHTTP(e *Engine, be *threadBackend, refuse int) {
 	start := c.started
 	if start.IsZero() {
 		start = time.Now()
 	}
-	c.pos, c.stream = 0, stream
+	c.pos, c.spoolPos = 0, 0
 	c.br.Reset(engineSource{c})
 	hosts := hostLines(c.in)
 	req, err := http.ReadRequest(c.br)
@@ -374,8 +414,14 @@ func (c *engineConn) serveHTTP(e *Engine, be *threadBackend, stream bool) {
 	hasBody := req.ContentLength != 0 && req.Body != nil && req.Body != http.NoBody
 	if hasBody {
 		x.contentLength, x.body = req.ContentLength, req.Body
+		if c.spool != nil && c.spoolFull && req.ContentLength > 0 {
+			x.spool = c.spool // the body as it is; a chunked one is decoded, through body
+		}
 	}
 	x.refuse, x.refuseErr = checkEngineRequest(req, hosts)
+	if x.refuse == 0 && refuse != 0 {
+		x.refuse, x.refuseErr = refuse, nil
+	}
 	if e.s.LiveReload && wantsDocument(req) {
 		version, _ := e.liveState()
 		iw := newInjectWire(x.w, version)
@@ -389,7 +435,7 @@ func (c *engineConn) serveHTTP(e *Engine, be *threadBackend, stream bool) {
 		return
 	}
 	if hasBody && !x.bodyDone {
-		if c.stream || c.g.ends <= c.served {
+		if c.g.ends <= c.served {
 			hw.keepAlive = false
 		} else if _, err := io.Copy(io.Discard, req.Body); err != nil {
 			hw.keepAlive = false // all of it is here: skip it and go on
@@ -409,8 +455,15 @@ func (c *engineConn) endRequest() {
 	tail, _ := c.br.Peek(c.br.Buffered())
 	next := append(c.spare[:0], tail...)
 	next = append(next, c.in[c.pos:]...)
+	if c.spool != nil {
+		// The body was read to its end, or skipped (the spool held all of
+		// it); what followed it is in rest.
+		c.dropSpool()
+		next = append(next, c.rest...)
+		c.rest = c.rest[:0]
+	}
 	c.spare, c.in = c.in[:0], next
-	c.pos, c.stream = 0, false
+	c.pos, c.stream, c.overLimit = 0, false, false
 	c.br.Reset(engineSource{c})
 	c.served++
 	if c.served > c.g.ends {
@@ -496,7 +549,7 @@ func (c *engineConn) stepUwsgi(e *Engine, be *threadBackend) bool {
 	if size <= max && c.in[0] == byte(uwsgiModifierWSGI) && len(c.in) < uwsgiHeaderSize+size {
 		return false // the vars are on their way
 	}
-	c.pos = 0
+	c.pos, c.spoolPos = 0, 0
 	c.br.Reset(engineSource{c})
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
@@ -514,23 +567,37 @@ func (c *engineConn) stepUwsgi(e *Engine, be *threadBackend) bool {
 		}
 	}
 	have := int64(len(c.in) - uwsgiHeaderSize - size)
+	if c.spool != nil {
+		have = c.spoolSize
+	}
 	over := e.s.LimitPost > 0 && declared > e.s.LimitPost
-	if declared > have && len(c.in) < engineMaxBuffered && !over && !c.eof {
+	switch {
+	case declared <= have || over || c.eof:
+	case c.spool == nil && len(c.in) >= engineMaxBuffered:
+		// The rest of the body goes to the spool as it arrives.
+		if err := c.startSpool(uwsgiHeaderSize+size, declared-have); err != nil {
+			c.spoolFailed(e, err)
+		}
+		return false
+	default:
 		return false // the body is on its way
 	}
-	c.stream = declared > have
+	c.stream = declared > have && c.spool == nil // answered before it arrived: 413
 	start := c.started
 	p := c.l.pipeline
 	p.backend = be
 	var x exchange
 	uwsgiExchange(&c.l.environ, &x, &uc, pkt, bp)
+	if c.spool != nil && c.spoolFull && x.body != nil {
+		x.spool = c.spool
+	}
 	if p.serve(context.Background(), &x, start) || x.appStarted && !uc.complete() {
 		c.fc.reset()
 		e.drop(c)
 		return false
 	}
 	uc.flushPending()
-	if uc.body != nil && uc.body.N > 0 {
+	if uc.body != nil && uc.body.N > 0 && x.spool == nil {
 		if c.stream {
 			c.fc.waitOut()
 			c.fc.closeWrite()
@@ -540,6 +607,7 @@ func (c *engineConn) stepUwsgi(e *Engine, be *threadBackend) bool {
 	c.served++
 	c.stream = false
 	c.in = c.in[:0]
+	c.dropSpool()
 	c.closeAfter = true
 	c.afterAnswer(e)
 	return false

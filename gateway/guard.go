@@ -198,6 +198,7 @@ type framing struct {
 	sawType    bool
 	remaining  uint64 // body or chunk bytes left
 	digits     int    // hex digits of the chunk size so far
+	chunkData  uint64 // the chunked body's data bytes so far (limit-post, as they arrive)
 
 	// unimplemented is why the request gets 501 at the end of its header
 	// block, unless a later field earns it a 400 first.
@@ -369,6 +370,7 @@ func (f *framing) scan(p []byte) int {
 				n = f.remaining
 			}
 			f.remaining -= n
+			f.chunkData += n
 			i += int(n) - 1
 			if f.remaining == 0 {
 				f.state = fsChunkDataCR
@@ -381,6 +383,26 @@ func (f *framing) scan(p []byte) int {
 		}
 	}
 	return -1
+}
+
+// scanRequest is scan for the bytes of a request whose body is being
+// received (heads is one past ends): it stops at the end of that request
+// and returns how many bytes of p are its, and bad as scan does. Body and
+// chunk data are scanned in one piece each, the few framing bytes around
+// them one by one.
+func (f *framing) scanRequest(p []byte) (n, bad int) {
+	ends := f.ends
+	for n < len(p) && f.ends == ends {
+		k := 1
+		if f.state == fsBody || f.state == fsChunkData {
+			k = int(min(f.remaining, uint64(len(p)-n)))
+		}
+		if b := f.scan(p[n : n+k]); b >= 0 {
+			return n + b, n + b
+		}
+		n += k
+	}
+	return n, -1
 }
 
 // lineEnd moves on after the LF that ends a line.

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/gowsgi/gowsgi/pyworker"
@@ -96,6 +97,12 @@ type exchange struct {
 	// when only its end will tell (HTTP's chunked encoding).
 	contentLength int64
 	body          io.Reader
+	// spool, when not nil, holds the whole body, contentLength bytes from
+	// its start: the engine kept it in a temporary file as it arrived,
+	// and the pipeline reads it from there instead of copying it (body
+	// keeps the same bytes, for a wire format that skips an unread body).
+	// The wire format closes it.
+	spool *os.File
 	// bodyCutIsGone: a body that ends before its length means the peer
 	// went away, and is not answered (uwsgi: nginx's client did; HTTP
 	// answers such a body 400).
@@ -164,7 +171,9 @@ func (p *pipeline) run(ctx context.Context, x *exchange) (int, error) {
 
 	req := &pyworker.Request{Path: x.path, Method: method}
 	var size int64
-	if x.body != nil {
+	if x.spool != nil {
+		size, x.bodyDone = takeSpool(req, x.spool, x.contentLength), true
+	} else if x.body != nil {
 		body := x.body
 		if p.limitPost > 0 && x.contentLength < 0 {
 			body = &limitedBody{r: body, left: p.limitPost, limit: p.limitPost}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -211,6 +213,98 @@ func TestEngineHarakiri(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("after the harakiri: status %d", resp.StatusCode)
 		}
+	}
+}
+
+// TestEngineSlowUpload: a 5 MiB upload sent slowly to a worker with one
+// thread leaves that thread free: a GET on another connection is answered
+// in the middle of it (issue 14: the engine spools the body as it
+// arrives; before, the thread read it from the socket and the GET waited
+// for the upload's end). The body reaches the app whole, and nothing is
+// left in TMPDIR or open in the worker afterwards.
+func TestEngineSlowUpload(t *testing.T) {
+	for _, chunked := range []bool{false, true} {
+		name := "Content-Length"
+		if chunked {
+			name = "chunked"
+		}
+		t.Run(name, func(t *testing.T) {
+			tmp := t.TempDir()
+			p := startGowsgi(t, repoRoot(t), []string{"GOWSGI_ENGINE=on", "TMPDIR=" + tmp}, "serve", "--http", "127.0.0.1:0",
+				"--chdir", "testdata/apps", "--wsgi-file", "all.py", "--processes", "1", "--threads", "1", "--python", testPython(t))
+			_, _, pid := get(t, http.DefaultClient, p.url+"/pid/")
+			spooled := func() int {
+				fds, _ := os.ReadDir("/proc/" + pid + "/fd")
+				n := 0
+				for _, fd := range fds {
+					if l, err := os.Readlink("/proc/" + pid + "/fd/" + fd.Name()); err == nil && strings.HasPrefix(l, filepath.Join(tmp, "gowsgi-body-")) {
+						n++
+					}
+				}
+				return n
+			}
+			c, err := net.Dial("tcp", p.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(60 * time.Second))
+			const size, piece = 5 << 20, 64 << 10
+			framing := fmt.Sprintf("Content-Length: %d", size)
+			if chunked {
+				framing = "Transfer-Encoding: chunked"
+			}
+			fmt.Fprintf(c, "POST /echo/ HTTP/1.1\r\nHost: x\r\n%s\r\n\r\n", framing)
+			sum := sha256.New()
+			buf := make([]byte, piece)
+			for sent := 0; sent < size; sent += piece {
+				for i := range buf {
+					buf[i] = byte((sent + i) % 251)
+				}
+				sum.Write(buf)
+				out := buf
+				if chunked {
+					out = append(append([]byte(fmt.Sprintf("%x\r\n", piece)), buf...), "\r\n"...)
+				}
+				if _, err := c.Write(out); err != nil {
+					t.Fatal(err)
+				}
+				if sent == 2<<20 {
+					for deadline := time.Now().Add(5 * time.Second); spooled() != 1; time.Sleep(5 * time.Millisecond) {
+						if time.Now().After(deadline) {
+							t.Fatalf("the worker holds %d request body files mid-upload, want 1 (the spool)", spooled())
+						}
+					}
+					client := &http.Client{Timeout: 3 * time.Second}
+					resp, err := client.Get(p.url + "/hello/")
+					if err != nil {
+						t.Fatalf("a GET in the middle of the upload: %v: the upload holds the worker's only thread", err)
+					}
+					resp.Body.Close()
+				}
+				time.Sleep(2 * time.Millisecond) // a slow client
+			}
+			if chunked {
+				io.WriteString(c, "0\r\n\r\n")
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, _ := io.Copy(io.Discard, resp.Body)
+			want := hex.EncodeToString(sum.Sum(nil))
+			if resp.StatusCode != 200 || n != size || resp.Header.Get("X-Body-Sha256") != want {
+				t.Fatalf("status %d, %d bytes back, sha256 %s; want 200, %d, %s\n%s", resp.StatusCode, n, resp.Header.Get("X-Body-Sha256"), size, want, p.out)
+			}
+			for deadline := time.Now().Add(5 * time.Second); spooled() != 0; time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the worker still holds %d request body files after the upload", spooled())
+				}
+			}
+			if left, _ := filepath.Glob(filepath.Join(tmp, "gowsgi-body-*")); len(left) > 0 {
+				t.Fatalf("left in TMPDIR: %v", left)
+			}
+		})
 	}
 }
 
