@@ -133,13 +133,32 @@ func TestEngineLiveReloadStream(t *testing.T) {
 	}
 
 	// Once another generation serves, this engine's streams end with no
-	// event (the browser reconnects to the new one), old page or not.
+	// event (the browser reconnects to the new one), and, in dev mode,
+	// the engine stops by itself.
 	c, br = openStream(t, te.addr, 4)
 	board.SetLive(5, 2)
 	if got := rest(t, c, br, 2*time.Second); strings.Contains(got, "event:") {
 		t.Errorf("stale engine's stream = %q, want it ended without an event", got)
 	}
-	c, br = openStream(t, te.addr, 1)
+	if !te.e.stopping.Load() {
+		t.Errorf("the engine of a generation that no longer serves did not stop")
+	}
+}
+
+// A stream asked of an engine whose generation no longer serves (a
+// browser reconnecting on an old idle connection) ends at once, with no
+// event, even for an old page.
+func TestEngineLiveReloadStaleStream(t *testing.T) {
+	board, f, err := CreateScoreboard(2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	board.SetLive(5, 2) // generation 2 serves; the engine is generation 1
+	// Not dev mode, so that the engine does not stop and answers.
+	te := startEngine(t, "http", EngineSettings{LiveReload: true, Timeout: 5 * time.Second}, pageApp, 1,
+		func(e *Engine) { e.SetBoard(board, 0) })
+	c, br := openStream(t, te.addr, 1)
 	if got := rest(t, c, br, 2*time.Second); strings.Contains(got, "event:") {
 		t.Errorf("stale engine's new stream = %q, want it ended without an event", got)
 	}
