@@ -215,6 +215,34 @@ class EngineHandlerTest(unittest.TestCase):
         self.assertEqual(retired, [True])
 
 
+class WarmUpTest(unittest.TestCase):
+    def test_runs_the_request_and_closes_its_answer(self):
+        seen, closed = {}, []
+
+        class Body(list):
+            def close(self):
+                closed.append(True)
+
+        def app(environ, start_response):
+            seen.update(environ)
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return Body([b"warm"])
+
+        engine.warm_up(app, {"wsgi.version": (1, 0)}, "REQUEST_METHOD\x00GET\x00PATH_INFO\x00/")
+        self.assertEqual((seen["REQUEST_METHOD"], seen["PATH_INFO"]), ("GET", "/"))
+        self.assertEqual(seen["wsgi.input"].read(), b"")
+        self.assertEqual(closed, [True])
+
+    def test_a_failure_is_logged_not_raised(self):
+        def app(environ, start_response):
+            raise ValueError("no database yet")
+
+        with mock.patch("sys.stderr", new_callable=io.StringIO) as err:
+            engine.warm_up(app, {}, "REQUEST_METHOD\x00GET\x00PATH_INFO\x00/")
+        self.assertIn("the warm-up request failed", err.getvalue())
+        self.assertIn("no database yet", err.getvalue())
+
+
 class LoadTest(unittest.TestCase):
     def test_unloadable_library_says_why(self):
         with tempfile.NamedTemporaryFile(suffix=".so") as f:
