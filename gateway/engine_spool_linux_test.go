@@ -186,15 +186,7 @@ func readAnswer(t *testing.T, br *bufio.Reader) (int, string) {
 func TestEngineSpoolSlowUpload(t *testing.T) {
 	for _, chunked := range []bool{false, true} {
 		t.Run(framingName(chunked), func(t *testing.T) {
-			dir := spoolTmp(t)
-			app := &hashApp{dir: dir}
-			te := startEngine(t, "http", EngineSettings{Timeout: 10 * time.Second}, app, 1)
-			c, err := net.Dial("tcp", te.addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(30 * time.Second))
+			dir, _, te, c := spoolSetup(t, "http", EngineSettings{Timeout: 10 * time.Second}, 30*time.Second)
 			body := bodyPattern(5 << 20)
 			u := uploader{c: c, chunked: chunked}
 			if err := u.head(len(body), ""); err != nil {
@@ -236,15 +228,7 @@ func TestEngineSpoolSlowUpload(t *testing.T) {
 func TestEngineSpoolPipelined(t *testing.T) {
 	for _, chunked := range []bool{false, true} {
 		t.Run(framingName(chunked), func(t *testing.T) {
-			dir := spoolTmp(t)
-			app := &hashApp{dir: dir}
-			te := startEngine(t, "http", EngineSettings{Timeout: 10 * time.Second}, app, 1)
-			c, err := net.Dial("tcp", te.addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(30 * time.Second))
+			dir, _, te, c := spoolSetup(t, "http", EngineSettings{Timeout: 10 * time.Second}, 30*time.Second)
 			body := bodyPattern(3<<20 + 17)
 			small := []byte("the next one")
 			var all bytes.Buffer
@@ -297,15 +281,7 @@ func TestEngineSpoolLimitPostChunked(t *testing.T) {
 		{"spooled", 2 << 20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := spoolTmp(t)
-			app := &hashApp{dir: dir}
-			te := startEngine(t, "http", EngineSettings{LimitPost: tc.limit, Timeout: 10 * time.Second}, app, 1)
-			c, err := net.Dial("tcp", te.addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(5 * time.Second))
+			dir, app, te, c := spoolSetup(t, "http", EngineSettings{LimitPost: tc.limit, Timeout: 10 * time.Second}, 5*time.Second)
 			answered := make(chan int, 1)
 			go func() {
 				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
@@ -341,15 +317,7 @@ func TestEngineSpoolLimitPostChunked(t *testing.T) {
 func TestEngineSpoolStalled(t *testing.T) {
 	for _, chunked := range []bool{false, true} {
 		t.Run(framingName(chunked), func(t *testing.T) {
-			dir := spoolTmp(t)
-			app := &hashApp{dir: dir}
-			te := startEngine(t, "http", EngineSettings{Timeout: time.Second}, app, 1)
-			c, err := net.Dial("tcp", te.addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(10 * time.Second))
+			dir, app, te, c := spoolSetup(t, "http", EngineSettings{Timeout: time.Second}, 10*time.Second)
 			u := uploader{c: c, chunked: chunked}
 			body := bodyPattern(2 << 20)
 			u.head(5<<20, "")
@@ -373,18 +341,26 @@ func TestEngineSpoolStalled(t *testing.T) {
 	}
 }
 
-// TestEngineSpoolUwsgi: a uwsgi body larger than engineMaxBuffered, sent
-// slowly, is spooled and reaches the app whole.
-func TestEngineSpoolUwsgi(t *testing.T) {
+// spoolSetup is a spool test's engine (one thread, a hashApp, the test's
+// own TMPDIR) and a connection to it that gives up after within.
+func spoolSetup(t *testing.T, kind string, s EngineSettings, within time.Duration) (string, *hashApp, *testEngine, net.Conn) {
+	t.Helper()
 	dir := spoolTmp(t)
 	app := &hashApp{dir: dir}
-	te := startEngine(t, "uwsgi", EngineSettings{Timeout: 10 * time.Second}, app, 1)
+	te := startEngine(t, kind, s, app, 1)
 	c, err := net.Dial("tcp", te.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(within))
+	return dir, app, te, c
+}
+
+// TestEngineSpoolUwsgi: a uwsgi body larger than engineMaxBuffered, sent
+// slowly, is spooled and reaches the app whole.
+func TestEngineSpoolUwsgi(t *testing.T) {
+	dir, _, te, c := spoolSetup(t, "uwsgi", EngineSettings{Timeout: 10 * time.Second}, 30*time.Second)
 	body := bodyPattern(3 << 20)
 	var vars []byte
 	for _, kv := range [][2]string{{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/up"}, {"PATH_INFO", "/up"},
@@ -419,15 +395,7 @@ func TestEngineSpoolUwsgi(t *testing.T) {
 // was spooled is refused 400 by the framing guard, as one in memory is,
 // without the app, and its spool is closed.
 func TestEngineSpoolRefused(t *testing.T) {
-	dir := spoolTmp(t)
-	app := &hashApp{dir: dir}
-	te := startEngine(t, "http", EngineSettings{Timeout: 10 * time.Second}, app, 1)
-	c, err := net.Dial("tcp", te.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
+	dir, app, te, c := spoolSetup(t, "http", EngineSettings{Timeout: 10 * time.Second}, 10*time.Second)
 	u := uploader{c: c, chunked: true}
 	u.head(0, "")
 	body := bodyPattern(2 << 20)
@@ -449,15 +417,7 @@ func TestEngineSpoolRefused(t *testing.T) {
 // TestEngineSpoolExpectContinue: "Expect: 100-continue" on a body that is
 // then spooled is still answered at the head.
 func TestEngineSpoolExpectContinue(t *testing.T) {
-	dir := spoolTmp(t)
-	app := &hashApp{dir: dir}
-	te := startEngine(t, "http", EngineSettings{Timeout: 10 * time.Second}, app, 1)
-	c, err := net.Dial("tcp", te.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
+	dir, _, te, c := spoolSetup(t, "http", EngineSettings{Timeout: 10 * time.Second}, 10*time.Second)
 	body := bodyPattern(3 << 20)
 	u := uploader{c: c}
 	u.head(len(body), "Expect: 100-continue\r\n")
