@@ -1,8 +1,6 @@
 package main
 
 import (
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,14 +43,8 @@ func TestGoRuntimeFallsBack(t *testing.T) {
 				t.Fatalf("the reason is logged %d times, want once:\n%s", n, out)
 			}
 			for i := 0; i < 4; i++ {
-				resp, err := http.Get(p.url + "/")
-				if err != nil {
-					t.Fatal(err)
-				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 || string(b) != "42" {
-					t.Fatalf("GET / answered %d %q, want 200 \"42\"", resp.StatusCode, b)
+				if code, _, body := get(t, nil, p.url+"/"); code != 200 || body != "42" {
+					t.Fatalf("GET / answered %d %q, want 200 \"42\"", code, body)
 				}
 			}
 		})
@@ -72,14 +64,8 @@ func TestGoRuntimeFallsBack(t *testing.T) {
 		if n := len(why.FindAllString(out, -1)); n != 2 || p.engine() {
 			t.Fatalf("%d fallback lines, want one per master:\n%s", n, out)
 		}
-		resp, err := http.Get(p.url + "/")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || string(b) != "42" {
-			t.Fatalf("GET / answered %d %q after the HUP, want 200 \"42\"", resp.StatusCode, b)
+		if code, _, body := get(t, nil, p.url+"/"); code != 200 || body != "42" {
+			t.Fatalf("GET / answered %d %q after the HUP, want 200 \"42\"", code, body)
 		}
 		// The new master took its sockets from the old one: they must
 		// not be left blocking either, or it stops only on SIGKILL.
