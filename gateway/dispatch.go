@@ -40,6 +40,14 @@ type errAcquire struct {
 func (e *errAcquire) Error() string { return e.err.Error() }
 func (e *errAcquire) Unwrap() error { return e.err }
 
+// instantBackend is a Backend whose Acquire never waits and whose slots
+// never refuse a request (ErrNotDelivered): the engine's thread, which is
+// the one asking.
+type instantBackend interface {
+	Backend
+	acquiresAtOnce()
+}
+
 // run acquires a slot, runs the request and releases the slot; a request
 // no worker received (the worker died while its slot was idle, or before
 // it got to a GET queued behind another request) goes to another worker,
@@ -48,6 +56,20 @@ func (d *dispatch) run(ctx context.Context) error {
 	qt := d.queue
 	if qt == 0 {
 		qt = defaultQueueTimeout
+	}
+	if _, ok := d.backend.(instantBackend); ok {
+		// Nothing to wait for, so no deadline: a context.WithTimeout is a
+		// runtime timer, and arming one wakes another Go thread to watch
+		// it (a futex wake-up and two context switches per request, on
+		// the engine's hot path).
+		slot, err := d.backend.Acquire(ctx, d.req)
+		if err != nil {
+			return &errAcquire{err: err, timeout: qt}
+		}
+		d.x.pid, d.x.gen = slot.Worker()
+		err = slot.Do(d.runContext(), d.req, appResponse{d.x})
+		d.backend.Release(slot)
+		return err
 	}
 	var err error
 	for try := 0; try < 4; try++ {

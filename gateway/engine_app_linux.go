@@ -51,6 +51,8 @@ func (b *threadBackend) Acquire(context.Context, *pyworker.Request) (Slot, error
 
 func (b *threadBackend) Release(Slot) {}
 
+func (b *threadBackend) acquiresAtOnce() {}
+
 func (s *threadSlot) Do(_ context.Context, req *pyworker.Request, out pyworker.Responder) error {
 	if s.board == nil {
 		return s.app.Run(req, out)

@@ -76,9 +76,33 @@ type engineConn struct {
 }
 
 func newEngineConn(fd int, l *engineListener, remote net.Addr) *engineConn {
-	c := &engineConn{fd: fd, l: l, fc: fdConn{fd: fd, local: l.local, remote: remote, outBound: outBound}, lastIO: time.Now()}
-	c.br = bufio.NewReaderSize(engineSource{c}, 4096)
-	return c
+	return &engineConn{fd: fd, l: l, fc: fdConn{fd: fd, local: l.local, remote: remote, outBound: outBound}, lastIO: time.Now()}
+}
+
+// readerPool holds the request readers of the connections between their
+// requests: a connection has one only while it serves a request, so the
+// 4 KiB buffer is not allocated again for every connection (nginx opens
+// one per request) nor kept by every idle keep-alive one.
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+
+// reader is the connection's request reader, reset to read from the
+// bytes received.
+func (c *engineConn) reader() *bufio.Reader {
+	if c.br == nil {
+		c.br = readerPool.Get().(*bufio.Reader)
+	}
+	c.br.Reset(engineSource{c})
+	return c.br
+}
+
+// releaseReader gives the reader back once its request is done and what
+// it held is back in in.
+func (c *engineConn) releaseReader() {
+	if c.br != nil {
+		c.br.Reset(nil)
+		readerPool.Put(c.br)
+		c.br = nil
+	}
 }
 
 // engineSource is what a request's reader reads: the bytes received (the
@@ -237,8 +261,7 @@ func (c *engineConn) onWritable(e *Engine, be *threadBackend, buf []byte) {
 	}
 	c.flushing = false
 	if c.closeAfter {
-		c.fc.closeWrite()
-		e.drop(c)
+		c.closeDone(e)
 		return
 	}
 	c.process(e, be)
@@ -391,9 +414,8 @@ func (c *engineConn) serveHTTP(e *Engine, be *threadBackend, refuse int) {
 		start = time.Now()
 	}
 	c.pos, c.spoolPos = 0, 0
-	c.br.Reset(engineSource{c})
 	hosts := hostLines(c.in)
-	req, err := http.ReadRequest(c.br)
+	req, err := http.ReadRequest(c.reader())
 	if err != nil {
 		code := http.StatusBadRequest
 		if errors.Is(err, errUnsupportedVersion) {
@@ -464,7 +486,7 @@ func (c *engineConn) endRequest() {
 	}
 	c.spare, c.in = c.in[:0], next
 	c.pos, c.stream, c.overLimit = 0, false, false
-	c.br.Reset(engineSource{c})
+	c.releaseReader()
 	c.served++
 	if c.served > c.g.ends {
 		// Answered before its body arrived (413): the connection closes.
@@ -486,9 +508,19 @@ func (c *engineConn) afterAnswer(e *Engine) {
 		return
 	}
 	if c.closeAfter {
-		c.fc.closeWrite()
-		e.drop(c)
+		c.closeDone(e)
 	}
+}
+
+// closeDone closes a connection whose last answer is out. A plain close
+// sends the FIN behind the answer; a shutdown first (one more syscall per
+// connection, on the path nginx takes for every request) only matters
+// when the client sent more than was read, and then it is kept.
+func (c *engineConn) closeDone(e *Engine) {
+	if len(c.in) > 0 {
+		c.fc.closeWrite()
+	}
+	e.drop(c)
 }
 
 // answerAndClose answers with an error page before there is a request to
@@ -545,12 +577,12 @@ func (c *engineConn) stepUwsgi(e *Engine, be *threadBackend) bool {
 		max = DefaultUwsgiBufferSize
 	}
 	size := int(binary.LittleEndian.Uint16(c.in[1:3]))
-	uc := uwsgiConn{c: &c.fc, br: c.br, timeout: timeoutOr(e.s.Timeout), noWatch: true}
 	if size <= max && c.in[0] == byte(uwsgiModifierWSGI) && len(c.in) < uwsgiHeaderSize+size {
 		return false // the vars are on their way
 	}
 	c.pos, c.spoolPos = 0, 0
-	c.br.Reset(engineSource{c})
+	uc := uwsgiConn{c: &c.fc, br: c.reader(), timeout: timeoutOr(e.s.Timeout), noWatch: true}
+	defer c.releaseReader()
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	pkt, err := readUwsgiPacket(c.br, max, (*bp)[:0])

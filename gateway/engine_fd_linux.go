@@ -8,12 +8,14 @@ package gateway
 // boundary the engine exists to remove (see engine.go).
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
 	"net/netip"
 	"os"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -67,7 +69,7 @@ func (e *epoll) close() { unix.Close(e.fd) }
 // and close-on-exec. It returns errWouldBlock when none is waiting.
 func acceptConn(lfd int) (int, unix.Sockaddr, error) {
 	for {
-		fd, sa, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		fd, sa, err := accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		switch {
 		case err == nil:
 			return fd, sa, nil
@@ -78,6 +80,44 @@ func acceptConn(lfd int) (int, unix.Sockaddr, error) {
 		}
 		return -1, nil, os.NewSyscallError("accept4", err)
 	}
+}
+
+// accept4 is unix.Accept4 without its getsockopt(SO_PROTOCOL) on the
+// listening socket for every IPv4 peer (x/sys/unix asks, to tell an L2TP
+// socket from a TCP one): a syscall per connection the engine's TCP and
+// unix listeners do not need.
+func accept4(lfd, flags int) (int, unix.Sockaddr, error) {
+	var rsa unix.RawSockaddrAny
+	n := uint32(unix.SizeofSockaddrAny)
+	r, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&n)), uintptr(flags), 0, 0)
+	if errno != 0 {
+		return -1, nil, errno
+	}
+	fd := int(r)
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		p := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
+		port := (*[2]byte)(unsafe.Pointer(&p.Port))
+		return fd, &unix.SockaddrInet4{Port: int(port[0])<<8 | int(port[1]), Addr: p.Addr}, nil
+	case unix.AF_INET6:
+		p := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
+		port := (*[2]byte)(unsafe.Pointer(&p.Port))
+		return fd, &unix.SockaddrInet6{Port: int(port[0])<<8 | int(port[1]), ZoneId: p.Scope_id, Addr: p.Addr}, nil
+	case unix.AF_UNIX:
+		// As x/sys/unix names it: an unnamed or abstract peer starts
+		// with "@".
+		p := (*unix.RawSockaddrUnix)(unsafe.Pointer(&rsa))
+		path := unsafe.Slice((*byte)(unsafe.Pointer(&p.Path[0])), len(p.Path))
+		if path[0] == 0 {
+			path[0] = '@'
+		}
+		end := bytes.IndexByte(path, 0)
+		if end < 0 {
+			end = len(path)
+		}
+		return fd, &unix.SockaddrUnix{Name: string(path[:end])}, nil
+	}
+	return fd, nil, nil
 }
 
 // errWouldBlock is a non-blocking call that found nothing to do.

@@ -30,7 +30,7 @@ type testEngine struct {
 }
 
 // setup, when given, runs before the engine accepts (a scoreboard).
-func startEngine(t *testing.T, kind string, s EngineSettings, app EngineApp, threads int, setup ...func(*Engine)) *testEngine {
+func startEngine(t testing.TB, kind string, s EngineSettings, app EngineApp, threads int, setup ...func(*Engine)) *testEngine {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

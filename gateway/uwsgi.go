@@ -154,18 +154,42 @@ func parseUwsgiVars(b []byte) ([]uwsgiVar, error) {
 			return nil, fmt.Errorf("%w: var %q at offset %d has a NUL byte", errUwsgiMalformed, key, off)
 		}
 		if !strings.HasPrefix(key, "HTTP_") {
-			if seen == nil {
-				seen = make(map[string]bool, 16)
+			// The keys seen so far are looked up in vars while there are
+			// few (nginx sends about 15 that are not headers): a map for
+			// every request was a third of the bytes the engine allocated
+			// per nginx request.
+			if seen == nil && len(vars) >= uwsgiScanVars {
+				seen = make(map[string]bool, 2*len(vars))
+				for _, v := range vars {
+					if !strings.HasPrefix(v.key, "HTTP_") {
+						seen[v.key] = true
+					}
+				}
 			}
-			if seen[key] {
+			if seen != nil && seen[key] || seen == nil && uwsgiHasKey(vars, key) {
 				return nil, fmt.Errorf("%w: var %q appears twice", errUwsgiMalformed, key)
 			}
-			seen[key] = true
+			if seen != nil {
+				seen[key] = true
+			}
 		}
 		vars = append(vars, uwsgiVar{key, value})
 		off = vo + m
 	}
 	return vars, nil
+}
+
+// uwsgiScanVars is how many vars parseUwsgiVars looks through for a
+// repeated key before it keeps them in a map.
+const uwsgiScanVars = 32
+
+func uwsgiHasKey(vars []uwsgiVar, key string) bool {
+	for _, v := range vars {
+		if v.key == key {
+			return true
+		}
+	}
+	return false
 }
 
 // uwsgiString decodes one length-prefixed string at b[off:] and returns it
