@@ -77,6 +77,7 @@ type engineListener struct {
 	fd       int
 	kind     string // "http" or "uwsgi"
 	unix     bool
+	noDelay  bool // TCP_NODELAY is set on the listener, so its connections have it
 	local    net.Addr
 	pipeline pipeline
 	environ  Environ
@@ -134,6 +135,12 @@ func NewEngine(s *EngineSettings, logf func(format string, a ...any)) (*Engine, 
 			return nil, fmt.Errorf("engine: listener fd %d: %w", l.FD, err)
 		}
 		el := &engineListener{fd: l.FD, kind: l.Kind, unix: isUnixSocket(l.FD)}
+		if !el.unix {
+			// Linux gives an accepted TCP socket its listener's
+			// TCP_NODELAY: set once here, it is not a setsockopt per
+			// connection (TestEngineConnectionsHaveNoDelay).
+			el.noDelay = unix.SetsockoptInt(l.FD, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1) == nil
+		}
 		el.local = localAddrOf(l.FD, el.unix)
 		el.environ = Environ{ScriptName: s.ScriptName, Scheme: l.Scheme, LocalAddr: el.local, Proxies: parts.proxies}
 		if el.environ.Scheme == "" {
@@ -294,7 +301,7 @@ func (e *Engine) accept(l *engineListener) *engineConn {
 		}
 		return nil
 	}
-	if !l.unix {
+	if !l.unix && !l.noDelay {
 		setNoDelay(fd)
 	}
 	c := newEngineConn(fd, l, sockaddrAddr(sa, l.unix))

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gowsgi/gowsgi/pyworker"
 )
 
@@ -153,5 +155,37 @@ func TestEngineKeepAlive(t *testing.T) {
 	}
 	if n := app.n.Load(); n != 10 {
 		t.Fatalf("the app ran %d times, want 10", n)
+	}
+}
+
+// TestEngineConnectionsHaveNoDelay: the engine sets TCP_NODELAY on its
+// TCP listener instead of on each connection, so the connection the app
+// answers on must have it (Nagle would hold a streamed answer's second
+// small write for the client's delayed ACK).
+func TestEngineConnectionsHaveNoDelay(t *testing.T) {
+	var got atomic.Int32
+	got.Store(-1)
+	var eng atomic.Pointer[Engine]
+	app := EngineAppFunc(func(req *pyworker.Request, out pyworker.Responder) error {
+		e := eng.Load()
+		e.mu.Lock()
+		for fd := range e.conns {
+			v, err := unix.GetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY)
+			if err != nil {
+				t.Errorf("getsockopt TCP_NODELAY on fd %d: %v", fd, err)
+			}
+			got.Store(int32(v))
+		}
+		e.mu.Unlock()
+		return (&helloApp{}).Run(req, out)
+	})
+	te := startEngine(t, "http", EngineSettings{}, app, 1, func(e *Engine) { eng.Store(e) })
+	resp, err := http.Get("http://" + te.addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got.Load() != 1 {
+		t.Fatalf("the served connection's TCP_NODELAY is %d, want 1", got.Load())
 	}
 }
