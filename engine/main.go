@@ -8,6 +8,13 @@
 //	int  gowsgi_engine_serve(int thread, app_fn app)        runs the thread until the engine stops
 //	void gowsgi_engine_stop(void)                           stop accepting; finish; serve returns
 //	int  gowsgi_engine_error(char *buf, int cap)            the last start error's text
+//	int  gowsgi_py_ready(void)                              1: gowsgi_engine_serve_py can run
+//	int  gowsgi_engine_serve_py(int thread, PyObject *fn, PyObject *base)
+//
+// gowsgi_engine_serve_py is gowsgi_engine_serve without the ctypes
+// callback: the engine builds each request's environ dict itself (base
+// and the request's variables, pycall.c) and calls fn(thread, environ,
+// flags), which returns the callback's codes.
 //
 // During a request the app callback gets the thread's number and the
 // encoded environ, and answers through the thread's functions:
@@ -27,7 +34,9 @@
 package main
 
 /*
+#cgo LDFLAGS: -ldl
 #include <stdlib.h>
+#include "pycall.h"
 typedef int (*gowsgi_app_fn)(int thread, char *environ, int len, int flags);
 static inline int gowsgi_call_app(gowsgi_app_fn f, int thread, char *environ, int len, int flags) {
 	return f(thread, environ, len, flags);
@@ -145,13 +154,17 @@ func gowsgi_engine_error(buf *C.char, n C.int) C.int {
 
 //export gowsgi_engine_serve
 func gowsgi_engine_serve(thread C.int, app C.gowsgi_app_fn) C.int {
+	return serve(thread, &cApp{fn: app, thread: int(thread)})
+}
+
+// serve runs engine thread thread with a until the engine stops.
+func serve(thread C.int, a *cApp) C.int {
 	mu.Lock()
 	e := engine
 	mu.Unlock()
 	if e == nil || int(thread) < 0 || int(thread) >= len(calls) {
 		return -1
 	}
-	a := &cApp{fn: app, thread: int(thread)}
 	defer a.free()
 	if err := e.Serve(a, cfg.Pid, cfg.Generation, int(thread)); err != nil {
 		return -1
@@ -169,10 +182,34 @@ func gowsgi_engine_stop() {
 	}
 }
 
-// cApp runs the Python app through the callback, on the calling thread.
+//export gowsgi_py_ready
+func gowsgi_py_ready() C.int {
+	pyOnce.Do(func() { pyReady = C.gowsgi_py_resolve() == 1 })
+	if pyReady {
+		return 1
+	}
+	return 0
+}
+
+var (
+	pyOnce  sync.Once
+	pyReady bool
+)
+
+//export gowsgi_engine_serve_py
+func gowsgi_engine_serve_py(thread C.int, fn, base unsafe.Pointer) C.int {
+	if gowsgi_py_ready() != 1 || fn == nil || base == nil {
+		return -1
+	}
+	return serve(thread, &cApp{py: (*C.gowsgi_pyobject)(fn), base: (*C.gowsgi_pyobject)(base), thread: int(thread)})
+}
+
+// cApp runs the Python app on the calling thread: through the ctypes
+// callback fn, or, when py is set, through pycall.c.
 type cApp struct {
-	fn     C.gowsgi_app_fn
-	thread int
+	fn       C.gowsgi_app_fn
+	py, base *C.gowsgi_pyobject // the handler's function and its base environ: references the caller holds
+	thread   int
 	env    *C.char // C memory for the environ, grown as needed
 	envCap int
 }
@@ -206,7 +243,12 @@ func (a *cApp) Run(req *pyworker.Request, out pyworker.Responder) error {
 	if req.HasBody {
 		flags = 1
 	}
-	rc := C.gowsgi_call_app(a.fn, C.int(a.thread), a.env, C.int(len(req.Environ)), C.int(flags))
+	var rc C.int
+	if a.py != nil {
+		rc = C.gowsgi_call_py(a.py, a.base, C.int(a.thread), a.env, C.int(len(req.Environ)), C.int(flags))
+	} else {
+		rc = C.gowsgi_call_app(a.fn, C.int(a.thread), a.env, C.int(len(req.Environ)), C.int(flags))
+	}
 	calls[a.thread] = nil
 	switch {
 	case c.err != nil && errors.Is(c.err, errHeaders):

@@ -384,3 +384,58 @@ func contextSwitches(t *testing.T, pid int) int {
 	}
 	return sum
 }
+
+// TestEngineBuildsTheEnviron: the engine builds each request's environ
+// itself and calls the handler (engine/pycall.c), where the ctypes
+// callback (GOWSGI_ENGINE_CTYPES=1) had Python decode it: the app sees the
+// same environ either way, latin-1 bytes, a body and a header repeated
+// included, and each run took the path it names (the callback's frame is
+// on the stack only through ctypes).
+func TestEngineBuildsTheEnviron(t *testing.T) {
+	dir := t.TempDir()
+	app := `import json, traceback
+def application(environ, start_response):
+    data = {k: v for k, v in environ.items() if isinstance(v, str) and k != "REMOTE_PORT"}
+    data["body"] = environ["wsgi.input"].read().decode("latin-1")
+    data["via ctypes"] = any(f.name == "app_call" for f in traceback.extract_stack())
+    body = json.dumps(data, sort_keys=True).encode()
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [body]
+`
+	if err := os.WriteFile(filepath.Join(dir, "envapp.py"), []byte(app), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fetch := func(env string) string {
+		p := startGowsgi(t, repoRoot(t), []string{"GOWSGI_ENGINE=", env}, "serve", "--http", "127.0.0.1:0",
+			"--chdir", dir, "--module", "envapp:application", "--processes", "1", "--python", testPython(t))
+		defer p.stop()
+		c, err := net.Dial("tcp", strings.TrimPrefix(p.url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "POST /p/%%C3%%A4?q=1 HTTP/1.1\r\nHost: x\r\nX-Foo: b\xe4r\r\nX-Rep: 1\r\nX-Rep: 2\r\nContent-Length: 5\r\nConnection: close\r\n\r\nh\xe9llo")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d: %s\n%s", env, resp.StatusCode, b, p.out)
+		}
+		return string(b)
+	}
+	viaC := fetch("GOWSGI_ENGINE_CTYPES=")
+	viaCtypes := fetch("GOWSGI_ENGINE_CTYPES=1")
+	if !strings.Contains(viaC, `"via ctypes": false`) || !strings.Contains(viaCtypes, `"via ctypes": true`) {
+		t.Fatalf("the paths taken are not the ones asked for:\nengine: %s\nctypes: %s", viaC, viaCtypes)
+	}
+	if a, b := strings.Replace(viaC, `"via ctypes": false`, "", 1), strings.Replace(viaCtypes, `"via ctypes": true`, "", 1); a != b {
+		t.Fatalf("the environs differ:\nengine: %s\nctypes: %s", a, b)
+	}
+	for _, want := range []string{`"HTTP_X_FOO": "b\u00e4r"`, `"HTTP_X_REP": "1, 2"`, `"PATH_INFO": "/p/\u00c3\u00a4"`, `"body": "h\u00e9llo"`, `"wsgi.url_scheme": "http"`} {
+		if !strings.Contains(viaC, want) {
+			t.Errorf("the environ has no %s: %s", want, viaC)
+		}
+	}
+}

@@ -72,6 +72,13 @@ def load(path):
     lib.gowsgi_flush.restype = None
     lib.gowsgi_app_error.argtypes = [c_int, c_char_p, c_int]
     lib.gowsgi_app_error.restype = None
+    # The fast path (engine/pycall.c): the engine builds the environ and
+    # calls EngineHandler.environ_call; an older library has neither.
+    lib.py_fast = False
+    if hasattr(lib, "gowsgi_py_ready"):
+        lib.gowsgi_py_ready.argtypes = []
+        lib.gowsgi_engine_serve_py.argtypes = [c_int, ctypes.py_object, ctypes.py_object]
+        lib.py_fast = os.environ.get("GOWSGI_ENGINE_CTYPES") != "1" and lib.gowsgi_py_ready() == 1
     return lib
 
 
@@ -241,6 +248,7 @@ class EngineHandler(Handler):
         self.lib = lib
         self.control = control  # wsgi.errors goes to the master as Log frames on it
         self.callback = _APP_FN(self.app_call)
+        self.environ_fn = self.environ_call  # one bound method, alive while the engine calls it
         self.max_requests = max_requests
         self.on_max_requests = on_max_requests
         self.served = 0
@@ -250,13 +258,22 @@ class EngineHandler(Handler):
         self.buffers = {}
 
     def app_call(self, thread, env_ptr, n, flags):
-        """app_call is the engine's callback: run one request on this thread."""
+        """app_call is the engine's ctypes callback: run one request on
+        this thread, its environ encoded at env_ptr.
+        """
+        it = iter(ctypes.string_at(env_ptr, n).decode("latin-1").split("\x00"))
+        environ = dict(zip(it, it))
+        environ.update(self.base)
+        return self.environ_call(thread, environ, flags)
+
+    def environ_call(self, thread, environ, flags):
+        """environ_call runs one request on this thread, its environ built
+        (by app_call, or by the engine itself: pycall.c) and returns the
+        callback's code.
+        """
         try:
             self.busy = True
             resp = EngineResponse(self.lib, thread)
-            it = iter(ctypes.string_at(env_ptr, n).decode("latin-1").split("\x00"))
-            environ = dict(zip(it, it))
-            environ.update(self.base)
             if flags & 1:
                 environ["wsgi.input"] = resp.input = EngineInput(self.lib, thread, resp, self.buffers)
             else:
@@ -339,5 +356,11 @@ def warm_up(app, base, payload):
 
 
 def serve_thread(lib, handler, i):
-    """serve_thread runs engine thread i until the engine stops."""
+    """serve_thread runs engine thread i until the engine stops: with the
+    engine calling handler.environ_call directly where it can (the
+    handler holds the references it is given), else through the ctypes
+    callback.
+    """
+    if getattr(lib, "py_fast", False):
+        return lib.gowsgi_engine_serve_py(i, handler.environ_fn, handler.base)
     return lib.gowsgi_engine_serve(i, handler.callback)
