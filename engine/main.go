@@ -210,8 +210,8 @@ type cApp struct {
 	fn       C.gowsgi_app_fn
 	py, base *C.gowsgi_pyobject // the handler's function and its base environ: references the caller holds
 	thread   int
-	env    *C.char // C memory for the environ, grown as needed
-	envCap int
+	env      *C.char // C memory for the environ, grown as needed
+	envCap   int
 }
 
 func (a *cApp) free() {
