@@ -129,6 +129,7 @@ func gowsgi_engine_start(settings *C.char, n C.int) C.int {
 		startErr = err.Error()
 		return -1
 	}
+	e.SetThreads(cfg.Threads)
 	if cfg.Scoreboard > 0 {
 		b, err := gateway.OpenScoreboard(cfg.Scoreboard, cfg.Workers, cfg.Threads)
 		if err != nil {

@@ -66,6 +66,7 @@ type engineConn struct {
 	eof     bool // the peer closed its side
 
 	registered bool
+	events     uint32 // what it is registered for
 	dead       bool
 	flushing   bool // waiting for EPOLLOUT to write the kept answer
 	closeAfter bool // close once the kept answer is written

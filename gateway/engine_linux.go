@@ -19,7 +19,10 @@ package gateway
 // Every connection is registered EPOLLONESHOT: the thread that takes its
 // event owns it until it re-arms it, so a connection's state needs no
 // lock. The connection table (conns) and the listeners' arming are under
-// mu.
+// mu. A worker with one thread (SetThreads) has no other thread to keep
+// out: its connections and listeners are level-triggered, registered
+// once, and the re-arm after every request and every accept (an
+// epoll_ctl each) is skipped while the events wanted stay the same.
 
 import (
 	"errors"
@@ -53,6 +56,7 @@ type Engine struct {
 	stopping atomic.Bool  // Stop was called: accept nothing more, close idle connections
 	stopAt   atomic.Int64 // unix nanos of Stop
 	closed   atomic.Bool  // every thread must leave Serve
+	single   bool         // one thread serves: level-triggered registrations (SetThreads)
 	threads  atomic.Int32
 	gone     chan struct{} // closed when the last thread leaves after a stop
 	goneOnce sync.Once
@@ -191,12 +195,23 @@ func (e *Engine) armListener(l *engineListener, first bool) error {
 	if e.stopping.Load() {
 		return nil
 	}
+	ev := uint32(unix.EPOLLIN | unix.EPOLLONESHOT)
+	if e.single {
+		ev = unix.EPOLLIN
+	}
 	if first && !l.armed {
 		l.armed = true
-		return e.ep.add(l.fd, unix.EPOLLIN|unix.EPOLLONESHOT)
+		return e.ep.add(l.fd, ev)
 	}
-	return e.ep.rearm(l.fd, unix.EPOLLIN|unix.EPOLLONESHOT)
+	if e.single {
+		return nil // level-triggered: still armed
+	}
+	return e.ep.rearm(l.fd, ev)
 }
+
+// SetThreads tells the engine how many threads will serve (before
+// Accept): with one, it registers level-triggered (see above).
+func (e *Engine) SetThreads(n int) { e.single = n == 1 }
 
 // Serve runs the calling thread as one of the engine's threads until the
 // engine stops: it returns nil once Stop was called and nothing is left to
@@ -314,6 +329,13 @@ func (e *Engine) accept(l *engineListener) *engineConn {
 
 // register adds c to epoll for its first event.
 func (e *Engine) register(c *engineConn, events uint32) {
+	if e.single {
+		events &^= unix.EPOLLONESHOT
+		if c.registered && c.events == events {
+			return
+		}
+	}
+	c.events = events
 	if c.registered {
 		if err := e.ep.rearm(c.fd, events); err != nil {
 			e.drop(c)

@@ -50,6 +50,7 @@ func startEngine(t testing.TB, kind string, s EngineSettings, app EngineApp, thr
 		t.Fatal(err)
 	}
 	te.e = e
+	e.SetThreads(threads)
 	for _, f := range setup {
 		f(e)
 	}
@@ -104,31 +105,47 @@ func (a *unavailableApp) Run(req *pyworker.Request, out pyworker.Responder) erro
 
 // TestEngineHostileHTTPCorpus: the engine answers every case of
 // testdata/hostile/http as the proxy path does (TestHostileHTTPCorpus).
+// With one thread and with two: one registers level-triggered, two
+// one-shot (engine.go).
 func TestEngineHostileHTTPCorpus(t *testing.T) {
-	app := &unavailableApp{}
-	te := startEngine(t, "http", EngineSettings{LimitPost: 1 << 20, Timeout: 5 * time.Second}, app, 2)
-	for _, tc := range loadCorpus(t, "http", ".req") {
-		t.Run(tc.Name, func(t *testing.T) {
-			checkCorpusCase(t, sendTo(te.addr), tc, app.n.Load, te.logs, false)
+	for _, threads := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d threads", threads), func(t *testing.T) {
+			app := &unavailableApp{}
+			te := startEngine(t, "http", EngineSettings{LimitPost: 1 << 20, Timeout: 5 * time.Second}, app, threads)
+			for _, tc := range loadCorpus(t, "http", ".req") {
+				t.Run(tc.Name, func(t *testing.T) {
+					checkCorpusCase(t, sendTo(te.addr), tc, app.n.Load, te.logs, false)
+				})
+			}
 		})
 	}
 }
 
 // TestEngineHostileUwsgiCorpus: the same for testdata/hostile/uwsgi.
 func TestEngineHostileUwsgiCorpus(t *testing.T) {
-	app := &unavailableApp{}
-	te := startEngine(t, "uwsgi", EngineSettings{LimitPost: 1 << 20, Timeout: 2 * time.Second}, app, 2)
-	for _, tc := range loadCorpus(t, "uwsgi", ".pkt") {
-		t.Run(tc.Name, func(t *testing.T) {
-			checkCorpusCase(t, sendTo(te.addr), tc, app.n.Load, te.logs, true)
+	for _, threads := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d threads", threads), func(t *testing.T) {
+			app := &unavailableApp{}
+			te := startEngine(t, "uwsgi", EngineSettings{LimitPost: 1 << 20, Timeout: 2 * time.Second}, app, threads)
+			for _, tc := range loadCorpus(t, "uwsgi", ".pkt") {
+				t.Run(tc.Name, func(t *testing.T) {
+					checkCorpusCase(t, sendTo(te.addr), tc, app.n.Load, te.logs, true)
+				})
+			}
 		})
 	}
 }
 
 // TestEngineKeepAlive: many requests on one connection, some pipelined.
 func TestEngineKeepAlive(t *testing.T) {
+	for _, threads := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d threads", threads), func(t *testing.T) { testEngineKeepAlive(t, threads) })
+	}
+}
+
+func testEngineKeepAlive(t *testing.T, threads int) {
 	app := &helloApp{}
-	te := startEngine(t, "http", EngineSettings{}, app, 2)
+	te := startEngine(t, "http", EngineSettings{}, app, threads)
 	c, err := net.Dial("tcp", te.addr)
 	if err != nil {
 		t.Fatal(err)
