@@ -432,7 +432,9 @@ func (c *engineConn) serveHTTP(e *Engine, be *threadBackend, refuse int) {
 	}
 	p := c.l.pipeline
 	p.backend = be
-	hw := engineHTTPWire{c: &c.fc, r: req, timeout: p.timeout, env: &c.l.environ, keepAlive: wantsKeepAlive(req), stopping: &e.stopping}
+	hw := engineHTTPWire{c: &c.fc, r: req, timeout: p.timeout, env: &c.l.environ, keepAlive: wantsKeepAlive(req), stopping: &e.stopping,
+		envBuf: be.envBuf[:0], head: be.head[:0], body: be.body[:0]}
+	defer be.keep(&hw)
 	x := exchange{w: &hw, r: req, path: req.URL.Path}
 	hasBody := req.ContentLength != 0 && req.Body != nil && req.Body != http.NoBody
 	if hasBody {
