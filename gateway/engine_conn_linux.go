@@ -67,6 +67,7 @@ type engineConn struct {
 
 	registered bool
 	events     uint32 // what it is registered for
+	remoteAddr string // the peer as http.Request.RemoteAddr has it
 	dead       bool
 	flushing   bool // waiting for EPOLLOUT to write the kept answer
 	closeAfter bool // close once the kept answer is written
@@ -426,7 +427,10 @@ func (c *engineConn) serveHTTP(e *Engine, be *threadBackend, refuse int) {
 		c.answerAndClose(e, code)
 		return
 	}
-	req.RemoteAddr = c.fc.remote.String()
+	if c.remoteAddr == "" {
+		c.remoteAddr = c.fc.remote.String() // once per connection, not per request
+	}
+	req.RemoteAddr = c.remoteAddr
 	if e.s.LiveReload && req.Method == http.MethodGet && req.ContentLength == 0 && c.serveLiveReload(e, req) {
 		return
 	}
