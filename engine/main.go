@@ -87,9 +87,11 @@ var (
 // Its live heap is small (a few hundred KiB), so at Go's default of 100 it
 // collected every 4 MiB allocated: several times a second per worker under
 // load, each cycle waking the runtime's other threads on a machine whose
-// cores the Python threads want. 400 collects a quarter as often for at
-// most 12 MiB more heap per worker under load (none at idle).
-const engineGCPercent = 400
+// cores the Python threads want. Measured on mysite, 2 workers
+// (bench/ab.sh, noisy machine): 400 against 100 +14-20% rps in 2 of 2
+// rounds, but 24 MiB more PSS after load; 200 against 400 no loss (one
+// round each way) for half of that memory (+8 MiB against 100).
+const engineGCPercent = 200
 
 // calls holds each thread's request while its app runs.
 var calls [1024]*call
