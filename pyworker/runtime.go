@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 )
 
 // The Python runtime ships inside the gowsgi binary and is written once per
@@ -18,8 +19,14 @@ import (
 //go:embed python/_gowsgi/*.py
 var runtimeFS embed.FS
 
-// RuntimeVersion is a short hash of the embedded Python runtime's files.
-var RuntimeVersion = runtimeHash()
+// runtimeVersion is a short hash of the embedded Python runtime's files,
+// computed on first use. It was a package variable set at init, so every
+// engine worker (whose libgowsgi-engine.so links this package but never
+// extracts a runtime) hashed the 140 KB of Python sources at load: 147 KB
+// of garbage on a heap that does not collect at idle (GODEBUG=inittrace=1:
+// "init github.com/gowsgi/gowsgi/pyworker ... 147184 bytes"), and the
+// embedded files' pages faulted in.
+var runtimeVersion = sync.OnceValue(runtimeHash)
 
 func runtimeHash() string {
 	h := sha256.New()
@@ -61,7 +68,7 @@ func ExtractRuntimeIn(base string) (string, error) {
 			return "", err
 		}
 	}
-	dir := filepath.Join(base, "runtime-"+RuntimeVersion)
+	dir := filepath.Join(base, "runtime-"+runtimeVersion())
 	if _, err := os.Stat(filepath.Join(dir, "_gowsgi", "boot.py")); err == nil {
 		return dir, nil
 	}
