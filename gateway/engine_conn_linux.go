@@ -68,6 +68,7 @@ type engineConn struct {
 	registered bool
 	events     uint32 // what it is registered for
 	remoteAddr string // the peer as http.Request.RemoteAddr has it
+	closeEnds  bool   // the last answer's body ends with the connection
 	dead       bool
 	flushing   bool // waiting for EPOLLOUT to write the kept answer
 	closeAfter bool // close once the kept answer is written
@@ -470,6 +471,7 @@ func (c *engineConn) serveHTTP(e *Engine, be *threadBackend, refuse int) {
 			hw.keepAlive = false // all of it is here: skip it and go on
 		}
 	}
+	c.closeEnds = hw.closeEnds
 	c.endRequest()
 	c.afterPost = req.Method == http.MethodPost
 	if !hw.keepAlive {
@@ -519,12 +521,15 @@ func (c *engineConn) afterAnswer(e *Engine) {
 	}
 }
 
-// closeDone closes a connection whose last answer is out. A plain close
-// sends the FIN behind the answer; a shutdown first (one more syscall per
-// connection, on the path nginx takes for every request) only matters
-// when the client sent more than was read, and then it is kept.
+// closeDone closes a connection whose last answer is out. Where the close
+// is what ends the answer (the uwsgi protocol, an HTTP/1.0 body without a
+// length), it shuts the sending side first: a close sends the FIN only
+// with the last copy of the socket, and an app that forked holds one, so
+// nginx would wait for the end of the answer until the child exits. An
+// answer framed by its length or chunks needs no FIN to be complete, and
+// is spared the syscall (a client that sent Connection: close).
 func (c *engineConn) closeDone(e *Engine) {
-	if len(c.in) > 0 {
+	if c.l.kind == "uwsgi" || c.closeEnds {
 		c.fc.closeWrite()
 	}
 	e.drop(c)
@@ -563,10 +568,14 @@ func appendErrorHead(b []byte, code int, msg string) []byte {
 // the 4 KiB net/http reads past MaxHeaderBytes before it answers 431: the
 // HTTP server's limit (buffer-size, else 64 KiB, NewServer).
 func maxHeaderBytesOf(s *EngineSettings) int {
+	n := defaultMaxHeaderBytes + 4096
 	if s.MaxHeaderBytes > 0 {
-		return s.MaxHeaderBytes + 4096
+		n = s.MaxHeaderBytes + 4096
 	}
-	return defaultMaxHeaderBytes + 4096
+	// Never past what onReadable keeps of a request in memory: a head that
+	// reached it unfinished would be neither read further nor refused,
+	// its descriptor readable at every wait until the timeout.
+	return min(n, engineMaxBuffered)
 }
 
 // stepUwsgi serves the one request of a uwsgi connection once its packet

@@ -124,6 +124,8 @@ type engineHTTPWire struct {
 	written  int64
 	err      error
 	envBuf   []byte
+	// closeEnds: the body has no length and no chunks; the close ends it.
+	closeEnds bool
 }
 
 // engineHold is how much body is held back before the head goes out: a
@@ -258,6 +260,7 @@ func (w *engineHTTPWire) sendHead(complete bool) {
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
 	default:
 		w.keepAlive = false // HTTP/1.0: the close ends the body
+		w.closeEnds = true
 	}
 	if w.stopping != nil && w.stopping.Load() {
 		w.keepAlive = false

@@ -57,6 +57,7 @@ type Engine struct {
 	stopAt   atomic.Int64 // unix nanos of Stop
 	closed   atomic.Bool  // every thread must leave Serve
 	single   bool         // one thread serves: level-triggered registrations (SetThreads)
+	strays   atomic.Int64 // events for a descriptor that is not a connection (tests)
 	threads  atomic.Int32
 	gone     chan struct{} // closed when the last thread leaves after a stop
 	goneOnce sync.Once
@@ -258,6 +259,7 @@ func (e *Engine) Serve(app EngineApp, pid, gen, thread int) error {
 			c := e.conns[fd]
 			e.mu.Unlock()
 			if c == nil {
+				e.strays.Add(1)
 				continue
 			}
 			if events&unix.EPOLLOUT != 0 && len(c.fc.out) > 0 {
@@ -348,8 +350,15 @@ func (e *Engine) register(c *engineConn, events uint32) {
 	}
 }
 
-// drop closes c and forgets it.
+// drop closes c and forgets it. A level-triggered registration is
+// removed first: closing the descriptor removes it only with the last copy
+// of the socket, and an app that forked (multiprocessing) holds one, so
+// epoll would go on reporting a descriptor the engine no longer has, at
+// every wait (TestEngineForkedSocket).
 func (e *Engine) drop(c *engineConn) {
+	if e.single && c.registered && !c.dead {
+		e.ep.remove(c.fd)
+	}
 	e.mu.Lock()
 	if e.conns[c.fd] == c {
 		delete(e.conns, c.fd)

@@ -206,3 +206,117 @@ func TestEngineConnectionsHaveNoDelay(t *testing.T) {
 		t.Fatalf("the served connection's TCP_NODELAY is %d, want 1", got.Load())
 	}
 }
+
+// TestEngineForkedSocket: an app that forks (multiprocessing) leaves a
+// copy of its connection's socket in the child, here a dup. Closing the
+// engine's descriptor then neither sends the FIN nor takes the socket out
+// of epoll: the engine must do both itself, or nginx waits for the end of
+// a uwsgi answer, and a one-thread engine is woken for a descriptor it no
+// longer has at every wait.
+func TestEngineForkedSocket(t *testing.T) {
+	forking := func(eng *atomic.Pointer[Engine], dups *[]int, mu *sync.Mutex) EngineApp {
+		return EngineAppFunc(func(req *pyworker.Request, out pyworker.Responder) error {
+			e := eng.Load()
+			e.mu.Lock()
+			for fd := range e.conns {
+				if d, err := unix.Dup(fd); err == nil {
+					mu.Lock()
+					*dups = append(*dups, d)
+					mu.Unlock()
+				}
+			}
+			e.mu.Unlock()
+			return (&helloApp{}).Run(req, out)
+		})
+	}
+	start := func(t *testing.T, kind string) (*testEngine, *Engine) {
+		var eng atomic.Pointer[Engine]
+		var dups []int
+		var mu sync.Mutex
+		te := startEngine(t, kind, EngineSettings{Timeout: 5 * time.Second}, forking(&eng, &dups, &mu), 1, func(e *Engine) { eng.Store(e) })
+		t.Cleanup(func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(dups) == 0 {
+				t.Error("the app saw no connection to copy")
+			}
+			for _, d := range dups {
+				unix.Close(d)
+			}
+		})
+		return te, eng.Load()
+	}
+	t.Run("http: no wake-ups for the closed descriptor", func(t *testing.T) {
+		te, e := start(t, "http")
+		c, err := net.Dial("tcp", te.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(resp.Body)
+		// The engine has closed its descriptor; the socket lives on in
+		// the copy. What the client sends now makes it readable.
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		time.Sleep(200 * time.Millisecond)
+		if n := e.strays.Load(); n > 2 {
+			t.Fatalf("the engine was woken %d times for a descriptor it had closed", n)
+		}
+	})
+	t.Run("uwsgi: the answer ends", func(t *testing.T) {
+		te, _ := start(t, "uwsgi")
+		pkt, err := appendUwsgiPacket(nil, &uwsgiPacket{vars: []uwsgiVar{{"REQUEST_METHOD", "GET"}, {"PATH_INFO", "/"},
+			{"SERVER_PROTOCOL", "HTTP/1.1"}, {"SERVER_NAME", "x"}, {"SERVER_PORT", "80"}, {"REMOTE_ADDR", "10.0.0.7"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := net.Dial("tcp", te.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		c.Write(pkt)
+		b, err := io.ReadAll(c)
+		if err != nil {
+			t.Fatalf("the answer did not end (%v) after %q", err, b)
+		}
+		if !strings.HasSuffix(string(b), "hello") {
+			t.Fatalf("answer %q", b)
+		}
+	})
+}
+
+// TestEngineHugeHeadRefused: with buffer-size at its largest (1 MiB), a
+// head that never ends is refused with 431 once the engine holds 1 MiB of
+// it, not left readable until the timeout.
+func TestEngineHugeHeadRefused(t *testing.T) {
+	te := startEngine(t, "http", EngineSettings{MaxHeaderBytes: 1 << 20, Timeout: 30 * time.Second}, &helloApp{}, 1)
+	c, err := net.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	go func() {
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nX-Long: ")
+		chunk := strings.Repeat("a", 64<<10)
+		for i := 0; i < 24; i++ {
+			if _, err := io.WriteString(c, chunk); err != nil {
+				return
+			}
+		}
+	}()
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer: %v\n%s", err, te.logs)
+	}
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("status %d, want 431", resp.StatusCode)
+	}
+}
