@@ -194,8 +194,12 @@ def check_path(claim, p, workers=2):
 
     s = seen()
     if claim == "engine":
+        # The workers accept as soon as they load the engine; the master
+        # logs its line once their start is over, which can be after the
+        # first answer: wait for both witnesses.
         deadline = time.monotonic() + 10
-        while s["log_says"] == "engine" and s["processes_mapping_the_engine"] < workers and time.monotonic() < deadline:
+        while (s["log_says"] == "nothing" or s["log_says"] == "engine" and s["processes_mapping_the_engine"] < workers) \
+                and time.monotonic() < deadline:
             time.sleep(0.05)
             s = seen()
         ok = s["log_says"] == "engine" and s["processes_mapping_the_engine"] >= workers
