@@ -105,31 +105,25 @@ func (a *unavailableApp) Run(req *pyworker.Request, out pyworker.Responder) erro
 
 // TestEngineHostileHTTPCorpus: the engine answers every case of
 // testdata/hostile/http as the proxy path does (TestHostileHTTPCorpus).
-// With one thread and with two: one registers level-triggered, two
-// one-shot (engine.go).
 func TestEngineHostileHTTPCorpus(t *testing.T) {
-	for _, threads := range []int{1, 2} {
-		t.Run(fmt.Sprintf("%d threads", threads), func(t *testing.T) {
-			app := &unavailableApp{}
-			te := startEngine(t, "http", EngineSettings{LimitPost: 1 << 20, Timeout: 5 * time.Second}, app, threads)
-			for _, tc := range loadCorpus(t, "http", ".req") {
-				t.Run(tc.Name, func(t *testing.T) {
-					checkCorpusCase(t, sendTo(te.addr), tc, app.n.Load, te.logs, false)
-				})
-			}
-		})
-	}
+	engineCorpus(t, "http", ".req", EngineSettings{LimitPost: 1 << 20, Timeout: 5 * time.Second})
 }
 
 // TestEngineHostileUwsgiCorpus: the same for testdata/hostile/uwsgi.
 func TestEngineHostileUwsgiCorpus(t *testing.T) {
+	engineCorpus(t, "uwsgi", ".pkt", EngineSettings{LimitPost: 1 << 20, Timeout: 2 * time.Second})
+}
+
+// engineCorpus runs the corpus of kind with one thread and with two: one
+// registers level-triggered, two one-shot (engine.go).
+func engineCorpus(t *testing.T, kind, ext string, s EngineSettings) {
 	for _, threads := range []int{1, 2} {
 		t.Run(fmt.Sprintf("%d threads", threads), func(t *testing.T) {
 			app := &unavailableApp{}
-			te := startEngine(t, "uwsgi", EngineSettings{LimitPost: 1 << 20, Timeout: 2 * time.Second}, app, threads)
-			for _, tc := range loadCorpus(t, "uwsgi", ".pkt") {
+			te := startEngine(t, kind, s, app, threads)
+			for _, tc := range loadCorpus(t, kind, ext) {
 				t.Run(tc.Name, func(t *testing.T) {
-					checkCorpusCase(t, sendTo(te.addr), tc, app.n.Load, te.logs, true)
+					checkCorpusCase(t, sendTo(te.addr), tc, app.n.Load, te.logs, kind == "uwsgi")
 				})
 			}
 		})

@@ -76,6 +76,24 @@ func BenchmarkUwsgiRequest(b *testing.B) {
 	srv := &UwsgiServer{Backend: newEchoBackend(4), Log: NewAccessLog(io.Discard)}
 	srv.Serve(ln)
 	defer srv.Close()
+	benchUwsgiConnections(b, ln.Addr().String())
+}
+
+// BenchmarkHTTPRequest: keep-alive requests on one connection.
+func BenchmarkHTTPRequest(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := NewServer(&Handler{Backend: newEchoBackend(4), Log: NewAccessLog(io.Discard)}, log.New(io.Discard, "", 0), 0, 0)
+	srv.Serve(ln)
+	defer srv.Close()
+	benchHTTPKeepAlive(b, ln.Addr().String())
+}
+
+// benchUwsgiConnections sends b.N uwsgi requests to addr, each on a
+// connection of its own, reading each answer to its end.
+func benchUwsgiConnections(b *testing.B, addr string) {
 	vars := []uwsgiVar{{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/hello/"}, {"PATH_INFO", "/hello/"},
 		{"QUERY_STRING", ""}, {"SERVER_PROTOCOL", "HTTP/1.1"}, {"REMOTE_ADDR", "10.0.0.7"}, {"REMOTE_PORT", "4242"},
 		{"SERVER_NAME", "x"}, {"SERVER_PORT", "80"}, {"HTTP_HOST", "x"}, {"HTTP_USER_AGENT", "bench"}, {"HTTP_ACCEPT", "*/*"}}
@@ -87,7 +105,7 @@ func BenchmarkUwsgiRequest(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		c, err := net.Dial("tcp", ln.Addr().String())
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -107,16 +125,10 @@ func BenchmarkUwsgiRequest(b *testing.B) {
 	}
 }
 
-// BenchmarkHTTPRequest: keep-alive requests on one connection.
-func BenchmarkHTTPRequest(b *testing.B) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := NewServer(&Handler{Backend: newEchoBackend(4), Log: NewAccessLog(io.Discard)}, log.New(io.Discard, "", 0), 0, 0)
-	srv.Serve(ln)
-	defer srv.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
+// benchHTTPKeepAlive sends b.N requests to addr on one keep-alive
+// connection.
+func benchHTTPKeepAlive(b *testing.B, addr string) {
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		b.Fatal(err)
 	}
