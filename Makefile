@@ -115,7 +115,7 @@ soak: build venv
 # compiler: scripts/setup-system.sh installs gcc), embedded by the binary.
 ENGINE_LIB := master/enginelib/libgowsgi-engine.so
 engine: $(ENGINE_LIB) $(ENGINE_LIB).sha256
-$(ENGINE_LIB): $(shell find engine gateway pyworker internal -name '*.go' -not -name '*_test.go') engine/pycall.c engine/pycall.h $(wildcard pyworker/python/_gowsgi/*.py) go.mod go.sum
+$(ENGINE_LIB): $(shell find engine gateway pyworker internal -name '*.go' -not -name '*_test.go') engine/pycall.c engine/pycall.h engine/forks.c engine/forks.h $(wildcard pyworker/python/_gowsgi/*.py) go.mod go.sum
 	@command -v $${CC:-gcc} >/dev/null 2>&1 || scripts/setup-system.sh
 	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -o $@ ./engine
 	rm -f $(ENGINE_LIB:.so=.h)

@@ -37,6 +37,7 @@ package main
 #cgo LDFLAGS: -ldl
 #include <stdlib.h>
 #include "pycall.h"
+#include "forks.h"
 typedef int (*gowsgi_app_fn)(int thread, char *environ, int len, int flags);
 static inline int gowsgi_call_app(gowsgi_app_fn f, int thread, char *environ, int len, int flags) {
 	return f(thread, environ, len, flags);
@@ -132,6 +133,9 @@ func gowsgi_engine_start(settings *C.char, n C.int) C.int {
 		return -1
 	}
 	e.SetThreads(cfg.Threads)
+	if C.gowsgi_watch_forks() == 0 {
+		e.SetForked(func() bool { return C.gowsgi_forked() != 0 })
+	}
 	if cfg.Scoreboard > 0 {
 		b, err := gateway.OpenScoreboard(cfg.Scoreboard, cfg.Workers, cfg.Threads)
 		if err != nil {
@@ -215,6 +219,7 @@ type cApp struct {
 	thread   int
 	env      *C.char // C memory for the environ, grown as needed
 	envCap   int
+	c        call // the thread's request while the app runs (calls)
 }
 
 func (a *cApp) free() {
@@ -230,6 +235,9 @@ type call struct {
 	first     []byte // what is left of req.First
 	traceback string
 	err       error // the client is gone, or the headers were refused
+	// headers is the answer's header pairs, its room kept for the
+	// thread's next request.
+	headers [][2]string
 }
 
 // Run implements gateway.EngineApp.
@@ -240,7 +248,8 @@ func (a *cApp) Run(req *pyworker.Request, out pyworker.Responder) error {
 		a.env = (*C.char)(C.malloc(C.size_t(a.envCap)))
 	}
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(a.env)), a.envCap), req.Environ)
-	c := &call{req: req, out: out, first: req.First}
+	c := &a.c
+	*c = call{req: req, out: out, first: req.First, headers: c.headers[:0]}
 	calls[a.thread] = c
 	flags := 0
 	if req.HasBody {
@@ -307,11 +316,21 @@ func gowsgi_start(thread C.int, start *C.char, n C.int) C.int {
 	if c == nil {
 		return -1
 	}
-	return c.start(C.GoBytes(unsafe.Pointer(start), n))
+	return c.start(cBytes(start, n))
+}
+
+// cBytes is the caller's n bytes at p, not copied: start copies what it
+// keeps of them.
+func cBytes(p *C.char, n C.int) []byte {
+	if n <= 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))
 }
 
 func (c *call) start(payload []byte) C.int {
-	status, headers, err := pyworker.ParseStart(payload)
+	status, headers, err := pyworker.AppendStart(c.headers[:0], payload)
+	c.headers = headers
 	if err == nil {
 		err = c.out.Start(status, headers)
 	}
@@ -342,7 +361,7 @@ func gowsgi_respond(thread C.int, start *C.char, slen C.int, body *C.char, blen 
 	if c == nil {
 		return -1
 	}
-	if rc := c.start(C.GoBytes(unsafe.Pointer(start), slen)); rc != 0 {
+	if rc := c.start(cBytes(start, slen)); rc != 0 {
 		return rc
 	}
 	if blen == 0 {

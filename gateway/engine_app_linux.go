@@ -39,7 +39,12 @@ func (f EngineAppFunc) Run(req *pyworker.Request, out pyworker.Responder) error 
 // hello request (BenchmarkEngineHTTPRequest).
 type threadBackend struct {
 	slot               threadSlot
-	envBuf, head, body []byte
+	envBuf, head, body []byte // head is also a uwsgi answer's pending bytes
+	// A uwsgi request's: its http.Request, connection and exchange
+	// (stepUwsgi).
+	uwsgi uwsgiScratch
+	uc    uwsgiConn
+	x     exchange
 }
 
 type threadSlot struct {
@@ -64,13 +69,16 @@ const keepBuffer = 64 << 10
 
 // keep takes back the buffers of the wire of a request done.
 func (b *threadBackend) keep(w *engineHTTPWire) {
-	reuse := func(p []byte) []byte {
-		if cap(p) > keepBuffer {
-			return nil
-		}
-		return p[:0]
+	b.envBuf, b.head, b.body = keepable(w.envBuf), keepable(w.head), keepable(w.body)
+}
+
+// keepable is p emptied, to be kept for the next request, or nil when it
+// grew past keepBuffer.
+func keepable(p []byte) []byte {
+	if cap(p) > keepBuffer {
+		return nil
 	}
-	b.envBuf, b.head, b.body = reuse(w.envBuf), reuse(w.head), reuse(w.body)
+	return p[:0]
 }
 
 func (b *threadBackend) acquiresAtOnce() {}

@@ -523,13 +523,14 @@ func (c *engineConn) afterAnswer(e *Engine) {
 
 // closeDone closes a connection whose last answer is out. Where the close
 // is what ends the answer (the uwsgi protocol, an HTTP/1.0 body without a
-// length), it shuts the sending side first: a close sends the FIN only
-// with the last copy of the socket, and an app that forked holds one, so
-// nginx would wait for the end of the answer until the child exits. An
-// answer framed by its length or chunks needs no FIN to be complete, and
-// is spared the syscall (a client that sent Connection: close).
+// length) and the app may have forked, it shuts the sending side first: a
+// close sends the FIN only with the last copy of the socket, and a child
+// holds one, so nginx would wait for the end of the answer until the child
+// exits. An answer framed by its length or chunks needs no FIN to be
+// complete, and is spared the syscall (a client that sent Connection:
+// close), as is every answer of a worker that never forked.
 func (c *engineConn) closeDone(e *Engine) {
-	if c.l.kind == "uwsgi" || c.closeEnds {
+	if (c.l.kind == "uwsgi" || c.closeEnds) && e.shared() {
 		c.fc.closeWrite()
 	}
 	e.drop(c)
@@ -597,13 +598,18 @@ func (c *engineConn) stepUwsgi(e *Engine, be *threadBackend) bool {
 		return false // the vars are on their way
 	}
 	c.pos, c.spoolPos = 0, 0
-	uc := uwsgiConn{c: &c.fc, br: c.reader(), timeout: timeoutOr(e.s.Timeout), noWatch: true}
+	// The connection and the exchange are the thread's, reused: they
+	// escape (the pipeline holds them in interfaces), and were two
+	// allocations for every nginx request.
+	uc := &be.uc
+	*uc = uwsgiConn{c: &c.fc, br: c.reader(), timeout: timeoutOr(e.s.Timeout), noWatch: true, pending: be.head[:0]}
 	defer c.releaseReader()
+	defer func() { be.head = keepable(uc.pending) }()
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	pkt, err := readUwsgiPacket(c.br, max, (*bp)[:0])
 	if err != nil {
-		refuseUwsgi(e.logf, &uc, err)
+		refuseUwsgi(e.logf, uc, err)
 		c.closeAfter = true
 		c.afterAnswer(e)
 		return false
@@ -634,12 +640,12 @@ func (c *engineConn) stepUwsgi(e *Engine, be *threadBackend) bool {
 	start := c.started
 	p := c.l.pipeline
 	p.backend = be
-	var x exchange
-	uwsgiExchange(&c.l.environ, &x, &uc, pkt, bp)
+	x := &be.x
+	uwsgiExchange(&c.l.environ, x, uc, pkt, bp, &be.uwsgi)
 	if c.spool != nil && c.spoolFull && x.body != nil {
 		x.spool = c.spool
 	}
-	if p.serve(context.Background(), &x, start) || x.appStarted && !uc.complete() {
+	if p.serve(context.Background(), x, start) || x.appStarted && !uc.complete() {
 		c.fc.reset()
 		e.drop(c)
 		return false

@@ -53,10 +53,12 @@ type Engine struct {
 	mu    sync.Mutex
 	conns map[int]*engineConn
 
+	held     atomic.Bool  // a listener is held out of epoll (hold); under mu
 	stopping atomic.Bool  // Stop was called: accept nothing more, close idle connections
 	stopAt   atomic.Int64 // unix nanos of Stop
 	closed   atomic.Bool  // every thread must leave Serve
 	single   bool         // one thread serves: level-triggered registrations (SetThreads)
+	forked   func() bool  // whether the process forked (SetForked); nil: assume it did
 	strays   atomic.Int64 // events for a descriptor that is not a connection (tests)
 	threads  atomic.Int32
 	gone     chan struct{} // closed when the last thread leaves after a stop
@@ -90,6 +92,11 @@ type engineListener struct {
 	// deferredSince is when this worker last left a waiting connection to
 	// the others (Balancer); past balanceWait it takes it anyway.
 	deferredSince time.Time
+	// heldUntil, when not zero, is when the listener, taken out of epoll
+	// for a while (hold), is armed again; heldForShare: sooner, once this
+	// worker's share allows it a connection again.
+	heldUntil    time.Time
+	heldForShare bool
 }
 
 // balanceWait is how long a worker over its share leaves a waiting
@@ -97,6 +104,11 @@ type engineListener struct {
 // whose threads are all busy accepts nothing, and its connections must
 // not wait on it.
 const balanceWait = 20 * time.Millisecond
+
+// balanceRetry is how long a worker over its share stops listening before
+// it looks at the shares again: its listener is out of epoll meanwhile
+// (hold), so its threads go on serving the connections it has.
+const balanceRetry = time.Millisecond
 
 // sweepEvery is how often the connections' timeouts are looked at.
 const sweepEvery = 250 * time.Millisecond
@@ -196,23 +208,82 @@ func (e *Engine) armListener(l *engineListener, first bool) error {
 	if e.stopping.Load() {
 		return nil
 	}
-	ev := uint32(unix.EPOLLIN | unix.EPOLLONESHOT)
-	if e.single {
-		ev = unix.EPOLLIN
-	}
 	if first && !l.armed {
 		l.armed = true
-		return e.ep.add(l.fd, ev)
+		return e.ep.add(l.fd, e.listenEvents())
 	}
 	if e.single {
 		return nil // level-triggered: still armed
 	}
-	return e.ep.rearm(l.fd, ev)
+	return e.ep.rearm(l.fd, e.listenEvents())
+}
+
+// listenEvents is what a listener is registered for.
+func (e *Engine) listenEvents() uint32 {
+	if e.single {
+		return unix.EPOLLIN
+	}
+	return unix.EPOLLIN | unix.EPOLLONESHOT
+}
+
+// hold takes l out of epoll for d (e.mu is held): a worker over its share
+// of connections (forShare), or out of descriptors, leaves the waiting
+// ones to the others meanwhile, and its threads go on serving what they
+// have, where a sleep on the thread held up its own connections too.
+func (e *Engine) hold(l *engineListener, now time.Time, d time.Duration, forShare bool) {
+	if e.single {
+		e.ep.rearm(l.fd, 0) // a level-triggered one would fire again at once
+	}
+	l.heldUntil, l.heldForShare = now.Add(d), forShare
+	e.held.Store(true)
+}
+
+// releaseHeld arms again the listeners whose hold is over, or, held for
+// this worker's share, may take a connection again: a worker that served
+// the connections it had must not sit idle out the rest of a hold while
+// connections wait (behind nginx, that was a third of the CPU idle).
+func (e *Engine) releaseHeld(now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	still := false
+	for _, l := range e.ls {
+		switch {
+		case l.heldUntil.IsZero():
+		case now.Before(l.heldUntil) && !(l.heldForShare && e.board.MayAccept(len(e.conns))):
+			still = true
+		default:
+			l.heldUntil = time.Time{}
+			if !e.stopping.Load() {
+				e.ep.rearm(l.fd, e.listenEvents())
+			}
+		}
+	}
+	e.held.Store(still)
+}
+
+// waitFor is how long a thread may wait in epoll: until the next sweep,
+// or, while a listener is held, a hold's length.
+func (e *Engine) waitFor() time.Duration {
+	if e.held.Load() {
+		return balanceRetry
+	}
+	return e.sweepInterval()
 }
 
 // SetThreads tells the engine how many threads will serve (before
 // Accept): with one, it registers level-triggered (see above).
 func (e *Engine) SetThreads(n int) { e.single = n == 1 }
+
+// SetForked gives the engine a way to tell whether the process has forked
+// (engine/forks.c): until it has, no other process holds a copy of a
+// connection, and a close alone ends it (see shared). Without one the
+// engine assumes a fork.
+func (e *Engine) SetForked(forked func() bool) { e.forked = forked }
+
+// shared reports whether a connection may have a copy in another process:
+// then closing the engine's descriptor neither sends the FIN nor takes it
+// out of epoll, and the engine does both itself.
+func (e *Engine) shared() bool { return e.forked == nil || e.forked() }
 
 // Serve runs the calling thread as one of the engine's threads until the
 // engine stops: it returns nil once Stop was called and nothing is left to
@@ -239,7 +310,10 @@ func (e *Engine) Serve(app EngineApp, pid, gen, thread int) error {
 			runtime.Gosched()
 			yielded = now
 		}
-		fd, events, ok := e.ep.wait(e.sweepInterval())
+		fd, events, ok := e.ep.wait(e.waitFor())
+		if e.held.Load() {
+			e.releaseHeld(time.Now())
+		}
 		e.maybeSweep()
 		if e.log != nil {
 			e.log.FlushIfOld(100 * time.Millisecond)
@@ -290,18 +364,17 @@ const yieldEvery = 8 * time.Millisecond
 func (e *Engine) accept(l *engineListener) *engineConn {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	defer e.armListener(l, false)
+	if !l.heldUntil.IsZero() {
+		return nil // an event from before the hold
+	}
 	if e.board != nil && !e.board.MayAccept(len(e.conns)) {
 		now := time.Now()
 		if l.deferredSince.IsZero() {
 			l.deferredSince = now
 		}
 		if now.Sub(l.deferredSince) < balanceWait {
-			// Leave it to a worker with fewer connections; look again soon
-			// (the re-armed listener fires again while it waits).
-			e.mu.Unlock()
-			time.Sleep(time.Millisecond)
-			e.mu.Lock()
+			// Leave it to a worker with fewer connections; look again soon.
+			e.hold(l, now, balanceRetry, true)
 			return nil
 		}
 	}
@@ -311,13 +384,14 @@ func (e *Engine) accept(l *engineListener) *engineConn {
 		if !errors.Is(err, errWouldBlock) {
 			e.logf("engine: accepting on %s: %v", l.local, err)
 			if errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) {
-				e.mu.Unlock()
-				time.Sleep(10 * time.Millisecond) // out of descriptors: let some close
-				e.mu.Lock()
+				e.hold(l, time.Now(), 10*time.Millisecond, false) // out of descriptors: let some close
+				return nil
 			}
 		}
+		e.armListener(l, false)
 		return nil
 	}
+	e.armListener(l, false)
 	if !l.unix && !l.noDelay {
 		setNoDelay(fd)
 	}
@@ -356,7 +430,7 @@ func (e *Engine) register(c *engineConn, events uint32) {
 // epoll would go on reporting a descriptor the engine no longer has, at
 // every wait (TestEngineForkedSocket).
 func (e *Engine) drop(c *engineConn) {
-	if e.single && c.registered && !c.dead {
+	if e.single && c.registered && !c.dead && e.shared() {
 		e.ep.remove(c.fd)
 	}
 	e.mu.Lock()

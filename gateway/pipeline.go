@@ -122,6 +122,10 @@ type exchange struct {
 	status     int
 	written    int64 // body bytes sent
 	pid, gen   int
+
+	// preq is the request as the backend gets it (run): here, not an
+	// allocation of its own.
+	preq pyworker.Request
 }
 
 // serve runs x through the pipeline; start is when its request began
@@ -169,7 +173,8 @@ func (p *pipeline) run(ctx context.Context, x *exchange) (int, error) {
 		}
 	}
 
-	req := &pyworker.Request{Path: x.path, Method: method}
+	req := &x.preq
+	*req = pyworker.Request{Path: x.path, Method: method}
 	var size int64
 	if x.spool != nil {
 		size, x.bodyDone = takeSpool(req, x.spool, x.contentLength), true

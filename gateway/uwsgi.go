@@ -133,12 +133,15 @@ func readUwsgiPacket(r io.Reader, bufferSize int, buf []byte) (*uwsgiPacket, err
 	return &uwsgiPacket{modifier1: mod1, modifier2: mod2, vars: vars}, nil
 }
 
-// parseUwsgiVars decodes a vars block.
+// parseUwsgiVars decodes a vars block. Its keys and values are pieces of
+// one copy of the block: a string per key and per value was 28 of the 65
+// allocations of an nginx request (BenchmarkEngineUwsgiRequest).
 func parseUwsgiVars(b []byte) ([]uwsgiVar, error) {
 	vars := make([]uwsgiVar, 0, 32)
 	var seen map[string]bool
+	block := string(b)
 	for off := 0; off < len(b); {
-		key, n, err := uwsgiString(b, off, "key")
+		key, n, err := uwsgiString(block, off, "key")
 		if err != nil {
 			return nil, err
 		}
@@ -146,7 +149,7 @@ func parseUwsgiVars(b []byte) ([]uwsgiVar, error) {
 			return nil, fmt.Errorf("%w: var %d at offset %d has an empty key", errUwsgiMalformed, len(vars), off)
 		}
 		vo := off + n
-		value, m, err := uwsgiString(b, vo, key)
+		value, m, err := uwsgiString(block, vo, key)
 		if err != nil {
 			return nil, err
 		}
@@ -194,15 +197,15 @@ func uwsgiHasKey(vars []uwsgiVar, key string) bool {
 
 // uwsgiString decodes one length-prefixed string at b[off:] and returns it
 // with the bytes it took. what names it in errors.
-func uwsgiString(b []byte, off int, what string) (string, int, error) {
+func uwsgiString(b string, off int, what string) (string, int, error) {
 	if len(b)-off < 2 {
 		return "", 0, fmt.Errorf("%w: %s size at offset %d: %d byte(s) left, want 2", errUwsgiMalformed, what, off, len(b)-off)
 	}
-	n := int(binary.LittleEndian.Uint16(b[off:]))
+	n := int(b[off]) | int(b[off+1])<<8
 	if n > len(b)-off-2 {
 		return "", 0, fmt.Errorf("%w: %s size %d at offset %d runs past the end of the %d-byte block", errUwsgiMalformed, what, n, off, len(b))
 	}
-	return string(b[off+2 : off+2+n]), 2 + n, nil
+	return b[off+2 : off+2+n], 2 + n, nil
 }
 
 // appendUwsgiPacket appends the encoding of p (header and vars) to dst. It

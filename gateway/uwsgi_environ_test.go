@@ -189,3 +189,41 @@ func TestAppendUwsgiEnviron(t *testing.T) {
 		})
 	}
 }
+
+// The switch of uwsgiCGIIndex names the vars of uwsgiCGINames, in order.
+func TestUwsgiCGIIndex(t *testing.T) {
+	for i, name := range uwsgiCGINames {
+		if got := uwsgiCGIIndex(name); got != i {
+			t.Errorf("uwsgiCGIIndex(%q) = %d, want %d", name, got, i)
+		}
+	}
+	for _, name := range []string{"", "HTTP_ACCEPT", "request_method", "DOCUMENT_ROOT", "REQUEST_METHODS"} {
+		if got := uwsgiCGIIndex(name); got != -1 {
+			t.Errorf("uwsgiCGIIndex(%q) = %d, want -1", name, got)
+		}
+	}
+}
+
+// Each of the headers a uwsgi request's http.Request carries has a value
+// slot in uwsgiScratch.
+func TestUwsgiScratchHoldsEveryHeader(t *testing.T) {
+	var s uwsgiScratch
+	if len(uwsgiRequestHeaders) > len(s.values) {
+		t.Fatalf("uwsgiRequestHeaders has %d headers, uwsgiScratch.values %d slots", len(uwsgiRequestHeaders), len(s.values))
+	}
+	var vars []uwsgiVar
+	for k := range uwsgiRequestHeaders {
+		vars = append(vars, uwsgiVar{k, "a"}, uwsgiVar{k, "b"})
+	}
+	r := (&uwsgiRequest{method: "GET", path: "/"}).httpRequest(vars, &s)
+	for k, name := range uwsgiRequestHeaders {
+		if got := r.Header[name]; len(got) != 2 || got[0] != "a" || got[1] != "b" {
+			t.Errorf("%s (%s): %q, want [a b]", name, k, got)
+		}
+	}
+	// Reused for a request without them: none is left over.
+	r = (&uwsgiRequest{method: "GET", path: "/"}).httpRequest([]uwsgiVar{{"HTTP_USER_AGENT", "c"}}, &s)
+	if len(r.Header) != 1 || r.Header.Get("User-Agent") != "c" {
+		t.Errorf("reused: %v, want only User-Agent: c", r.Header)
+	}
+}

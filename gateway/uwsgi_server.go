@@ -290,17 +290,18 @@ func (s *UwsgiServer) serveConn(c net.Conn) {
 // exchange turns a packet into the pipeline's request x; its environ is
 // encoded into bp.
 func (s *UwsgiServer) exchange(x *exchange, uc *uwsgiConn, pkt *uwsgiPacket, bp *[]byte) {
-	uwsgiExchange(&s.Environ, x, uc, pkt, bp)
+	uwsgiExchange(&s.Environ, x, uc, pkt, bp, nil)
 	x.abandon = s.stop.closingContext()
 }
 
 // uwsgiExchange turns a packet into the pipeline's request x, for the
-// uwsgi server and the engine; its environ is encoded into bp.
-func uwsgiExchange(e *Environ, x *exchange, uc *uwsgiConn, pkt *uwsgiPacket, bp *[]byte) {
+// uwsgi server and the engine; its environ is encoded into bp, its
+// http.Request made in into (nil: a new one).
+func uwsgiExchange(e *Environ, x *exchange, uc *uwsgiConn, pkt *uwsgiPacket, bp *[]byte, into *uwsgiScratch) {
 	var req uwsgiRequest
 	*x = exchange{w: uc, bodyCutIsGone: true}
 	env, err := e.appendUwsgiEnviron((*bp)[:0], pkt.vars, uc.c.LocalAddr(), uc.c.RemoteAddr(), &req)
-	x.r, x.path = req.httpRequest(pkt.vars), req.path
+	x.r, x.path = req.httpRequest(pkt.vars, into), req.path
 	uc.head = req.method == http.MethodHead
 	if err != nil {
 		x.refuse, x.refuseErr = http.StatusBadRequest, err

@@ -59,6 +59,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // HeaderSize is the size of a frame header in bytes.
@@ -260,12 +261,24 @@ func splitNUL(p []byte) []string {
 
 // ParseStart splits a Start payload into the status line and header pairs.
 func ParseStart(p []byte) (status string, headers [][2]string, err error) {
-	fields := splitNUL(p)
-	if len(fields)%2 != 1 {
-		return "", nil, fmt.Errorf("start frame has %d fields, want status and pairs", len(fields))
+	return AppendStart(nil, p)
+}
+
+// AppendStart is ParseStart appending the header pairs to headers (an
+// engine thread reuses one slice for its requests). The status and the
+// headers are pieces of one copy of p: a string per field was most of the
+// allocations of a hello request's answer.
+func AppendStart(headers [][2]string, p []byte) (status string, _ [][2]string, err error) {
+	s := string(p)
+	if n := strings.Count(s, "\x00"); n%2 != 0 {
+		return "", headers, fmt.Errorf("start frame has %d fields, want status and pairs", n+1)
 	}
-	for i := 1; i < len(fields); i += 2 {
-		headers = append(headers, [2]string{fields[i], fields[i+1]})
+	status, s, more := strings.Cut(s, "\x00")
+	for more {
+		var name, value string
+		name, s, _ = strings.Cut(s, "\x00")
+		value, s, more = strings.Cut(s, "\x00")
+		headers = append(headers, [2]string{name, value})
 	}
-	return fields[0], headers, nil
+	return status, headers, nil
 }

@@ -214,3 +214,39 @@ func FuzzReadFrame(f *testing.F) {
 		}
 	})
 }
+
+// AppendStart splits as the Python side joins: status, then name and
+// value pairs, NUL between each; a pair cut short is an error.
+func TestAppendStart(t *testing.T) {
+	tests := []struct {
+		payload string
+		status  string
+		headers [][2]string
+		bad     bool
+	}{
+		{payload: "200 OK", status: "200 OK"},
+		{payload: "200 OK\x00Content-Type\x00text/plain", status: "200 OK", headers: [][2]string{{"Content-Type", "text/plain"}}},
+		{payload: "404 Not Found\x00A\x00\x00B\x00b", status: "404 Not Found", headers: [][2]string{{"A", ""}, {"B", "b"}}},
+		{payload: "200 OK\x00\x00", status: "200 OK", headers: [][2]string{{"", ""}}},
+		{payload: "200 OK\x00Content-Type", bad: true},
+		{payload: "200 OK\x00A\x00a\x00B", bad: true},
+	}
+	for _, tt := range tests {
+		status, headers, err := AppendStart([][2]string{{"kept", "x"}}, []byte(tt.payload))
+		if tt.bad {
+			if err == nil {
+				t.Errorf("%q: no error", tt.payload)
+			}
+			continue
+		}
+		if err != nil || status != tt.status || len(headers) != 1+len(tt.headers) || headers[0] != [2]string{"kept", "x"} {
+			t.Errorf("%q: %q %q %v", tt.payload, status, headers, err)
+			continue
+		}
+		for i, h := range tt.headers {
+			if headers[1+i] != h {
+				t.Errorf("%q: header %d = %q, want %q", tt.payload, i, headers[1+i], h)
+			}
+		}
+	}
+}

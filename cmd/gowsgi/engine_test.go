@@ -439,3 +439,130 @@ def application(environ, start_response):
 		}
 	}
 }
+
+// TestEngineAppThatForks: a worker closes a connection with a close alone
+// until its app forks (engine/forks.c); a child then holds a copy of the
+// connection the fork happened on, and an answer that ends with the
+// connection (uwsgi, HTTP/1.0 without a length) must still end at once,
+// and a closed keep-alive connection must not keep a one-thread worker's
+// epoll awake.
+func TestEngineAppThatForks(t *testing.T) {
+	dir := t.TempDir()
+	app := `import os, time
+def application(environ, start_response):
+    child = 0
+    if environ["PATH_INFO"] == "/fork":
+        child = os.fork()
+        if child == 0:
+            time.sleep(60)  # holds the worker's descriptors; the test kills it
+            os._exit(0)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return iter([b"%d %d" % (os.getpid(), child)])  # no length: HTTP/1.0 ends it with the connection
+`
+	if err := os.WriteFile(filepath.Join(dir, "forkapp.py"), []byte(app), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startGowsgi(t, repoRoot(t), []string{"GOWSGI_ENGINE="}, "serve", "--http", "127.0.0.1:0", "--socket", "127.0.0.1:0",
+		"--chdir", dir, "--module", "forkapp:application", "--processes", "1", "--threads", "1", "--python", testPython(t))
+	defer p.stop()
+	if !engineRE.MatchString(p.out.String()) {
+		t.Fatalf("the engine does not serve:\n%s", p.out)
+	}
+	m := regexp.MustCompile(`listening on uwsgi://(\S+)`).FindStringSubmatch(p.out.String())
+	if m == nil {
+		t.Fatalf("no uwsgi listener in the log:\n%s", p.out)
+	}
+	uwsgiAddr := m[1]
+	worker := 0
+	pids := func(what, body string) (child int) {
+		var w int
+		if _, err := fmt.Sscanf(body, "%d %d", &w, &child); err != nil {
+			t.Fatalf("%s: answer %q: %v", what, body, err)
+		}
+		if child > 0 {
+			t.Cleanup(func() { syscall.Kill(child, syscall.SIGKILL) })
+		}
+		if worker == 0 {
+			worker = w
+		} else if w != worker {
+			t.Fatalf("%s: answered by worker %d, want %d", what, w, worker)
+		}
+		return child
+	}
+	if code, body := uwsgiGet(t, "tcp", uwsgiAddr, "/"); code != 200 || pids("uwsgi /", body) != 0 {
+		t.Fatalf("uwsgi GET /: %d %s", code, body)
+	}
+	for _, try := range []struct {
+		name string
+		get  func() string
+	}{
+		{"uwsgi", func() string {
+			code, body := uwsgiGet(t, "tcp", uwsgiAddr, "/fork")
+			if code != 200 {
+				t.Fatalf("uwsgi GET /fork: %d %s", code, body)
+			}
+			return body
+		}},
+		{"HTTP/1.0", func() string {
+			c, err := net.Dial("tcp", p.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(30 * time.Second))
+			fmt.Fprintf(c, "GET /fork HTTP/1.0\r\n\r\n")
+			all, err := io.ReadAll(c) // the answer has no length: it ends with the connection
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, body, _ := strings.Cut(string(all), "\r\n\r\n")
+			return body
+		}},
+	} {
+		start := time.Now()
+		body := try.get()
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("%s: the answer took %s to end: its FIN waited for the child", try.name, d)
+		}
+		if pids(try.name, body) <= 0 {
+			t.Fatalf("%s: the app did not fork: %q", try.name, body)
+		}
+	}
+	// A fork on a keep-alive connection, which the client then closes.
+	c, err := net.Dial("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "GET /fork HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if pids("keep-alive", string(b)) <= 0 {
+		t.Fatalf("keep-alive: the app did not fork: %q", b)
+	}
+	c.Close()
+	time.Sleep(100 * time.Millisecond) // the worker sees the close
+	// The child has a copy of that connection: a worker that left it in
+	// epoll would be woken for it at every wait.
+	before := cpuTicks(t, worker)
+	time.Sleep(time.Second)
+	if used := cpuTicks(t, worker) - before; used > 20 {
+		t.Fatalf("the idle worker used %d clock ticks in a second after the fork: woken for a descriptor it closed", used)
+	}
+}
+
+// cpuTicks is the user and system time of pid, in clock ticks.
+func cpuTicks(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	u, _ := strconv.Atoi(f[11])
+	s, _ := strconv.Atoi(f[12])
+	return u + s
+}
