@@ -10,6 +10,12 @@
 // pthread_atfork sees every fork(2) through libc: os.fork, multiprocessing,
 // subprocess's fork before exec. A vfork or posix_spawn child shares or
 // replaces the process at once and holds nothing once it runs.
+//
+// One window is left: with several threads, a fork on one thread between
+// another thread's look at the flag and its close leaves that one
+// connection's FIN to the child (it goes out when the child exits or
+// closes it). A one-thread worker forks only from the app, on the thread
+// that closes.
 
 #include <pthread.h>
 
