@@ -11,20 +11,33 @@
 // subprocess's fork before exec. A vfork or posix_spawn child shares or
 // replaces the process at once and holds nothing once it runs.
 //
-// One window is left: with several threads, a fork on one thread between
-// another thread's look at the flag and its close leaves that one
-// connection's FIN to the child (it goes out when the child exits or
-// closes it). A one-thread worker forks only from the app, on the thread
-// that closes.
+// A fork on another thread between an engine thread's look at the flag
+// and its close would leave that connection's FIN to the child, and, in a
+// one-thread worker (the app's own background thread may fork), a closed
+// descriptor in epoll that fires at every wait. So a close is a section:
+// the engine counts itself in (closing), then reads the flag; the fork's
+// prepare handler sets the flag, then waits for the count to fall to zero.
+// Either the closer sees the flag, or its close is over before the fork
+// (both sides' atomics are sequentially consistent). A section is a few
+// syscalls that wait for nothing, so the wait is short.
 
 #include <pthread.h>
+#include <sched.h>
 
 #include "forks.h"
 
 static int forked;
+static int closing;
 
-static void note_fork(void) { __atomic_store_n(&forked, 1, __ATOMIC_RELAXED); }
+static void note_fork(void) {
+    __atomic_store_n(&forked, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&closing, __ATOMIC_SEQ_CST) != 0) {
+        sched_yield();
+    }
+}
 
 int gowsgi_watch_forks(void) { return pthread_atfork(note_fork, NULL, NULL); }
 
-int gowsgi_forked(void) { return __atomic_load_n(&forked, __ATOMIC_RELAXED); }
+int *gowsgi_fork_flag(void) { return &forked; }
+
+int *gowsgi_fork_closing(void) { return &closing; }

@@ -3,6 +3,7 @@
 #define GOWSGI_FORKS_H
 
 int gowsgi_watch_forks(void);
-int gowsgi_forked(void);
+int *gowsgi_fork_flag(void);
+int *gowsgi_fork_closing(void);
 
 #endif

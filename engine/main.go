@@ -134,7 +134,10 @@ func gowsgi_engine_start(settings *C.char, n C.int) C.int {
 	}
 	e.SetThreads(cfg.Threads)
 	if C.gowsgi_watch_forks() == 0 {
-		e.SetForked(func() bool { return C.gowsgi_forked() != 0 })
+		e.SetForkWatch(&gateway.ForkWatch{
+			Forked:  (*int32)(unsafe.Pointer(C.gowsgi_fork_flag())),
+			Closing: (*int32)(unsafe.Pointer(C.gowsgi_fork_closing())),
+		})
 	}
 	if cfg.Scoreboard > 0 {
 		b, err := gateway.OpenScoreboard(cfg.Scoreboard, cfg.Workers, cfg.Threads)

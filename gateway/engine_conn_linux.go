@@ -530,10 +530,7 @@ func (c *engineConn) afterAnswer(e *Engine) {
 // complete, and is spared the syscall (a client that sent Connection:
 // close), as is every answer of a worker that never forked.
 func (c *engineConn) closeDone(e *Engine) {
-	if (c.l.kind == "uwsgi" || c.closeEnds) && e.shared() {
-		c.fc.closeWrite()
-	}
-	e.drop(c)
+	e.closeConn(c, c.l.kind == "uwsgi" || c.closeEnds)
 }
 
 // answerAndClose answers with an error page before there is a request to

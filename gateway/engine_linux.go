@@ -43,6 +43,7 @@ type Engine struct {
 	s       *EngineSettings
 	ep      *epoll
 	wake    int // an eventfd: Stop wakes the threads in epoll through it
+	timer   int // a timerfd: wakes a thread when a hold is over (hold)
 	ls      map[int]*engineListener
 	log     *AccessLog
 	metrics *Metrics
@@ -54,11 +55,12 @@ type Engine struct {
 	conns map[int]*engineConn
 
 	held     atomic.Bool  // a listener is held out of epoll (hold); under mu
+	timerAt  time.Time    // when the timer is set to fire; under mu
 	stopping atomic.Bool  // Stop was called: accept nothing more, close idle connections
 	stopAt   atomic.Int64 // unix nanos of Stop
 	closed   atomic.Bool  // every thread must leave Serve
 	single   bool         // one thread serves: level-triggered registrations (SetThreads)
-	forked   func() bool  // whether the process forked (SetForked); nil: assume it did
+	forks    *ForkWatch   // the process's forks (SetForkWatch); nil: assume it forked
 	strays   atomic.Int64 // events for a descriptor that is not a connection (tests)
 	threads  atomic.Int32
 	gone     chan struct{} // closed when the last thread leaves after a stop
@@ -130,6 +132,17 @@ func NewEngine(s *EngineSettings, logf func(format string, a ...any)) (*Engine, 
 		return nil, os.NewSyscallError("eventfd", err)
 	}
 	if err := ep.add(e.wake, unix.EPOLLIN|unix.EPOLLONESHOT); err != nil {
+		e.closeFDs()
+		return nil, err
+	}
+	// The wake eventfd is never read (every thread must see a stop), so a
+	// hold's end has its own descriptor, registered unarmed until a hold.
+	e.timer, err = unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err != nil {
+		e.closeFDs()
+		return nil, os.NewSyscallError("timerfd_create", err)
+	}
+	if err := ep.add(e.timer, 0); err != nil {
 		e.closeFDs()
 		return nil, err
 	}
@@ -230,12 +243,41 @@ func (e *Engine) listenEvents() uint32 {
 // of connections (forShare), or out of descriptors, leaves the waiting
 // ones to the others meanwhile, and its threads go on serving what they
 // have, where a sleep on the thread held up its own connections too.
+//
+// The timer wakes a thread when the hold is over: the thread that held
+// may be running a long request by then, and the others may be in a wait
+// that began before the hold, which would otherwise end only at the next
+// sweep (TestEngineHoldEndsOnTime).
 func (e *Engine) hold(l *engineListener, now time.Time, d time.Duration, forShare bool) {
-	if e.single {
-		e.ep.rearm(l.fd, 0) // a level-triggered one would fire again at once
-	}
+	e.ep.rearm(l.fd, 0) // level-triggered, it would fire again at once; one-shot, an event may be armed
 	l.heldUntil, l.heldForShare = now.Add(d), forShare
 	e.held.Store(true)
+	e.armTimer(now, l.heldUntil)
+}
+
+// armTimer makes the timer wake one thread at the time at, unless it is
+// set to fire before then already (e.mu is held).
+func (e *Engine) armTimer(now, at time.Time) {
+	if e.timerAt.After(now) && !e.timerAt.After(at) {
+		return
+	}
+	d := at.Sub(now)
+	if d <= 0 {
+		d = time.Microsecond // zero would disarm it
+	}
+	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(d.Nanoseconds())}
+	if err := unix.TimerfdSettime(e.timer, 0, &spec, nil); err != nil {
+		return // the threads' short waits while held (waitFor) still end the hold
+	}
+	e.timerAt = at
+	e.ep.rearm(e.timer, unix.EPOLLIN|unix.EPOLLONESHOT)
+}
+
+// onTimer takes the timer's expiry (the thread's loop has just ended the
+// holds that are over, releaseHeld).
+func (e *Engine) onTimer() {
+	var b [8]byte
+	unix.Read(e.timer, b[:])
 }
 
 // releaseHeld arms again the listeners whose hold is over, or, held for
@@ -246,11 +288,15 @@ func (e *Engine) releaseHeld(now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	still := false
+	var next time.Time // the earliest hold still on
 	for _, l := range e.ls {
 		switch {
 		case l.heldUntil.IsZero():
 		case now.Before(l.heldUntil) && !(l.heldForShare && e.board.MayAccept(len(e.conns))):
 			still = true
+			if next.IsZero() || l.heldUntil.Before(next) {
+				next = l.heldUntil
+			}
 		default:
 			l.heldUntil = time.Time{}
 			if !e.stopping.Load() {
@@ -259,6 +305,9 @@ func (e *Engine) releaseHeld(now time.Time) {
 		}
 	}
 	e.held.Store(still)
+	if still {
+		e.armTimer(now, next)
+	}
 }
 
 // waitFor is how long a thread may wait in epoll: until the next sweep,
@@ -274,16 +323,21 @@ func (e *Engine) waitFor() time.Duration {
 // Accept): with one, it registers level-triggered (see above).
 func (e *Engine) SetThreads(n int) { e.single = n == 1 }
 
-// SetForked gives the engine a way to tell whether the process has forked
-// (engine/forks.c): until it has, no other process holds a copy of a
-// connection, and a close alone ends it (see shared). Without one the
-// engine assumes a fork.
-func (e *Engine) SetForked(forked func() bool) { e.forked = forked }
+// ForkWatch is how the engine learns of the process's forks
+// (engine/forks.c): two counters the fork's prepare handler shares with
+// the engine's closes. Until a fork, no other process holds a copy of a
+// connection, and a close alone ends it (see closeConn).
+type ForkWatch struct {
+	// Forked is set, before the fork, once the process has forked.
+	Forked *int32
+	// Closing counts the closes under way; a fork waits for it to be 0.
+	Closing *int32
+}
 
-// shared reports whether a connection may have a copy in another process:
-// then closing the engine's descriptor neither sends the FIN nor takes it
-// out of epoll, and the engine does both itself.
-func (e *Engine) shared() bool { return e.forked == nil || e.forked() }
+// SetForkWatch makes the engine spare the syscalls a connection copied
+// into a child needs, until the process forks. Without one the engine
+// assumes a fork.
+func (e *Engine) SetForkWatch(w *ForkWatch) { e.forks = w }
 
 // Serve runs the calling thread as one of the engine's threads until the
 // engine stops: it returns nil once Stop was called and nothing is left to
@@ -324,6 +378,8 @@ func (e *Engine) Serve(app EngineApp, pid, gen, thread int) error {
 		switch {
 		case fd == e.wake:
 			e.onWake()
+		case fd == e.timer:
+			e.onTimer()
 		case e.ls[fd] != nil:
 			if c := e.accept(e.ls[fd]); c != nil {
 				c.onReadable(e, be, buf)
@@ -424,15 +480,20 @@ func (e *Engine) register(c *engineConn, events uint32) {
 	}
 }
 
-// drop closes c and forgets it. A level-triggered registration is
-// removed first: closing the descriptor removes it only with the last copy
-// of the socket, and an app that forked (multiprocessing) holds one, so
-// epoll would go on reporting a descriptor the engine no longer has, at
-// every wait (TestEngineForkedSocket).
-func (e *Engine) drop(c *engineConn) {
-	if e.single && c.registered && !c.dead && e.shared() {
-		e.ep.remove(c.fd)
-	}
+// drop closes c and forgets it.
+func (e *Engine) drop(c *engineConn) { e.closeConn(c, false) }
+
+// closeConn closes c and forgets it; fin: the close is what ends its
+// answer. Once the process has forked, a child may hold a copy of the
+// socket, and closing the engine's descriptor does nothing to the socket
+// but that: the engine then shuts the sending side itself (fin), else the
+// peer would wait for the end of the answer until the child exits, and
+// removes a level-triggered registration, else epoll would go on reporting
+// a descriptor the engine no longer has at every wait
+// (TestEngineForkedSocket, TestEngineAppThatForks). A worker that never
+// forked is spared both syscalls. The look at the fork flag and the close
+// are one section a fork waits for (engine/forks.c).
+func (e *Engine) closeConn(c *engineConn, fin bool) {
 	e.mu.Lock()
 	if e.conns[c.fd] == c {
 		delete(e.conns, c.fd)
@@ -441,7 +502,21 @@ func (e *Engine) drop(c *engineConn) {
 		}
 	}
 	e.mu.Unlock()
+	if e.forks != nil {
+		atomic.AddInt32(e.forks.Closing, 1)
+	}
+	if e.forks == nil || atomic.LoadInt32(e.forks.Forked) != 0 {
+		if fin {
+			c.fc.closeWrite()
+		}
+		if e.single && c.registered && !c.dead {
+			e.ep.remove(c.fd)
+		}
+	}
 	c.close()
+	if e.forks != nil {
+		atomic.AddInt32(e.forks.Closing, -1)
+	}
 }
 
 // idle reports whether no connection is left.
@@ -550,6 +625,9 @@ func (e *Engine) closeFDs() {
 	e.ep.close()
 	if e.wake > 0 {
 		unix.Close(e.wake)
+	}
+	if e.timer > 0 {
+		unix.Close(e.timer)
 	}
 }
 

@@ -314,3 +314,55 @@ func TestEngineHugeHeadRefused(t *testing.T) {
 		t.Fatalf("status %d, want 431", resp.StatusCode)
 	}
 }
+
+// TestEngineHoldEndsOnTime: a listener held out of epoll (a worker over
+// its share) is armed again when its hold is over even though no thread's
+// wait ends then: the thread that held it may be running a long request,
+// and the others wait in epoll for up to a sweep. Here every thread is in
+// such a wait when the hold begins, and a new connection must be served
+// long before the next sweep would have armed the listener.
+func TestEngineHoldEndsOnTime(t *testing.T) {
+	for _, threads := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d threads", threads), func(t *testing.T) {
+			te := startEngine(t, "http", EngineSettings{}, &helloApp{}, threads)
+			get(t, te.addr) // the threads are serving
+			time.Sleep(20 * time.Millisecond)
+			e := te.e
+			e.mu.Lock()
+			if e.held.Load() {
+				e.mu.Unlock()
+				t.Fatal("a listener is held before the test holds it")
+			}
+			var l *engineListener
+			for _, l = range e.ls {
+			}
+			start := time.Now()
+			e.hold(l, start, 5*time.Millisecond, false)
+			e.mu.Unlock()
+			get(t, te.addr)
+			if took := time.Since(start); took > sweepEvery/2 {
+				t.Fatalf("a connection made during a 5 ms hold was answered after %v (a sweep is %v)", took.Round(time.Millisecond), sweepEvery)
+			}
+		})
+	}
+}
+
+// get makes one request on a new connection and checks its answer.
+func get(t *testing.T, addr string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(b) != "hello" {
+		t.Fatalf("answer %d %q", resp.StatusCode, b)
+	}
+}

@@ -182,10 +182,13 @@ func (e *Environ) appendUwsgiEnviron(dst []byte, vars []uwsgiVar, local, remote 
 
 	// The other vars, in packet order, with repeated HTTP_* joined into the
 	// first: one pass collects them, a second encodes. A repeat is looked
-	// for in what was collected (a request has a few dozen headers at
-	// most): a map here was an allocation for every nginx request.
+	// for in what was collected: a request has a few dozen vars, and a map
+	// here was an allocation for every nginx request. A packet of thousands
+	// (buffer-size allows 64 KiB) would make that search quadratic, so past
+	// the stack array the kept vars are indexed by a map.
 	var kept [32]uwsgiVar
 	rest := kept[:0]
+	var index map[string]int
 	for _, v := range vars {
 		switch {
 		case uwsgiCGIIndex(v.key) >= 0 && uwsgiCGIIndex(v.key) < uwsgiPassed:
@@ -196,13 +199,26 @@ func (e *Environ) appendUwsgiEnviron(dst []byte, vars []uwsgiVar, local, remote 
 			if uwsgiHopByHop[v.key] || strings.HasPrefix(v.key, "HTTP_PROXY_") || namedInCGI(connHdr, v.key) {
 				continue
 			}
-			if i := uwsgiVarIndex(rest, v.key); i >= 0 {
+			if i := uwsgiVarIndex(rest, index, v.key); i >= 0 {
 				sep := ", "
 				if v.key == "HTTP_COOKIE" {
 					sep = "; "
 				}
 				rest[i].value += sep + v.value
 				continue
+			}
+		}
+		if index == nil && len(rest) == len(kept) {
+			index = make(map[string]int, 2*len(kept))
+			for i, k := range rest {
+				if _, dup := index[k.key]; !dup {
+					index[k.key] = i
+				}
+			}
+		}
+		if index != nil {
+			if _, dup := index[v.key]; !dup {
+				index[v.key] = len(rest)
 			}
 		}
 		rest = append(rest, v)
@@ -213,8 +229,16 @@ func (e *Environ) appendUwsgiEnviron(dst []byte, vars []uwsgiVar, local, remote 
 	return dst, nil
 }
 
-// uwsgiVarIndex is the index of the var named key in vars, or -1.
-func uwsgiVarIndex(vars []uwsgiVar, key string) int {
+// uwsgiVarIndex is the index of the first var named key in vars, or -1:
+// looked up in index when there is one (it then holds every key of vars),
+// else searched for.
+func uwsgiVarIndex(vars []uwsgiVar, index map[string]int, key string) int {
+	if index != nil {
+		if i, ok := index[key]; ok {
+			return i
+		}
+		return -1
+	}
 	for i, v := range vars {
 		if v.key == key {
 			return i

@@ -3,7 +3,10 @@ package gateway
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gowsgi/gowsgi/pyworker"
@@ -225,5 +228,56 @@ func TestUwsgiScratchHoldsEveryHeader(t *testing.T) {
 	r = (&uwsgiRequest{method: "GET", path: "/"}).httpRequest([]uwsgiVar{{"HTTP_USER_AGENT", "c"}}, &s)
 	if len(r.Header) != 1 || r.Header.Get("User-Agent") != "c" {
 		t.Errorf("reused: %v, want only User-Agent: c", r.Header)
+	}
+}
+
+// Past the 32 vars the kept ones are searched among, they are indexed by
+// a map: repeats are joined into the first the same on both sides of the
+// switch, and in packet order.
+func TestAppendUwsgiEnvironManyHeaders(t *testing.T) {
+	vars := []uwsgiVar{{"REQUEST_METHOD", "GET"}, {"PATH_INFO", "/"}, {"SERVER_PROTOCOL", "HTTP/1.1"}}
+	var names []string
+	for i := 0; i < 6000; i++ {
+		names = append(names, fmt.Sprintf("HTTP_X_H%d", i))
+	}
+	for _, n := range names {
+		vars = append(vars, uwsgiVar{n, "a"})
+	}
+	// Repeats of the first (searched) and of late ones (in the map).
+	for _, n := range []string{names[0], names[20], names[40], names[5999], names[0]} {
+		vars = append(vars, uwsgiVar{n, "b"})
+	}
+	vars = append(vars, uwsgiVar{"HTTP_COOKIE", "c=1"}, uwsgiVar{"HTTP_COOKIE", "d=2"})
+	local := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9000}
+	var req uwsgiRequest
+	var e Environ
+	env, err := e.appendUwsgiEnviron(nil, vars, local, local, &req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs, err := pyworker.ParseEnviron(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	var order []string
+	for _, kv := range pairs {
+		if _, dup := got[kv[0]]; dup {
+			t.Errorf("%s appears twice", kv[0])
+		}
+		got[kv[0]] = kv[1]
+		if strings.HasPrefix(kv[0], "HTTP_X_H") {
+			order = append(order, kv[0])
+		}
+	}
+	want := map[string]string{names[0]: "a, b, b", names[1]: "a", names[20]: "a, b", names[40]: "a, b",
+		names[5999]: "a, b", "HTTP_COOKIE": "c=1; d=2"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+	if !slices.Equal(order, names) {
+		t.Errorf("%d HTTP_X_H* vars out of order (want %d in packet order)", len(order), len(names))
 	}
 }
