@@ -244,15 +244,20 @@ func (e *Engine) listenEvents() uint32 {
 // ones to the others meanwhile, and its threads go on serving what they
 // have, where a sleep on the thread held up its own connections too.
 //
-// The timer wakes a thread when the hold is over: the thread that held
-// may be running a long request by then, and the others may be in a wait
-// that began before the hold, which would otherwise end only at the next
-// sweep (TestEngineHoldEndsOnTime).
+// With several threads, the timer wakes one when the hold is over: the
+// thread that held may be running a long request by then, and the others
+// may be in a wait that began before the hold, which would otherwise end
+// only at the next sweep (TestEngineHoldEndsOnTime). A lone thread holds
+// only between requests, and its next wait is short (waitFor): it needs
+// no timer, and is spared its three syscalls per hold (behind nginx, a
+// hold for nearly every connection).
 func (e *Engine) hold(l *engineListener, now time.Time, d time.Duration, forShare bool) {
 	e.ep.rearm(l.fd, 0) // level-triggered, it would fire again at once; one-shot, an event may be armed
 	l.heldUntil, l.heldForShare = now.Add(d), forShare
 	e.held.Store(true)
-	e.armTimer(now, l.heldUntil)
+	if !e.single {
+		e.armTimer(now, l.heldUntil)
+	}
 }
 
 // armTimer makes the timer wake one thread at the time at, unless it is
@@ -305,7 +310,7 @@ func (e *Engine) releaseHeld(now time.Time) {
 		}
 	}
 	e.held.Store(still)
-	if still {
+	if still && !e.single {
 		e.armTimer(now, next)
 	}
 }

@@ -322,7 +322,7 @@ func TestEngineHugeHeadRefused(t *testing.T) {
 // such a wait when the hold begins, and a new connection must be served
 // long before the next sweep would have armed the listener.
 func TestEngineHoldEndsOnTime(t *testing.T) {
-	for _, threads := range []int{1, 2} {
+	for _, threads := range []int{2, 3} {
 		t.Run(fmt.Sprintf("%d threads", threads), func(t *testing.T) {
 			te := startEngine(t, "http", EngineSettings{}, &helloApp{}, threads)
 			get(t, te.addr) // the threads are serving
