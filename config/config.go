@@ -174,6 +174,13 @@ type Config struct {
 	// listener. uWSGI's default is 4 seconds for its internal sockets;
 	// gowsgi's is 30, as it faces clients directly. Must be more than 0.
 	SocketTimeout time.Duration
+	// NoDeferAccept (no-defer-accept) turns off what gowsgi does on Linux,
+	// as uWSGI does: a TCP listener defers accept (TCP_DEFER_ACCEPT) until
+	// the connection's first bytes arrive, or SocketTimeout passes. A worker
+	// then never wakes for a connection with nothing to read yet: behind
+	// nginx, a new connection for every request, that was a third of the
+	// worker's waits and reads.
+	NoDeferAccept bool
 	// Listen (listen) is each socket's listen queue; 0 (the default)
 	// leaves Go's, the kernel's maximum (net.core.somaxconn). uWSGI's
 	// default is 100.

@@ -178,7 +178,7 @@ var flagSamples = map[string]string{
 	"python": "/usr/bin/python3", "pythonpath": "/lib", "env": "A=1,2",
 	"processes": "4", "threads": "8", "master": "", "lazy-apps": "", "queue-gets": "", "enable-threads": "", "need-app": "",
 	"pidfile": "/tmp/p", "daemonize": "/tmp/log", "logto": "/tmp/log2", "vacuum": "", "die-on-term": "",
-	"disable-logging": "", "touch-reload": "/tmp/t", "py-autoreload": "3", "uid": "www-data", "gid": "33",
+	"disable-logging": "", "no-defer-accept": "", "touch-reload": "/tmp/t", "py-autoreload": "3", "uid": "www-data", "gid": "33",
 	"chmod-socket": "660", "harakiri": "60", "max-requests": "1000", "buffer-size": "65535", "listen": "128",
 	"limit-post": "1048576", "reload-on-rss": "256", "static-map": "/static=/srv/static", "stats": ":9191", "trusted-proxies": "10.0.0.0/8",
 	"strict": "", "evil-reload-on-rss": "512", "log-format": "json", "log-maxsize": "1048576", "socket-timeout": "5",

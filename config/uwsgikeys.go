@@ -117,7 +117,6 @@ var notApplied = map[string]string{
 	"enable-proxy-protocol": "gowsgi does not read the PROXY protocol: behind a load balancer that sends it, requests fail",
 	"chmod-socket-group":    "use chown-socket",
 	"wsgi-env-behavior":     "gowsgi builds a new environ for each request",
-	"no-defer-accept":       "Go's listeners do not defer accept: nothing to do",
 	"vhost":                 whyOneApp,
 	"callable-like":         whyOneApp,
 	"touch-chain-reload":    "use touch-reload: gowsgi's reload already replaces workers with no downtime",

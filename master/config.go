@@ -40,6 +40,10 @@ type Listen struct {
 	TLS  *tls.Config // https: TLS over this listener (tls.go)
 	// Backlog, when set, is the listen queue (uWSGI's listen, backlog.go).
 	Backlog int
+	// DeferAccept, when set, is how long a TCP listener leaves a new
+	// connection to the kernel until its first bytes arrive
+	// (TCP_DEFER_ACCEPT, backlog.go); rounded up to seconds.
+	DeferAccept time.Duration
 }
 
 func (l Listen) network() string {

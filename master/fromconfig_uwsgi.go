@@ -53,12 +53,15 @@ func applyUwsgiOptions(mc *Config, cfg config.Config) error {
 		_, mc.LogSkip = mc.AccessSpec.Build()
 	}
 	mc.Workers.MaxLifetime = cfg.MaxWorkerLifetime
-	// listen = N; 0 keeps Go's backlog, the kernel's maximum.
-	for i := range mc.HTTP {
-		mc.HTTP[i].Backlog = cfg.Listen
-	}
-	for i := range mc.Uwsgi {
-		mc.Uwsgi[i].Backlog = cfg.Listen
+	// listen = N; 0 keeps Go's backlog, the kernel's maximum. Accept is
+	// deferred for socket-timeout, as uWSGI does, unless no-defer-accept.
+	for _, ls := range [][]Listen{mc.HTTP, mc.Uwsgi} {
+		for i := range ls {
+			ls[i].Backlog = cfg.Listen
+			if !cfg.NoDeferAccept {
+				ls[i].DeferAccept = cfg.SocketTimeout
+			}
+		}
 	}
 	if cfg.ChownSocket != "" {
 		uid, gid, err := ResolveOwner(cfg.ChownSocket)

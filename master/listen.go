@@ -49,6 +49,12 @@ func listen(l Listen, listenFn func(network, addr string) (net.Listener, error))
 			return nil, &ListenError{Addr: l.Addr, Flag: "listen", Err: berr}
 		}
 	}
+	if err == nil && l.network() == "tcp" && l.DeferAccept > 0 {
+		if derr := setDeferAccept(ln, l.DeferAccept); derr != nil {
+			ln.Close()
+			return nil, &ListenError{Addr: l.Addr, Flag: "socket-timeout", Err: derr}
+		}
+	}
 	if err == nil && l.network() == "unix" && l.Mode != 0 && !systemdOwns(addr) {
 		if cerr := os.Chmod(addr, l.Mode); cerr != nil {
 			ln.Close()

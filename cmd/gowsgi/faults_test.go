@@ -396,6 +396,9 @@ func TestFDExhaustion(t *testing.T) {
 		if err != nil {
 			break // the backlog is full: fine, that is the point
 		}
+		// A start of a request: a silent connection is not accepted at all
+		// (TCP_DEFER_ACCEPT), so it would hold no descriptor of gowsgi's.
+		c.Write([]byte("GET / HTTP/1.1\r\n"))
 		flood = append(flood, c)
 	}
 	if _, ok := p.out.waitFor(regexp.MustCompile(`too many open files`), 20*time.Second); !ok {
