@@ -6,5 +6,6 @@ typedef struct gowsgi_pyobject gowsgi_pyobject; // a CPython PyObject, opaque he
 
 int gowsgi_py_resolve(void);
 int gowsgi_call_py(gowsgi_pyobject *fn, gowsgi_pyobject *base, int thread, const char *environ, int len, int flags);
+gowsgi_pyobject *gowsgi_py_builtins(void);
 
 #endif

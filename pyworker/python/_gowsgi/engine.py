@@ -23,7 +23,7 @@ import sys
 import threading
 import traceback
 
-from .handler import Handler, Starting
+from .handler import Handler, Starting, use_start_payload
 from .wsgi import EMPTY_INPUT, ErrorStream, InputStream, check_chunk
 
 _APP_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int)
@@ -79,6 +79,14 @@ def load(path):
         lib.gowsgi_py_ready.argtypes = []
         lib.gowsgi_engine_serve_py.argtypes = [c_int, ctypes.py_object, ctypes.py_object]
         lib.py_fast = os.environ.get("GOWSGI_ENGINE_CTYPES") != "1" and lib.gowsgi_py_ready() == 1
+    # The response's builtins (pycall.c): start_response's check for the
+    # usual headers and the whole answer in one call, without ctypes.
+    lib.respond = lambda thread, start, body: lib.gowsgi_respond(thread, start, len(start), body, len(body))
+    if lib.py_fast and hasattr(lib, "gowsgi_py_builtins"):
+        builtins = ctypes.PyDLL(path, handle=lib._handle).gowsgi_py_builtins  # with the GIL
+        builtins.argtypes, builtins.restype = [], ctypes.py_object
+        start_payload, lib.respond = builtins()
+        use_start_payload(start_payload)
     return lib
 
 
@@ -180,7 +188,7 @@ class EngineResponse(Starting):
                 raise RuntimeError("PEP 3333: the application returned without calling "
                                    "start_response()")
             self.headers_sent = True
-            if lib.gowsgi_respond(thread, start, len(start), body, len(body)) != 0:
+            if lib.respond(thread, start, body) != 0:
                 self.aborted = True
             return
         if not self.headers_sent:

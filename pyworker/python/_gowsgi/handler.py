@@ -32,6 +32,18 @@ from .wsgi import (
 )
 
 
+# _start_payload, once the engine gives it (engine.load), is check_start in
+# C for the usual responses (engine/pycall.c): it answers None for any it
+# does not check itself, and check_start then does.
+_start_payload = None
+
+
+def use_start_payload(fn):
+    """use_start_payload makes start_response try fn before check_start."""
+    global _start_payload
+    _start_payload = fn
+
+
 class Starting:
     """Starting is start_response and write() (PEP 3333) for a response
     class that has the slots start, content_length, remaining and
@@ -52,7 +64,8 @@ class Starting:
             raise RuntimeError("PEP 3333: start_response() was called a second time without "
                                "exc_info; call it once, or again only with exc_info while "
                                "handling an error")
-        self.start, length = check_start(status, headers)
+        checked = _start_payload(status, headers) if _start_payload is not None else None
+        self.start, length = checked if checked is not None else check_start(status, headers)
         self.content_length = length
         self.remaining = -1 if length is None else length
         return self.write
