@@ -19,7 +19,10 @@
 // prepare handler sets the flag, then waits for the count to fall to zero.
 // Either the closer sees the flag, or its close is over before the fork
 // (both sides' atomics are sequentially consistent). A section is a few
-// syscalls that wait for nothing, so the wait is short.
+// syscalls that wait for nothing, so the wait is short. A close that began
+// after the wait may still be counted when the process is copied: the
+// child, whose only thread is the one that forked, starts from zero, or
+// its own next fork would wait for ever.
 
 #include <pthread.h>
 #include <sched.h>
@@ -36,7 +39,9 @@ static void note_fork(void) {
     }
 }
 
-int gowsgi_watch_forks(void) { return pthread_atfork(note_fork, NULL, NULL); }
+static void child_starts(void) { __atomic_store_n(&closing, 0, __ATOMIC_SEQ_CST); }
+
+int gowsgi_watch_forks(void) { return pthread_atfork(note_fork, NULL, child_starts); }
 
 int *gowsgi_fork_flag(void) { return &forked; }
 

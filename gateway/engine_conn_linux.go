@@ -460,8 +460,7 @@ func (c *engineConn) serveHTTP(e *Engine, be *threadBackend, refuse int) {
 	cut := p.serve(context.Background(), &x, start)
 	c.fc.SetReadDeadline(time.Time{})
 	if cut || !hw.finish() {
-		c.fc.reset()
-		e.drop(c)
+		e.closeConn(c, closeReset)
 		return
 	}
 	if hasBody && !x.bodyDone {
@@ -530,7 +529,11 @@ func (c *engineConn) afterAnswer(e *Engine) {
 // complete, and is spared the syscall (a client that sent Connection:
 // close), as is every answer of a worker that never forked.
 func (c *engineConn) closeDone(e *Engine) {
-	e.closeConn(c, c.l.kind == "uwsgi" || c.closeEnds)
+	how := closePlain
+	if c.l.kind == "uwsgi" || c.closeEnds {
+		how = closeFin
+	}
+	e.closeConn(c, how)
 }
 
 // answerAndClose answers with an error page before there is a request to
@@ -643,8 +646,7 @@ func (c *engineConn) stepUwsgi(e *Engine, be *threadBackend) bool {
 		x.spool = c.spool
 	}
 	if p.serve(context.Background(), x, start) || x.appStarted && !uc.complete() {
-		c.fc.reset()
-		e.drop(c)
+		e.closeConn(c, closeReset)
 		return false
 	}
 	uc.flushPending()

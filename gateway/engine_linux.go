@@ -252,7 +252,9 @@ func (e *Engine) listenEvents() uint32 {
 // no timer, and is spared its three syscalls per hold (behind nginx, a
 // hold for nearly every connection).
 func (e *Engine) hold(l *engineListener, now time.Time, d time.Duration, forShare bool) {
-	e.ep.rearm(l.fd, 0) // level-triggered, it would fire again at once; one-shot, an event may be armed
+	if e.single {
+		e.ep.rearm(l.fd, 0) // level-triggered, it would fire again at once (one-shot, its event was taken)
+	}
 	l.heldUntil, l.heldForShare = now.Add(d), forShare
 	e.held.Store(true)
 	if !e.single {
@@ -486,19 +488,29 @@ func (e *Engine) register(c *engineConn, events uint32) {
 }
 
 // drop closes c and forgets it.
-func (e *Engine) drop(c *engineConn) { e.closeConn(c, false) }
+func (e *Engine) drop(c *engineConn) { e.closeConn(c, closePlain) }
 
-// closeConn closes c and forgets it; fin: the close is what ends its
-// answer. Once the process has forked, a child may hold a copy of the
-// socket, and closing the engine's descriptor does nothing to the socket
-// but that: the engine then shuts the sending side itself (fin), else the
-// peer would wait for the end of the answer until the child exits, and
-// removes a level-triggered registration, else epoll would go on reporting
-// a descriptor the engine no longer has at every wait
+// How closeConn ends a connection.
+const (
+	closePlain = iota // the answer is complete (or there is none)
+	closeFin          // the close is what ends the answer (uwsgi, HTTP/1.0 without a length)
+	closeReset        // the answer was cut: the client must see a reset, not an end
+)
+
+// closeConn closes c and forgets it. Once the process has forked, a child
+// may hold a copy of the socket, and closing the engine's descriptor does
+// nothing to the socket but that: the engine then shuts it itself (the
+// sending side for closeFin, else the peer would wait for the end of the
+// answer until the child exits; both for closeReset, whose SO_LINGER 0
+// cannot reset a socket that stays open: the client sees its answer end
+// short), and removes a level-triggered registration, else epoll would go
+// on reporting a descriptor the engine no longer has at every wait
 // (TestEngineForkedSocket, TestEngineAppThatForks). A worker that never
-// forked is spared both syscalls. The look at the fork flag and the close
-// are one section a fork waits for (engine/forks.c).
-func (e *Engine) closeConn(c *engineConn, fin bool) {
+// forked is spared those syscalls. The look at the fork flag and the close
+// are one section a fork waits for (engine/forks.c). The connection is
+// forgotten before its descriptor is closed: once closed, another thread's
+// accept may be given the same number.
+func (e *Engine) closeConn(c *engineConn, how int) {
 	e.mu.Lock()
 	if e.conns[c.fd] == c {
 		delete(e.conns, c.fd)
@@ -511,12 +523,19 @@ func (e *Engine) closeConn(c *engineConn, fin bool) {
 		atomic.AddInt32(e.forks.Closing, 1)
 	}
 	if e.forks == nil || atomic.LoadInt32(e.forks.Forked) != 0 {
-		if fin {
+		switch {
+		case c.dead:
+		case how == closeFin:
 			c.fc.closeWrite()
+		case how == closeReset:
+			unix.Shutdown(c.fd, unix.SHUT_RDWR)
 		}
 		if e.single && c.registered && !c.dead {
 			e.ep.remove(c.fd)
 		}
+	}
+	if how == closeReset && !c.dead {
+		c.fc.reset() // SO_LINGER 0 and the close
 	}
 	c.close()
 	if e.forks != nil {

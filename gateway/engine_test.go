@@ -206,11 +206,13 @@ func TestEngineConnectionsHaveNoDelay(t *testing.T) {
 // engine's descriptor then neither sends the FIN nor takes the socket out
 // of epoll: the engine must do both itself, or nginx waits for the end of
 // a uwsgi answer, and a one-thread engine is woken for a descriptor it no
-// longer has at every wait.
+// longer has at every wait. The engine learns of the fork through its
+// ForkWatch, as the library's does through pthread_atfork (forks.c).
 func TestEngineForkedSocket(t *testing.T) {
-	forking := func(eng *atomic.Pointer[Engine], dups *[]int, mu *sync.Mutex) EngineApp {
+	forking := func(eng *atomic.Pointer[Engine], dups *[]int, mu *sync.Mutex, w *ForkWatch) EngineApp {
 		return EngineAppFunc(func(req *pyworker.Request, out pyworker.Responder) error {
 			e := eng.Load()
+			atomic.StoreInt32(w.Forked, 1)
 			e.mu.Lock()
 			for fd := range e.conns {
 				if d, err := unix.Dup(fd); err == nil {
@@ -227,8 +229,20 @@ func TestEngineForkedSocket(t *testing.T) {
 		var eng atomic.Pointer[Engine]
 		var dups []int
 		var mu sync.Mutex
-		te := startEngine(t, kind, EngineSettings{Timeout: 5 * time.Second}, forking(&eng, &dups, &mu), 1, func(e *Engine) { eng.Store(e) })
+		w := &ForkWatch{Forked: new(int32), Closing: new(int32)}
+		te := startEngine(t, kind, EngineSettings{Timeout: 5 * time.Second}, forking(&eng, &dups, &mu, w), 1, func(e *Engine) {
+			eng.Store(e)
+			e.SetForkWatch(w)
+		})
 		t.Cleanup(func() {
+			// The client has its answer once the engine shut the socket,
+			// a moment before its close is over.
+			for i := 0; atomic.LoadInt32(w.Closing) != 0 && i < 100; i++ {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if n := atomic.LoadInt32(w.Closing); n != 0 {
+				t.Errorf("%d closes still counted as under way", n)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			if len(dups) == 0 {
@@ -337,6 +351,9 @@ func TestEngineHoldEndsOnTime(t *testing.T) {
 			for _, l = range e.ls {
 			}
 			start := time.Now()
+			// As in accept: the listener's one-shot event was taken by the
+			// thread that holds it, so no new connection wakes a thread.
+			e.ep.rearm(l.fd, 0)
 			e.hold(l, start, 5*time.Millisecond, false)
 			e.mu.Unlock()
 			get(t, te.addr)

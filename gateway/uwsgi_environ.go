@@ -189,6 +189,7 @@ func (e *Environ) appendUwsgiEnviron(dst []byte, vars []uwsgiVar, local, remote 
 	var kept [32]uwsgiVar
 	rest := kept[:0]
 	var index map[string]int
+	var repeats map[int][]string // the values joined into rest[i], joined once at the end
 	for _, v := range vars {
 		switch {
 		case uwsgiCGIIndex(v.key) >= 0 && uwsgiCGIIndex(v.key) < uwsgiPassed:
@@ -200,11 +201,15 @@ func (e *Environ) appendUwsgiEnviron(dst []byte, vars []uwsgiVar, local, remote 
 				continue
 			}
 			if i := uwsgiVarIndex(rest, index, v.key); i >= 0 {
-				sep := ", "
-				if v.key == "HTTP_COOKIE" {
-					sep = "; "
+				// Appended to the value at each repeat, thousands of repeats
+				// (a 64 KiB packet) copied megabytes.
+				if repeats == nil {
+					repeats = map[int][]string{}
 				}
-				rest[i].value += sep + v.value
+				if repeats[i] == nil {
+					repeats[i] = []string{rest[i].value}
+				}
+				repeats[i] = append(repeats[i], v.value)
 				continue
 			}
 		}
@@ -223,7 +228,14 @@ func (e *Environ) appendUwsgiEnviron(dst []byte, vars []uwsgiVar, local, remote 
 		}
 		rest = append(rest, v)
 	}
-	for _, v := range rest {
+	for i, v := range rest {
+		if r := repeats[i]; r != nil {
+			sep := ", "
+			if v.key == "HTTP_COOKIE" {
+				sep = "; "
+			}
+			v.value = strings.Join(r, sep)
+		}
 		dst = pyworker.AppendEnviron(dst, v.key, v.value)
 	}
 	return dst, nil

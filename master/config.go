@@ -40,9 +40,11 @@ type Listen struct {
 	TLS  *tls.Config // https: TLS over this listener (tls.go)
 	// Backlog, when set, is the listen queue (uWSGI's listen, backlog.go).
 	Backlog int
-	// DeferAccept, when set, is how long a TCP listener leaves a new
-	// connection to the kernel until its first bytes arrive
-	// (TCP_DEFER_ACCEPT, backlog.go); rounded up to seconds.
+	// DeferAccept, when more than 0, is how long a TCP listener leaves a
+	// new connection to the kernel until its first bytes arrive
+	// (TCP_DEFER_ACCEPT, deferaccept_linux.go; rounded up to seconds); less
+	// than 0 turns it off on a socket that had it (one inherited over a HUP
+	// or from systemd); 0 leaves the socket as it is.
 	DeferAccept time.Duration
 }
 

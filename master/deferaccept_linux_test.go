@@ -6,14 +6,25 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gowsgi/gowsgi/config"
 )
 
 // TestDeferAccept: with accept deferred (the default, socket-timeout), a
 // connection that has sent nothing is not accepted yet, and is once its
-// first bytes arrive; with no-defer-accept it is accepted at once.
+// first bytes arrive; with no-defer-accept (-1) it is accepted at once,
+// also on a socket that had it deferred (inherited over a HUP).
 func TestDeferAccept(t *testing.T) {
-	for _, d := range []time.Duration{0, 30 * time.Second} {
-		ln, err := listen(Listen{Addr: "127.0.0.1:0", Flag: "--http", DeferAccept: d}, nil)
+	for _, d := range []time.Duration{-1, 30 * time.Second} {
+		// The socket as a previous master left it: deferred.
+		inherited := func(network, addr string) (net.Listener, error) {
+			ln, err := net.Listen(network, addr)
+			if err == nil {
+				err = setDeferAccept(ln, 10*time.Second)
+			}
+			return ln, err
+		}
+		ln, err := listen(Listen{Addr: "127.0.0.1:0", Flag: "--http", DeferAccept: d}, inherited)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +55,7 @@ func TestDeferAccept(t *testing.T) {
 		defer c.Close()
 		time.Sleep(100 * time.Millisecond) // the handshake is over on the client's side
 		tryAccept()
-		if d == 0 {
+		if d < 0 {
 			if secs != 0 || !accepted {
 				t.Fatalf("no-defer-accept: TCP_DEFER_ACCEPT %d, accepted before a byte: %v; want 0, true", secs, accepted)
 			}
@@ -60,6 +71,25 @@ func TestDeferAccept(t *testing.T) {
 		}
 		if !accepted {
 			t.Fatal("the connection was not accepted after its first byte")
+		}
+	}
+}
+
+// The listeners defer accept for socket-timeout unless no-defer-accept.
+func TestDeferAcceptFromConfig(t *testing.T) {
+	for _, no := range []bool{false, true} {
+		mc := Config{HTTP: []Listen{{Addr: "127.0.0.1:0"}}, Uwsgi: []Listen{{Addr: "127.0.0.1:0"}}}
+		if err := applyUwsgiOptions(&mc, config.Config{SocketTimeout: 7 * time.Second, NoDeferAccept: no}); err != nil {
+			t.Fatal(err)
+		}
+		want := 7 * time.Second
+		if no {
+			want = -1
+		}
+		for _, l := range append(mc.HTTP, mc.Uwsgi...) {
+			if l.DeferAccept != want {
+				t.Errorf("no-defer-accept %v: DeferAccept %v, want %v", no, l.DeferAccept, want)
+			}
 		}
 	}
 }

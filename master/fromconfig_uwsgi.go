@@ -58,8 +58,9 @@ func applyUwsgiOptions(mc *Config, cfg config.Config) error {
 	for _, ls := range [][]Listen{mc.HTTP, mc.Uwsgi} {
 		for i := range ls {
 			ls[i].Backlog = cfg.Listen
-			if !cfg.NoDeferAccept {
-				ls[i].DeferAccept = cfg.SocketTimeout
+			ls[i].DeferAccept = cfg.SocketTimeout
+			if cfg.NoDeferAccept {
+				ls[i].DeferAccept = -1
 			}
 		}
 	}

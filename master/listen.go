@@ -49,7 +49,7 @@ func listen(l Listen, listenFn func(network, addr string) (net.Listener, error))
 			return nil, &ListenError{Addr: l.Addr, Flag: "listen", Err: berr}
 		}
 	}
-	if err == nil && l.network() == "tcp" && l.DeferAccept > 0 {
+	if err == nil && l.network() == "tcp" && l.DeferAccept != 0 {
 		if derr := setDeferAccept(ln, l.DeferAccept); derr != nil {
 			ln.Close()
 			return nil, &ListenError{Addr: l.Addr, Flag: "socket-timeout", Err: derr}

@@ -297,12 +297,12 @@ def _load_app(config):
         e.filename = getattr(module, "__file__", None)
         raise e
     if config.eager_urlconf:
-        _import_urlconf()
+        import_urlconf()
     return obj
 
 
-def _import_urlconf():
-    """_import_urlconf imports a Django project's URLconf, and with it every
+def import_urlconf():
+    """import_urlconf imports a Django project's URLconf, and with it every
     view module, at boot instead of at the first request. gowsgi dev asks
     for it so a SyntaxError in views.py is an import failure (the error
     page, the old generation untouched) rather than a 500 on every request.

@@ -74,7 +74,7 @@ class DjangoPreload(unittest.TestCase):
         self.addCleanup(master.close)
         config = {"mode": "zygote", "socket": master.path, "token": "z", "chdir": MYSITE,
                   "app": {"module": "mysite.wsgi"}, "threads": 2, "processes": 1,
-                  "preload": "site", "django_settings": "mysite.settings"}
+                  "preload": "site", "django_settings": "mysite.settings", "report_files": True}
         proc = start_runtime(config, cwd=MYSITE)
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
         control, hello = master.accept()
@@ -89,6 +89,10 @@ class DjangoPreload(unittest.TestCase):
         t, flags, rid, payload = control.read_frame()
         self.assertEqual(t, FORKED)
         wcontrol, hello, threads, ready = master.accept_workers(["w1"], 2)["w1"]
+        # The worker imported the URLconf (and the views) before its Ready,
+        # not at its first request (worker.import_urlconf).
+        urls = os.path.join(MYSITE, "mysite", "urls.py")
+        self.assertIn(urls, ready.get("files", []))
         res = exchange(threads[1], environ_payload(path="/pid/"))
         self.assertEqual(res.status, "200 OK", res.app_error or res.body)
         template = os.path.join(MYSITE, "templates", "index.html")
