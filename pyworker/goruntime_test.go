@@ -43,10 +43,19 @@ func TestGoRuntimeFailsTheGeneration(t *testing.T) {
 			if !errors.Is(err, ErrGoRuntime) || !errors.As(err, &gr) || gr.Module != lib {
 				t.Fatalf("Start: %v, want a GoRuntimeError naming %s", err, lib)
 			}
-			n := len(f.started)
+			// At most one start's processes: a zygote preloading the app
+			// fails before it forks; a shared zygote's second Fork may be
+			// in flight when the first worker fails the generation.
+			most := opts.Processes
+			switch {
+			case tc.opts.Spawn == SpawnZygote && tc.opts.Preload == "app":
+				most = 1
+			case tc.opts.Spawn == SpawnZygote:
+				most++
+			}
 			time.Sleep(300 * time.Millisecond) // past the first back-offs
-			if got := f.count("worker") + f.count("zygote"); got != n {
-				t.Errorf("%d processes started after the failure, want %d", got, n)
+			if got := f.count("worker") + f.count("zygote"); got > most {
+				t.Errorf("%d processes started, want at most %d (one start's): something was respawned", got, most)
 			}
 		})
 	}
