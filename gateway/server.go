@@ -221,15 +221,20 @@ func (c *guardTLSConn) handshake() {
 	}
 	// net/http then reads the failed handshake's error and closes the
 	// connection without an answer (none could be encrypted).
+	// The line is logged before the answer goes out: once the client has
+	// its 400, the log already says why.
 	reason := err.Error()
 	var re tls.RecordHeaderError
-	if errors.As(err, &re) && re.Conn != nil && looksLikeHTTP(re.RecordHeader) {
-		io.WriteString(re.Conn, "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
-		re.Conn.Close()
+	plain := errors.As(err, &re) && re.Conn != nil && looksLikeHTTP(re.RecordHeader)
+	if plain {
 		reason = "client sent an HTTP request to an HTTPS server"
 	}
 	if c.logf != nil {
 		c.logf("TLS handshake error from %s: %s", c.RemoteAddr(), reason)
+	}
+	if plain {
+		io.WriteString(re.Conn, "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+		re.Conn.Close()
 	}
 }
 
