@@ -9,6 +9,7 @@ package gateway
 
 import (
 	"context"
+	"time"
 
 	"github.com/gowsgi/gowsgi/pyworker"
 )
@@ -45,6 +46,8 @@ type threadBackend struct {
 	uwsgi uwsgiScratch
 	uc    uwsgiConn
 	x     exchange
+	pkt   uwsgiPacket // its vars reused (cut back past uwsgiScanVars)
+	now   time.Time // when the thread's last wait returned
 }
 
 type threadSlot struct {

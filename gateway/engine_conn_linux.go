@@ -78,8 +78,8 @@ type engineConn struct {
 	live *liveStream // a held live reload stream (dev mode)
 }
 
-func newEngineConn(fd int, l *engineListener, remote net.Addr) *engineConn {
-	return &engineConn{fd: fd, l: l, fc: fdConn{fd: fd, local: l.local, remote: remote, outBound: outBound}, lastIO: time.Now()}
+func newEngineConn(fd int, l *engineListener, remote net.Addr, now time.Time) *engineConn {
+	return &engineConn{fd: fd, l: l, fc: fdConn{fd: fd, local: l.local, remote: remote, outBound: outBound}, lastIO: now}
 }
 
 // readerPool holds the request readers of the connections between their
@@ -208,7 +208,7 @@ func (c *engineConn) onReadable(e *Engine, be *threadBackend, buf []byte) {
 		e.drop(c) // the browser closed its stream (or sent what it must not)
 		return
 	}
-	now := time.Now()
+	now := be.now
 	for c.spooling() || c.spool == nil && len(c.in) < engineMaxBuffered && !c.overLimit {
 		n, err := c.fc.readNow(buf)
 		if n > 0 {
@@ -604,10 +604,15 @@ func (c *engineConn) stepUwsgi(e *Engine, be *threadBackend) bool {
 	uc := &be.uc
 	*uc = uwsgiConn{c: &c.fc, br: c.reader(), timeout: timeoutOr(e.s.Timeout), noWatch: true, pending: be.head[:0]}
 	defer c.releaseReader()
-	defer func() { be.head = keepable(uc.pending) }()
+	defer func() {
+		be.head = keepable(uc.pending)
+		if cap(be.pkt.vars) > 4*uwsgiScanVars {
+			be.pkt.vars = nil // a packet of many headers is not kept
+		}
+	}()
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	pkt, err := readUwsgiPacket(c.br, max, (*bp)[:0])
+	pkt, err := readUwsgiPacket(c.br, max, (*bp)[:0], &be.pkt)
 	if err != nil {
 		refuseUwsgi(e.logf, uc, err)
 		c.closeAfter = true

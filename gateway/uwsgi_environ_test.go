@@ -15,7 +15,7 @@ import (
 func TestAppendUwsgiEnviron(t *testing.T) {
 	fixture := func(name string) func(t *testing.T) []uwsgiVar {
 		return func(t *testing.T) []uwsgiVar {
-			p, err := readUwsgiPacket(bytes.NewReader(readFixture(t, name)), 0, nil)
+			p, err := readUwsgiPacket(bytes.NewReader(readFixture(t, name)), 0, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

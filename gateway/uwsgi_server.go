@@ -268,7 +268,7 @@ func (s *UwsgiServer) serveConn(c net.Conn) {
 
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	pkt, err := readUwsgiPacket(br, min(s.BufferSize, MaxUwsgiBufferSize), (*bp)[:0])
+	pkt, err := readUwsgiPacket(br, min(s.BufferSize, MaxUwsgiBufferSize), (*bp)[:0], nil)
 	if err != nil {
 		s.refuse(uc, err)
 		return

@@ -112,7 +112,7 @@ func TestReadUwsgiPacket(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := bytes.NewReader(tc.in)
-			p, err := readUwsgiPacket(r, tc.bufferSize, nil)
+			p, err := readUwsgiPacket(r, tc.bufferSize, nil, nil)
 			if tc.wantIs != nil {
 				if !errors.Is(err, tc.wantIs) || !strings.Contains(errString(err), tc.wantErr) {
 					t.Fatalf("error %v, want one that is %v and says %q", err, tc.wantIs, tc.wantErr)
@@ -193,7 +193,7 @@ func FuzzUwsgiPacket(f *testing.F) {
 	f.Add(withVars(0, []byte{10, 0, 'A'}))
 	f.Add(packet(30, 4, 0, kv("A")))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := readUwsgiPacket(bytes.NewReader(data), MaxUwsgiBufferSize, nil)
+		p, err := readUwsgiPacket(bytes.NewReader(data), MaxUwsgiBufferSize, nil, nil)
 		if err != nil {
 			return
 		}
