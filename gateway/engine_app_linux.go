@@ -47,7 +47,7 @@ type threadBackend struct {
 	uc    uwsgiConn
 	x     exchange
 	pkt   uwsgiPacket // its vars reused (cut back past uwsgiScanVars)
-	now   time.Time // when the thread's last wait returned
+	now   time.Time   // when the thread's last wait returned
 }
 
 type threadSlot struct {
