@@ -35,7 +35,7 @@ func checkAppResponse(status string, headers [][2]string) (int, error) {
 		if strings.ContainsAny(value, "\r\n\x00") {
 			return 0, fmt.Errorf("header %s has a CR, LF or NUL in its value (PEP 3333 forbids control characters)", name)
 		}
-		if hopByHop[textproto.CanonicalMIMEHeaderKey(name)] {
+		if isHopByHop(name) {
 			return 0, fmt.Errorf("hop-by-hop header %s is not allowed from a WSGI app (PEP 3333)", name)
 		}
 	}
@@ -58,12 +58,31 @@ func validHeaderName(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+		if !tokenChar[s[i]] {
 			return false
 		}
 	}
 	return true
+}
+
+// tokenChar holds the bytes of an RFC 9110 token: visible ASCII but the
+// separators. A table, not a search of the separators per byte: this runs
+// for every header of every answer.
+var tokenChar = func() (t [256]bool) {
+	for c := byte('!'); c <= '~'; c++ {
+		t[c] = strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) < 0
+	}
+	return t
+}()
+
+// isHopByHop reports whether an app's header name is one of hopByHop, in
+// any case. Only names of those lengths are canonicalized and looked up.
+func isHopByHop(name string) bool {
+	switch len(name) {
+	case len("Te"), len("Upgrade"), len("Connection"), len("Proxy-Connection"), len("Transfer-Encoding"):
+		return hopByHop[textproto.CanonicalMIMEHeaderKey(name)]
+	}
+	return false
 }
 
 var errorPages = map[int]string{

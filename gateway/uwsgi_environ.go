@@ -366,6 +366,9 @@ func (r *uwsgiRequest) httpRequest(vars []uwsgiVar, into *uwsgiScratch) *http.Re
 	clear(h)
 	found := 0
 	for _, v := range vars {
+		if !strings.HasPrefix(v.key, "HTTP_") {
+			continue // not one of uwsgiRequestHeaders: no hash of it
+		}
 		if name, ok := uwsgiRequestHeaders[v.key]; ok {
 			if h == nil {
 				h = make(http.Header, 4)
