@@ -566,3 +566,39 @@ func cpuTicks(t *testing.T, pid int) int {
 	s, _ := strconv.Atoi(f[12])
 	return u + s
 }
+
+// TestWorkerImportsNothingAfterFork: a worker forked from the zygote
+// imports no module of its own, on either path, up to and through its
+// first request: whatever a worker imports is private memory of each
+// worker, whatever the zygote imported before the fork is shared.
+func TestWorkerImportsNothingAfterFork(t *testing.T) {
+	dir := t.TempDir()
+	app := `import os, sys
+_at_fork = []
+os.register_at_fork(after_in_child=lambda: _at_fork.append(frozenset(sys.modules)))
+
+def application(environ, start_response):
+    new = sorted(set(sys.modules) - _at_fork[0]) if _at_fork else ["(no fork seen)"]
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [("imported after the fork: %s" % " ".join(new)).encode()]
+`
+	if err := os.WriteFile(filepath.Join(dir, "forkmods.py"), []byte(app), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, engine := range []string{"on", "off"} {
+		t.Run("engine "+engine, func(t *testing.T) {
+			p := startGowsgi(t, repoRoot(t), []string{"GOWSGI_ENGINE="}, "serve", "--engine", engine, "--http", "127.0.0.1:0",
+				"--chdir", dir, "--module", "forkmods:application", "--processes", "1", "--python", testPython(t))
+			defer p.stop()
+			resp, err := http.Get(p.url + "/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if got := string(b); got != "imported after the fork: " {
+				t.Fatalf("status %d: %s", resp.StatusCode, got)
+			}
+		})
+	}
+}
