@@ -55,6 +55,12 @@ type engineConn struct {
 	spoolLeft int64 // uwsgi: body bytes still to come into spool
 	spoolFull bool  // all of the spooled request has arrived
 	overLimit bool  // a chunked body passed limit-post as it arrived: 413
+	// drainLeft: the bytes still to come of a uwsgi body answered 413
+	// before it arrived, read and dropped as they come by the engine's
+	// loop, not by the thread that answered (see drainBody for why), until
+	// drainEnd or drainIdle without a byte.
+	drainLeft int64
+	drainEnd  time.Time
 	rest      []byte
 	// afterPost: the last request was a POST, after which blank lines are
 	// skipped (RFC 9112 2.2, for clients that end a body with CRLF). As
@@ -152,6 +158,8 @@ func (c *engineConn) expired(now time.Time, timeout time.Duration, graceOver boo
 	switch {
 	case c.dead, c.live != nil:
 		return false
+	case c.drainLeft > 0 && !c.flushing:
+		return now.Sub(c.lastIO) > drainIdle || now.After(c.drainEnd) || graceOver
 	case hasPendingInput(c.fd):
 		// It sent something its event has not delivered yet (a busy
 		// machine): not silent.
@@ -169,8 +177,8 @@ func (c *engineConn) expired(now time.Time, timeout time.Duration, graceOver boo
 // onTimeout answers a body that stopped arriving with 408; a head that
 // did (slowloris) or an idle connection is closed unanswered.
 func (c *engineConn) onTimeout(e *Engine) {
-	if c.live != nil {
-		return // a stream that ended: its last event is written
+	if c.live != nil || c.drainLeft > 0 {
+		return // a stream that ended: its last event is written; a drain: its 413 is
 	}
 	if c.l.kind == "uwsgi" && !c.flushing && c.uwsgiVarsIn() {
 		// The packet came, its body stopped coming: 408, as the proxy
@@ -209,6 +217,10 @@ func (c *engineConn) onReadable(e *Engine, be *threadBackend, buf []byte) {
 		return
 	}
 	now := be.now
+	if c.drainLeft > 0 {
+		c.drain(e, buf, now)
+		return
+	}
 	for c.spooling() || c.spool == nil && len(c.in) < engineMaxBuffered && !c.overLimit {
 		n, err := c.fc.readNow(buf)
 		if n > 0 {
@@ -243,6 +255,27 @@ func (c *engineConn) onReadable(e *Engine, be *threadBackend, buf []byte) {
 		}
 	}
 	c.process(e, be)
+}
+
+// drain reads and drops what arrived of a body answered before it did,
+// and closes the connection once it is all in (or the peer closed).
+func (c *engineConn) drain(e *Engine, buf []byte, now time.Time) {
+	for c.drainLeft > 0 {
+		n, err := c.fc.readNow(buf[:min(int64(len(buf)), c.drainLeft)])
+		c.drainLeft -= int64(n)
+		if n > 0 {
+			c.lastIO = now
+		}
+		if errors.Is(err, errWouldBlock) {
+			e.register(c, evIn)
+			return
+		}
+		if err != nil {
+			break
+		}
+	}
+	c.drainLeft = 0
+	e.drop(c)
 }
 
 // onWritable writes what is kept of an answer; once it is all out, the
@@ -529,6 +562,13 @@ func (c *engineConn) afterAnswer(e *Engine) {
 // complete, and is spared the syscall (a client that sent Connection:
 // close), as is every answer of a worker that never forked.
 func (c *engineConn) closeDone(e *Engine) {
+	if c.drainLeft > 0 {
+		// The answer ends here; the body goes on arriving (drain).
+		c.fc.closeWrite()
+		c.lastIO = time.Now()
+		e.register(c, evIn)
+		return
+	}
 	how := closePlain
 	if c.l.kind == "uwsgi" || c.closeEnds {
 		how = closeFin
@@ -657,10 +697,15 @@ func (c *engineConn) stepUwsgi(e *Engine, be *threadBackend) bool {
 	uc.flushPending()
 	if uc.body != nil && uc.body.N > 0 && x.spool == nil {
 		if c.stream {
-			c.fc.waitOut()
-			c.fc.closeWrite()
+			// What has arrived of the body is dropped with in, the rest
+			// once the answer is out (closeDone).
+			if left := uc.body.N - int64(c.br.Buffered()) - int64(len(c.in)-c.pos); left > 0 {
+				c.drainLeft = left
+			}
+			c.drainEnd = time.Now().Add(drainFor)
+		} else {
+			uc.drainBody() // all of it is in memory
 		}
-		uc.drainBody()
 	}
 	c.served++
 	c.stream = false

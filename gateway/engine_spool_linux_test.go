@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -505,5 +506,95 @@ func TestEngineSpoolCannotCreate(t *testing.T) {
 	code, _ := readAnswer(t, bufio.NewReader(c))
 	if code != http.StatusServiceUnavailable || !strings.Contains(te.logs.String(), "keeping the request body in a temporary file: open ") {
 		t.Fatalf("status %d, want 503 with the file error logged\n%s", code, te.logs)
+	}
+}
+
+// TestEngineUwsgiOverLimitDrains: a uwsgi request whose CONTENT_LENGTH is
+// over limit-post is answered 413 before its body arrives, and the body
+// that goes on coming is read and dropped by the engine's loop, not by
+// the one thread that answered: a request on another connection is
+// served while the body still arrives (before, the thread drained it
+// until it stopped for 5 s). The body is read to its end, so the sender
+// sees no reset (nginx would turn one into a 502), and the connection
+// closes once it is in.
+func TestEngineUwsgiOverLimitDrains(t *testing.T) {
+	app := &helloApp{}
+	te := startEngine(t, "uwsgi", EngineSettings{LimitPost: 1000, Timeout: 10 * time.Second}, app, 1)
+	c, err := net.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	const size = 4 << 20
+	post, err := appendUwsgiPacket(nil, &uwsgiPacket{vars: []uwsgiVar{{"REQUEST_METHOD", "POST"}, {"PATH_INFO", "/up/"},
+		{"SERVER_PROTOCOL", "HTTP/1.1"}, {"CONTENT_LENGTH", strconv.Itoa(size)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write(post); err != nil {
+		t.Fatal(err)
+	}
+	// The upload goes on, a piece every 20 ms, until the GET is answered
+	// (or half the body, 5 s of it, is sent: the GET waited for it), then
+	// the rest all at once.
+	answered := make(chan struct{})
+	uploaded := make(chan error, 1)
+	var gotAnswerFirst atomic.Bool
+	go func() {
+		piece := bodyPattern(8 << 10)
+		sent := 0
+	slow:
+		for sent < size/2 {
+			select {
+			case <-answered:
+				gotAnswerFirst.Store(true)
+				break slow
+			case <-time.After(20 * time.Millisecond):
+			}
+			if _, err := c.Write(piece); err != nil {
+				uploaded <- err
+				return
+			}
+			sent += len(piece)
+		}
+		_, err := c.Write(bodyPattern(size - sent))
+		uploaded <- err
+	}()
+	br := bufio.NewReader(c)
+	if code, _ := readAnswer(t, br); code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413\n%s", code, te.logs)
+	}
+	// The uwsgi answer ends with the connection's sending side.
+	if b, err := io.ReadAll(br); err != nil || len(b) != 0 {
+		t.Fatalf("after the 413: %q, %v", b, err)
+	}
+	g, err := net.Dial("tcp", te.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	g.SetDeadline(time.Now().Add(20 * time.Second))
+	g.Write(getPacket(t))
+	if code, body := readAnswer(t, bufio.NewReader(g)); code != 200 || body != "hello" {
+		t.Fatalf("the GET: %d %q", code, body)
+	}
+	close(answered)
+	if err := <-uploaded; err != nil {
+		t.Fatalf("sending the rest of the body: %v (the engine stopped reading it)\n%s", err, te.logs)
+	}
+	if !gotAnswerFirst.Load() {
+		t.Fatalf("the GET on another connection was answered only once the slow half of the upload was in:\n%s", te.logs)
+	}
+	if n := app.n.Load(); n != 1 {
+		t.Fatalf("the app ran %d times, want 1 (the GET)", n)
+	}
+	// The whole body read, the engine closes the connection.
+	deadline := time.Now().Add(10 * time.Second)
+	for !te.e.idle() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the drained connection is still open\n%s", te.logs)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -216,6 +216,13 @@ func (uc *uwsgiConn) close() {
 	uc.c.Close()
 }
 
+// How long a body answered before it was read is drained (drainBody): at
+// most drainFor, and while no pause is longer than drainIdle.
+const (
+	drainFor  = time.Minute
+	drainIdle = 5 * time.Second
+)
+
 // drainBody reads and discards what is left of the request body, for at
 // most a minute and while it keeps coming. nginx sends the whole body before
 // it reads the response, and a connection closed under that send is a failed
@@ -224,11 +231,14 @@ func (uc *uwsgiConn) close() {
 // the client a 502 and nginx logs "writev() failed (32: Broken pipe) while
 // sending request to upstream" (or "Connection reset by peer": closing a
 // socket with unread data resets it).
+//
+// The engine drains a body that is still arriving in its loop instead
+// (engineConn.drain), within the same bounds.
 func (uc *uwsgiConn) drainBody() {
-	end := time.Now().Add(time.Minute)
+	end := time.Now().Add(drainFor)
 	buf := make([]byte, 32<<10)
 	for uc.body.N > 0 {
-		idle := time.Now().Add(5 * time.Second)
+		idle := time.Now().Add(drainIdle)
 		if idle.After(end) {
 			idle = end
 		}
