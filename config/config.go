@@ -216,7 +216,8 @@ type Config struct {
 	// AddHeader (add-header = "Name: value") adds a header to every
 	// response. Repeatable.
 	AddHeader []string
-	// LogDate (logdate, log-date) prefixes log lines with the date: "" is
+	// LogDate (logdate, log-date) prefixes the access lines and gowsgi's
+	// own messages with the date: "" is
 	// off, "true" uWSGI's default format, anything else a strftime format.
 	LogDate string
 	// Log4xx and Log5xx (log-4xx, log-5xx) log requests answered 4xx or

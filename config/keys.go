@@ -186,7 +186,7 @@ var keys = []*key{
 		help:  "give unix sockets to `USER[:GROUP]` (names or numbers)",
 		field: func(c *Config) any { return &c.ChownSocket }},
 	{name: "logdate", aliases: []string{"log-date"}, kind: kindString, group: groupControl, bareValue: "true",
-		help:  "prefix log lines with the date: true, or a strftime `FORMAT` such as %Y-%m-%d %H:%M:%S",
+		help:  "prefix access lines and gowsgi's messages with the date: true, or a strftime `FORMAT` such as %Y-%m-%d %H:%M:%S",
 		field: func(c *Config) any { return &c.LogDate }},
 	{name: "log-4xx", kind: kindBool, group: groupControl,
 		help:  "log requests answered 4xx even with disable-logging",

@@ -126,7 +126,8 @@ func gowsgi_engine_start(settings *C.char, n C.int) C.int {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(engineGCPercent)
 	}
-	logf := func(format string, a ...any) { fmt.Fprintf(gateway.Stderr, "gowsgi: "+format+"\n", a...) }
+	msgs := gateway.DatedWriter(gateway.Stderr, cfg.LogDate)
+	logf := func(format string, a ...any) { fmt.Fprintf(msgs, "gowsgi: "+format+"\n", a...) }
 	e, err := gateway.NewEngine(&cfg.EngineSettings, logf)
 	if err != nil {
 		startErr = err.Error()

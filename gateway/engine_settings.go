@@ -37,6 +37,9 @@ type EngineSettings struct {
 	// BufferSize bounds a uwsgi packet's vars (buffer-size).
 	BufferSize int         `json:"buffer_size,omitempty"`
 	AccessLog  *AccessSpec `json:"access_log,omitempty"`
+	// LogDate is the strftime format the engine dates its own messages
+	// with (logdate, StrftimeOf); "" leaves them undated.
+	LogDate string `json:"log_date,omitempty"`
 	// LiveReload is dev mode's: the engine answers the live reload
 	// script and stream and puts the script into pages
 	// (livereload_engine_linux.go).

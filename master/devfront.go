@@ -110,7 +110,7 @@ func (m *Master) startFront() {
 			m.logf("answering the error page on %s: %v", m.listeners[i].Addr(), err)
 			continue
 		}
-		srv := gateway.NewServer(h, log.New(m.out, "gowsgi: http: ", 0), cfg.MaxHeaderBytes, cfg.SocketTimeout)
+		srv := gateway.NewServer(h, log.New(m.msgs, "gowsgi: http: ", 0), cfg.MaxHeaderBytes, cfg.SocketTimeout)
 		srv.Serve(ln)
 		m.front = append(m.front, srv)
 		m.servers = append(m.servers, srv)

@@ -151,7 +151,7 @@ func (m *Master) fallBackToProxy(ctx context.Context, opts *pyworker.Options, er
 	if m.ops.metrics != nil {
 		m.ops.metrics = gateway.NewMetrics() // not the scoreboard's (setUpEngine)
 	}
-	fmt.Fprintf(m.out, "gowsgi: the master serves the connections (proxy path): %v\n", gr)
+	fmt.Fprintf(m.msgs, "gowsgi: the master serves the connections (proxy path): %v\n", gr)
 	mgr, err := pyworker.New(*opts)
 	if err != nil {
 		return err
@@ -215,6 +215,7 @@ func (m *Master) setUpEngine(opts *pyworker.Options, lib string) error {
 	s := gateway.EngineSettings{
 		ScriptName: cfg.ScriptName, Proxies: cfg.Proxies, AddHeader: cfg.ResponseHeaders,
 		LimitPost: cfg.LimitPost, Timeout: cfg.SocketTimeout, MaxHeaderBytes: cfg.MaxHeaderBytes, BufferSize: cfg.BufferSize,
+		LogDate: gateway.StrftimeOf(cfg.AccessSpec.Date),
 	}
 	for _, st := range cfg.StaticMaps {
 		s.Static = append(s.Static, gateway.EngineStaticOf(st))

@@ -112,8 +112,8 @@ func (m *Master) PythonVersion() string { return m.mgr.PythonVersion() }
 // Config is the configuration the master runs (do not change it).
 func (m *Master) Config() *Config { return &m.cfg }
 
-// Out is where the master writes its log.
-func (m *Master) Out() io.Writer { return m.out }
+// Out is where the master writes its messages (dated with logdate).
+func (m *Master) Out() io.Writer { return m.msgs }
 
 // printReady prints where the master listens, as runserver does.
 func (m *Master) printReady() {
@@ -140,7 +140,7 @@ func (m *Master) printReady() {
 		fmt.Fprintf(&b, "gowsgi: listening on %s\n", u)
 	}
 	b.WriteString("gowsgi: quit with CONTROL-C\n")
-	io.WriteString(m.out, b.String())
+	io.WriteString(m.msgs, b.String())
 }
 
 // closeListeners stops accepting; unix socket files are removed unless

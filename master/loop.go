@@ -137,7 +137,7 @@ func (m *Master) stop(sig os.Signal, h *handoff, now bool) error {
 	if sig != nil {
 		what = SignalName(sig)
 	}
-	fmt.Fprintf(m.out, "gowsgi: %s: finishing in-flight requests (press CONTROL-C again to stop at once)\n", what)
+	fmt.Fprintf(m.msgs, "gowsgi: %s: finishing in-flight requests (press CONTROL-C again to stop at once)\n", what)
 	err := m.finish(m.shutdown, "stopping")
 	m.removePidfile()
 	return err
@@ -173,7 +173,7 @@ func (m *Master) finish(phase func() error, what string) error {
 			if sig == stopQuietly {
 				continue // a stop, and this master stops already
 			}
-			fmt.Fprintf(m.out, "gowsgi: %s again: stopping now\n", SignalName(sig))
+			fmt.Fprintf(m.msgs, "gowsgi: %s again: stopping now\n", SignalName(sig))
 			m.kill()
 			// The graceful phase returns once the workers are gone; it
 			// must not hold the exit.

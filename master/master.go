@@ -43,6 +43,10 @@ type Master struct {
 	// out, workerOut and workerErr are where the master and its workers
 	// write: Config.Out, or the log file Serve opened (logto, daemonize).
 	out, workerOut, workerErr io.Writer
+	// msgs is out for the master's own messages: dated with logdate
+	// (gateway.DatedWriter). The access log and an app's traceback are
+	// written to out as they are.
+	msgs io.Writer
 
 	// sigs receives SIGINT, SIGTERM and SIGHUP from the moment the master
 	// starts, so no signal falls to its default action (exit) while the
@@ -110,7 +114,8 @@ func start(ctx context.Context, cfg Config, so startOptions) (_ *Master, err err
 		m.out, m.workerOut, m.workerErr = outs.out, outs.stdout, outs.stderr
 	}
 	m.inherited.Store(so.inherited)
-	m.logger = log.New(m.out, "gowsgi: ", 0)
+	m.msgs = gateway.DatedWriter(m.out, gateway.StrftimeOf(cfg.AccessSpec.Date))
+	m.logger = log.New(m.msgs, "gowsgi: ", 0)
 	signal.Notify(m.sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, stopQuietly)
 	defer func() {
 		if err != nil {
@@ -142,6 +147,7 @@ func start(ctx context.Context, cfg Config, so startOptions) (_ *Master, err err
 		return nil, err
 	}
 	opts := cfg.Workers
+	opts.LogDate = gateway.StrftimeOf(cfg.AccessSpec.Date)
 	if cacheDir != "" {
 		opts.CacheDir = cacheDir
 	}
@@ -157,14 +163,14 @@ func start(ctx context.Context, cfg Config, so startOptions) (_ *Master, err err
 		}
 	}()
 	if why != "" {
-		fmt.Fprintf(m.out, "gowsgi: the master serves the connections (proxy path): %s\n", why)
+		fmt.Fprintf(m.msgs, "gowsgi: the master serves the connections (proxy path): %s\n", why)
 	}
 	mgr, err := pyworker.New(opts)
 	if err != nil {
 		return nil, err
 	}
 	m.mgr = mgr
-	fmt.Fprintf(m.out, "gowsgi: starting %d worker(s) x %d thread(s) for %s with %s\n",
+	fmt.Fprintf(m.msgs, "gowsgi: starting %d worker(s) x %d thread(s) for %s with %s\n",
 		opts.Processes, opts.Threads, cfg.AppLabel, opts.Python)
 	err = m.startWorkers(ctx)
 	err = m.fallBackToProxy(ctx, &opts, err) // a Go runtime in the app (engine.go)
@@ -178,7 +184,7 @@ func start(ctx context.Context, cfg Config, so startOptions) (_ *Master, err err
 		m.setBroken(be)
 	}
 	if m.engine != nil {
-		fmt.Fprintf(m.out, "gowsgi: the workers serve the connections (in-worker engine)\n")
+		fmt.Fprintf(m.msgs, "gowsgi: the workers serve the connections (in-worker engine)\n")
 	}
 	if cfg.Mode == ModeDev && cfg.Dev != nil {
 		if err := m.startDev(); err != nil {
@@ -222,7 +228,7 @@ func (m *Master) serveListeners() {
 			h = m.devFront(h)
 		}
 		// One server per listener keeps LocalAddr per listener.
-		srv := gateway.NewServer(h, log.New(m.out, "gowsgi: http: ", 0), cfg.MaxHeaderBytes, cfg.SocketTimeout)
+		srv := gateway.NewServer(h, log.New(m.msgs, "gowsgi: http: ", 0), cfg.MaxHeaderBytes, cfg.SocketTimeout)
 		srv.Serve(ln)
 		m.servers = append(m.servers, srv)
 	}
@@ -275,7 +281,8 @@ func (m *Master) startWorkers(ctx context.Context) error {
 func (m *Master) setBroken(be *pyworker.BootError) {
 	m.bootErr.Store(be)
 	if be != nil {
-		fmt.Fprintf(m.out, "%s\ngowsgi: %v\n", strings.TrimRight(be.Traceback, "\n"), be)
+		fmt.Fprintf(m.out, "%s\n", strings.TrimRight(be.Traceback, "\n"))
+		fmt.Fprintf(m.msgs, "gowsgi: %v\n", be)
 	}
 }
 

@@ -55,6 +55,9 @@ type Options struct {
 	// ReportFiles makes each worker list the project files it imported
 	// (see ImportedFiles).
 	ReportFiles bool
+	// LogDate is the strftime format the workers date gowsgi's own
+	// messages with (logdate); "" leaves them undated.
+	LogDate string
 
 	// WarmUp, when set, is sent to every worker of a new generation before
 	// it goes live (its answer is discarded), so the first real request

@@ -89,8 +89,8 @@ func (m *Manager) baseConfig(mode string) workerConfig {
 		Mode: mode, Socket: m.ln.Addr().String(), Chdir: m.opts.Dir, PythonPath: m.opts.PythonPath,
 		App: app, Threads: m.opts.Threads, Processes: m.opts.Processes,
 		Preload: m.opts.Preload, DjangoSettings: m.opts.DjangoSettings, EagerURLConf: m.opts.EagerURLConf,
-		ReportFiles: m.opts.ReportFiles,
-		Engine:      m.engineConfig(-1),
+		ReportFiles: m.opts.ReportFiles, LogDate: m.opts.LogDate,
+		Engine: m.engineConfig(-1),
 	}
 }
 

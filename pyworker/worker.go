@@ -159,6 +159,7 @@ type workerConfig struct {
 	DjangoSettings string            `json:"django_settings,omitempty"`
 	EagerURLConf   bool              `json:"eager_urlconf,omitempty"`
 	ReportFiles    bool              `json:"report_files,omitempty"`
+	LogDate        string            `json:"log_date,omitempty"`
 	Engine         *engineConfig     `json:"engine,omitempty"`
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -184,5 +185,53 @@ func TestINIEnvironmentOnly(t *testing.T) {
 	})
 	if code, _, body := get(t, nil, p.url+"/"); code != 200 || body != "made by the factory" {
 		t.Fatalf("GET: %d %q\n%s", code, body, p.out)
+	}
+}
+
+// TestINILogDate: logdate dates the server's own messages, as uWSGI's
+// does (uwsgi_log), not only the access lines: the master's, the engine's
+// (a refused request) and the Python worker's (an app error after the
+// headers went out), each line once. The app's traceback stays as it is.
+func TestINILogDate(t *testing.T) {
+	dir := t.TempDir()
+	ini := filepath.Join(dir, "uwsgi.ini")
+	text := "[uwsgi]\nhttp = 127.0.0.1:0\nchdir = " + filepath.Join(repoRoot(t), "testdata", "apps") + "\nwsgi-file = all.py\n" +
+		"python = " + testPython(t) + "\nlogdate = %%Y-%%m-%%d %%H:%%M:%%S\n"
+	if err := os.WriteFile(ini, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startGowsgi(t, dir, nil, "--ini", ini)
+	date := `(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - `
+	resp, err := http.Get(p.url + "/exc_info/?mode=after") // cut short: the body is not read
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	c, err := net.Dial("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("\r\n\r\nGET / HTTP/1.1\r\n\r\n")) // an empty request line
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	status, _ := bufio.NewReader(c).ReadString('\n')
+	c.Close()
+	if !strings.HasPrefix(status, "HTTP/1.1 400") {
+		t.Fatalf("an empty request line got %q, want 400", status)
+	}
+	for what, re := range map[string]string{
+		"the master's start":  date + `gowsgi: starting 1 worker\(s\)`,
+		"the master's listen": date + `gowsgi: listening on http://`,
+		"the worker's error":  date + `gowsgi: error after the response to GET /exc_info/ started:\n`,
+		"the refused request": date + `gowsgi: (http: )?refused a request from 127\.0\.0\.1:\d+: `,
+		"the access line":     date + `.*GET /exc_info/\?mode=after`,
+	} {
+		if _, ok := p.out.waitFor(regexp.MustCompile(re), 10*time.Second); !ok {
+			t.Errorf("%s is not dated; output:\n%s", what, p.out)
+		}
+	}
+	if out := p.out.String(); regexp.MustCompile(date + `\d{4}-`).MatchString(out) {
+		t.Errorf("a line dated twice:\n%s", out)
+	} else if !regexp.MustCompile(`(?m)^Traceback \(most recent call last\):`).MatchString(out) {
+		t.Errorf("the app's traceback is not written as it is:\n%s", out)
 	}
 }

@@ -49,6 +49,7 @@ import re
 import signal
 import sys
 import sysconfig
+import time
 import traceback
 
 from . import protocol
@@ -77,7 +78,7 @@ class Config:
     __slots__ = ("mode", "socket", "token", "worker", "generation", "chdir",
                  "pythonpath", "module", "wsgi_file", "callable", "threads",
                  "processes", "preload", "django_settings", "eager_urlconf", "report_files",
-                 "engine")
+                 "engine", "log_date")
 
     @classmethod
     def from_json(cls, raw):
@@ -113,6 +114,8 @@ class Config:
         c.django_settings = _get(d, "django_settings", str, "")
         c.eager_urlconf = _get(d, "eager_urlconf", bool, False)
         c.report_files = _get(d, "report_files", bool, False)
+        # log_date: logdate's strftime format, for say().
+        c.log_date = _get(d, "log_date", str, "")
         # engine: {"lib": path, "settings": {...}} when the worker serves its
         # own connections (engine.py); absent on the proxy path.
         c.engine = _get(d, "engine", dict, None)
@@ -162,6 +165,8 @@ def main():
         config = Config.from_json(raw)
     except ConfigError as e:
         die("gowsgi: cannot start the python runtime: %s" % e)
+    global _log_date
+    _log_date = config.log_date
     if config.mode == "zygote":
         from . import zygote
         zygote.run(config)
@@ -170,9 +175,23 @@ def main():
         worker.run(config)
 
 
+# _log_date is logdate's strftime format (Config.log_date): say() dates
+# gowsgi's own messages with it, as the master and the engine date theirs.
+_log_date = ""
+
+
+def say(message, detail=""):
+    """say writes one of gowsgi's own messages, a line, on stderr, dated
+    when logdate is set; detail (a traceback) follows it as it is, as an
+    app's own output does."""
+    if _log_date:
+        message = time.strftime(_log_date, time.localtime()) + " - " + message
+    sys.stderr.write(message + "\n" + detail)
+
+
 def die(message, code=EXIT_CANNOT_START):
     """die prints a one-line message on stderr and exits the process."""
-    sys.stderr.write(message + "\n")
+    say(message)
     exit_process(code)
 
 

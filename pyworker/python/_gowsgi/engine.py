@@ -23,6 +23,7 @@ import sys
 import threading
 import traceback
 
+from . import boot
 from .handler import Handler, Starting, use_start_payload
 from .wsgi import EMPTY_INPUT, ErrorStream, InputStream, check_chunk
 
@@ -303,7 +304,7 @@ class EngineHandler(Handler):
             return _DONE
         except BaseException:
             try:
-                sys.stderr.write("gowsgi: engine thread %d:\n%s" % (thread, traceback.format_exc()))
+                boot.say("gowsgi: engine thread %d:" % thread, traceback.format_exc())
             except BaseException:
                 pass
             return _BROKEN
@@ -327,9 +328,9 @@ class EngineHandler(Handler):
         if not resp.headers_sent:
             resp.app_error(text)
             return
-        sys.stderr.write("gowsgi: error after the response to %s %s started:\n%s"
-                         % (environ.get("REQUEST_METHOD", "?"),
-                            environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""), text))
+        boot.say("gowsgi: error after the response to %s %s started:"
+                 % (environ.get("REQUEST_METHOD", "?"),
+                    environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")), text)
         resp.broken = True
 
     def log(self, rid, text):
@@ -354,13 +355,13 @@ def warm_up(app, base, payload):
         for _ in result:
             pass
     except Exception:
-        sys.stderr.write("gowsgi: the warm-up request failed:\n%s" % traceback.format_exc())
+        boot.say("gowsgi: the warm-up request failed:", traceback.format_exc())
     finally:
         if result is not None and hasattr(result, "close"):
             try:
                 result.close()
             except Exception:
-                sys.stderr.write("gowsgi: closing the warm-up response:\n%s" % traceback.format_exc())
+                boot.say("gowsgi: closing the warm-up response:", traceback.format_exc())
 
 
 def serve_thread(lib, handler, i):

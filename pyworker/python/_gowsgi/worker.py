@@ -81,8 +81,7 @@ class Worker:
         except (ConnectionClosed, OSError):
             boot.exit_process(boot.EXIT_OK if self.stopping else boot.EXIT_MASTER_GONE)
         except BaseException as e:
-            sys.stderr.write("gowsgi: worker %d thread %d: %s\n"
-                             % (self.config.worker, i, _describe(e)))
+            boot.say("gowsgi: worker %d thread %d: %s" % (self.config.worker, i, _describe(e)))
             boot.exit_process(boot.EXIT_MASTER_GONE)
 
     def read_control(self):
@@ -103,8 +102,7 @@ class Worker:
         except (ConnectionClosed, OSError):
             boot.exit_process(boot.EXIT_MASTER_GONE)
         except BaseException as e:
-            sys.stderr.write("gowsgi: worker %d control connection: %s\n"
-                             % (self.config.worker, _describe(e)))
+            boot.say("gowsgi: worker %d control connection: %s" % (self.config.worker, _describe(e)))
             boot.exit_process(boot.EXIT_MASTER_GONE)
 
     def stack(self, i):
@@ -127,8 +125,7 @@ def notify_changed(paths):
         try:
             autoreload.file_changed.send(sender=None, file_path=Path(p))
         except Exception:
-            sys.stderr.write("gowsgi: passing the change of %s to Django:\n%s"
-                             % (p, traceback.format_exc()))
+            boot.say("gowsgi: passing the change of %s to Django:" % p, traceback.format_exc())
 
 
 def import_urlconf(config):
@@ -146,8 +143,8 @@ def import_urlconf(config):
     try:
         boot.import_urlconf()
     except Exception:
-        sys.stderr.write("gowsgi: worker %d: importing the Django URLconf (requests will fail the "
-                         "same way):\n%s" % (config.worker, traceback.format_exc()))
+        boot.say("gowsgi: worker %d: importing the Django URLconf (requests will fail the "
+                 "same way):" % config.worker, traceback.format_exc())
 
 
 def _describe(e):
@@ -242,11 +239,11 @@ class EngineWorker(Worker):
         from . import engine
         try:
             if engine.serve_thread(self.lib, handler, i) != 0:
-                sys.stderr.write("gowsgi: worker %d thread %d: the engine refused the thread\n"
-                                 % (self.config.worker, i))
+                boot.say("gowsgi: worker %d thread %d: the engine refused the thread"
+                         % (self.config.worker, i))
                 boot.exit_process(boot.EXIT_MASTER_GONE)
         except BaseException as e:
-            sys.stderr.write("gowsgi: worker %d thread %d: %s\n" % (self.config.worker, i, _describe(e)))
+            boot.say("gowsgi: worker %d thread %d: %s" % (self.config.worker, i, _describe(e)))
             boot.exit_process(boot.EXIT_MASTER_GONE)
 
 

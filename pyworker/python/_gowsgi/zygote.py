@@ -153,7 +153,7 @@ class Zygote:
             self.kill_children()
             boot.exit_process(boot.EXIT_MASTER_GONE)
         except ProtocolError as e:
-            sys.stderr.write("gowsgi: zygote: protocol error: %s\n" % e)
+            boot.say("gowsgi: zygote: protocol error: %s" % e)
             self.kill_children()
             boot.exit_process(boot.EXIT_MASTER_GONE)
 
