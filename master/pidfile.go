@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -115,8 +116,8 @@ func removePidfile(path string, pid int) {
 // StopByPidfile is `gowsgi --stop PIDFILE`: SIGTERM, then wait until the
 // process is gone. When the pidfile then names another live master (a
 // restart's new master took over meanwhile), that one is stopped too: the
-// command stops the server, not one pid of it.
-func StopByPidfile(path string, timeout time.Duration) error {
+// command stops the server, not one pid of it. What it does is told on out.
+func StopByPidfile(path string, timeout time.Duration, out io.Writer) error {
 	pid, state, err := readPidfile(path)
 	if err != nil {
 		return err
@@ -126,13 +127,13 @@ func StopByPidfile(path string, timeout time.Duration) error {
 		return &ConfigError{Msg: fmt.Sprintf("no pidfile at %s", path), Hint: "is gowsgi running? Check the pidfile path in your ini."}
 	case pidfileStale:
 		os.Remove(path)
-		fmt.Fprintf(os.Stderr, "gowsgi: pidfile %s was stale (pid %d is not a running gowsgi); removed it. Nothing to stop.\n", path, pid)
+		fmt.Fprintf(out, "gowsgi: pidfile %s was stale (pid %d is not a running gowsgi); removed it. Nothing to stop.\n", path, pid)
 		return nil
 	}
 	deadline := time.Now().Add(timeout)
 	sig := syscall.SIGTERM
 	for stopped := map[int]bool{}; ; {
-		if err := stopPid(pid, sig, deadline, timeout); err != nil {
+		if err := stopPid(pid, sig, deadline, timeout, out); err != nil {
 			return err
 		}
 		stopped[pid] = true
@@ -140,7 +141,7 @@ func StopByPidfile(path string, timeout time.Duration) error {
 		if err != nil || state != pidfileLive || stopped[next] {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "gowsgi: the pidfile now names pid %d (a restart's new master); stopping it too\n", next)
+		fmt.Fprintf(out, "gowsgi: the pidfile now names pid %d (a restart's new master); stopping it too\n", next)
 		// Its previous master passed the stop on already, most likely:
 		// the quiet stop does not cut its requests short if so.
 		pid, sig = next, stopQuietly
@@ -148,15 +149,15 @@ func StopByPidfile(path string, timeout time.Duration) error {
 }
 
 // stopPid sends sig to pid and waits until it is gone.
-func stopPid(pid int, sig syscall.Signal, deadline time.Time, timeout time.Duration) error {
+func stopPid(pid int, sig syscall.Signal, deadline time.Time, timeout time.Duration, out io.Writer) error {
 	if err := syscall.Kill(pid, sig); err != nil {
 		return fmt.Errorf("stopping gowsgi (pid %d): %w", pid, err)
 	}
-	fmt.Fprintf(os.Stderr, "gowsgi: sent %s to pid %d; waiting for it to finish its requests\n", SignalName(sig), pid)
+	fmt.Fprintf(out, "gowsgi: sent %s to pid %d; waiting for it to finish its requests\n", SignalName(sig), pid)
 	// Not our child, so Wait is not possible: watch /proc instead.
 	for time.Now().Before(deadline) {
 		if !IsGowsgi(pid) {
-			fmt.Fprintf(os.Stderr, "gowsgi: pid %d stopped\n", pid)
+			fmt.Fprintf(out, "gowsgi: pid %d stopped\n", pid)
 			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -164,8 +165,8 @@ func stopPid(pid int, sig syscall.Signal, deadline time.Time, timeout time.Durat
 	return fmt.Errorf("gowsgi (pid %d) did not stop within %s; it may still be finishing long requests. Run --stop again to wait more, or kill -9 %d", pid, timeout, pid)
 }
 
-// ReloadByPidfile is `gowsgi --reload PIDFILE`: SIGHUP.
-func ReloadByPidfile(path string) error {
+// ReloadByPidfile is `gowsgi --reload PIDFILE`: SIGHUP, told on out.
+func ReloadByPidfile(path string, out io.Writer) error {
 	pid, state, err := readPidfile(path)
 	if err != nil {
 		return err
@@ -179,6 +180,6 @@ func ReloadByPidfile(path string) error {
 	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
 		return fmt.Errorf("reloading gowsgi (pid %d): %w", pid, err)
 	}
-	fmt.Fprintf(os.Stderr, "gowsgi: sent SIGHUP to pid %d: a new master is starting; the old one drains when it is ready\n", pid)
+	fmt.Fprintf(out, "gowsgi: sent SIGHUP to pid %d: a new master is starting; the old one drains when it is ready\n", pid)
 	return nil
 }

@@ -46,9 +46,9 @@ func rootFlags() []cli.Flag {
 func runRoot(c *cli.Context) error {
 	switch {
 	case c.IsSet("stop"):
-		return master.StopByPidfile(c.String("stop"), 60*time.Second)
+		return master.StopByPidfile(c.String("stop"), 60*time.Second, c.App.ErrWriter)
 	case c.IsSet("reload"):
-		return master.ReloadByPidfile(c.String("reload"))
+		return master.ReloadByPidfile(c.String("reload"), c.App.ErrWriter)
 	case c.NumFlags() == 0 && !hasUwsgiEnv():
 		return cli.ShowAppHelp(c)
 	}
