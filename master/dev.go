@@ -206,6 +206,11 @@ func (l *devLoop) reloadDone(m *Master, r reloadResult) {
 		m.logf("showing the error in the browser until the next save fixes it")
 	case m.dev.ctx.Err() != nil:
 		return // stopping
+	case errors.Is(r.err, pyworker.ErrGoRuntime) && m.engine != nil:
+		// Switching a running server to the proxy path is not done: the
+		// engine's generation keeps serving, a new start decides again
+		// (fallBackToProxy).
+		m.logf("reload failed: %v; restart gowsgi dev to serve through the master (it does when the app holds a Go runtime), or set engine = off", r.err)
 	default:
 		m.logf("reload failed: %v", r.err)
 	}

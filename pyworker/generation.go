@@ -264,6 +264,7 @@ func (m *Manager) failGeneration(g *generation, err error) {
 		default:
 			w.state = stateStopping
 			if w.pid > 0 {
+				w.given = true
 				m.procs.signal(w.pid, syscall.SIGKILL)
 			}
 			// A fork in flight is killed when its Forked frame comes

@@ -134,6 +134,9 @@ func (m *Manager) onExit(w *worker, e Exit) {
 		m.logf("%s did not stop in time and was killed", w)
 		return
 	}
+	if expected && e.Signal == syscall.SIGKILL && w.given {
+		return // the generation's failure says why; no guessing at out of memory
+	}
 	if be := bootErrorOf(w, e); be != nil {
 		if !g.live {
 			m.failGeneration(g, be)

@@ -52,6 +52,7 @@ type worker struct {
 	forkedBy *worker    // the zygote that forked it, nil when exec'd
 	bootErr  *BootError // the import failure it reported
 	harakiri bool       // killed by harakiri
+	given    bool       // killed because its generation was given up (failGeneration)
 	row      int        // its scoreboard row with the engine, else -1
 
 	ctrlClosed   bool // its control connection was read to the end

@@ -97,3 +97,33 @@ func buildGoLib(t *testing.T) string {
 	}
 	return lib
 }
+
+// TestGoRuntimeInADevReload: a save that makes the app load a Go runtime
+// of its own (here version.py loads testdata/gogo's library) cannot be
+// served by the engine's dev workers. The reload fails, says so and what
+// to do (a new start serves through the master), and the generation that
+// serves keeps serving the code it has.
+func TestGoRuntimeInADevReload(t *testing.T) {
+	lib := buildGoLib(t)
+	dir := copyMysite(t)
+	p := startGowsgi(t, dir, []string{"GOGO_LIB=" + lib}, "dev", ".", "127.0.0.1:0", "--python", testPython(t))
+	if !p.engine() {
+		t.Skip("the proxy path serves (GOWSGI_ENGINE=off): a Go runtime is nothing to it")
+	}
+	saveFile(t, filepath.Join(dir, "mysite", "version.py"),
+		"import ctypes, os\nctypes.CDLL(os.environ['GOGO_LIB']).gogo_answer()\nVERSION = \"2\"\n")
+	hint := regexp.MustCompile(`reload failed: .*` + regexp.QuoteMeta(lib) + ` is built with Go.*; ` +
+		`restart gowsgi dev to serve through the master`)
+	if _, ok := p.out.waitFor(hint, 30*time.Second); !ok {
+		t.Fatalf("no failed reload that says what to do; output:\n%s", p.out)
+	}
+	if code, _, body := get(t, nil, p.url+"/version/"); code != 200 || body != "1" {
+		t.Errorf("/version/ after the failed reload: %d %q, want the old generation's 200 \"1\"\n%s", code, body, p.out)
+	}
+	// The given-up generation's worker is killed by the manager itself: its
+	// exit is no mystery to log (it read "out of memory (see dmesg)?").
+	time.Sleep(500 * time.Millisecond)
+	if out := p.out.String(); strings.Contains(out, "killed by SIGKILL") {
+		t.Errorf("the given-up worker's kill is logged as an unexplained SIGKILL:\n%s", out)
+	}
+}
