@@ -73,6 +73,10 @@ type engineConn struct {
 
 	registered bool
 	events     uint32 // what it is registered for
+	// armed: with several threads, registered EPOLLONESHOT and its event
+	// not taken yet (mu held). Arming it again before a thread takes it
+	// would let a second thread take it while the first still serves it.
+	armed      bool
 	remoteAddr string // the peer as http.Request.RemoteAddr has it
 	closeEnds  bool   // the last answer's body ends with the connection
 	dead       bool
@@ -160,6 +164,10 @@ func (c *engineConn) expired(now time.Time, timeout time.Duration, graceOver boo
 		return false
 	case c.drainLeft > 0 && !c.flushing:
 		return now.Sub(c.lastIO) > drainIdle || now.After(c.drainEnd) || graceOver
+	case c.drainLeft > 0:
+		// Its 413 is still going out, while the body it answers may go
+		// on arriving (so hasPendingInput would keep it for ever).
+		return now.Sub(c.lastIO) > timeout || now.After(c.drainEnd)
 	case hasPendingInput(c.fd):
 		// It sent something its event has not delivered yet (a busy
 		// machine): not silent.
@@ -209,6 +217,7 @@ func (c *engineConn) close() {
 func (c *engineConn) onReadable(e *Engine, be *threadBackend, buf []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.armed = false
 	if c.dead {
 		return
 	}
@@ -283,6 +292,7 @@ func (c *engineConn) drain(e *Engine, buf []byte, now time.Time) {
 func (c *engineConn) onWritable(e *Engine, be *threadBackend, buf []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.armed = false
 	if c.dead {
 		return
 	}
@@ -312,7 +322,9 @@ func (c *engineConn) process(e *Engine, be *threadBackend) {
 		} else {
 			next = c.stepHTTP(e, be)
 		}
-		if c.dead || c.flushing {
+		// Closed, or waiting already: for its answer to go out, or
+		// for the rest of a body to drop (closeDone armed it).
+		if c.dead || c.flushing || c.drainLeft > 0 {
 			return
 		}
 		if !next {

@@ -85,11 +85,17 @@ func acceptConn(lfd int) (int, unix.Sockaddr, error) {
 // accept4 is unix.Accept4 without its getsockopt(SO_PROTOCOL) on the
 // listening socket for every IPv4 peer (x/sys/unix asks, to tell an L2TP
 // socket from a TCP one): a syscall per connection the engine's TCP and
-// unix listeners do not need. Its listeners are non-blocking (see rawRead).
+// unix listeners do not need. Unlike the engine's reads and writes it
+// tells the scheduler (Syscall6, not RawSyscall6): a listening socket's
+// O_NONBLOCK belongs to a file description the master, every worker and
+// the next master share, so the engine does not own it, and a raw accept4
+// on a listener left blocking would sit on its P and stop the next garbage
+// collection, and with it the whole worker's Go side
+// (TestEngineAcceptOnABlockingListener).
 func accept4(lfd, flags int) (int, unix.Sockaddr, error) {
 	var rsa unix.RawSockaddrAny
 	n := uint32(unix.SizeofSockaddrAny)
-	r, _, errno := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&n)), uintptr(flags), 0, 0)
+	r, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&n)), uintptr(flags), 0, 0)
 	if errno != 0 {
 		return -1, nil, errno
 	}
@@ -120,9 +126,9 @@ func accept4(lfd, flags int) (int, unix.Sockaddr, error) {
 	return fd, nil, nil
 }
 
-// The engine's sockets are non-blocking, and it never sets a lingering
-// close: a read, a write, an accept or a close of one does not sleep, so it
-// is a raw syscall, without telling the Go scheduler about it. Telling it
+// The engine's connections are non-blocking, and it never sets a lingering
+// close: a read, a write or a close of one does not sleep, so it is a raw
+// syscall, without telling the Go scheduler about it. Telling it
 // (entersyscall, exitsyscall) was 2.6% of a worker's CPU behind nginx
 // (perf, hello): a syscall that returns in microseconds has no P to give
 // away. The calls that wait (epoll_wait, poll) keep the scheduler's.
@@ -130,8 +136,17 @@ func accept4(lfd, flags int) (int, unix.Sockaddr, error) {
 func rawRead(fd int, p []byte) (int, error)  { return rawIO(unix.SYS_READ, fd, p) }
 func rawWrite(fd int, p []byte) (int, error) { return rawIO(unix.SYS_WRITE, fd, p) }
 
-// rawIO is a read or a write (trap) of p on fd.
+// rawIO is a read or a write (trap) of p on fd. Built with -race it is
+// unix.Read or unix.Write, which tell the race detector which bytes of p the
+// kernel wrote or read: without that, a slice still in use when its buffer
+// is read into again goes unreported (TestRaceSeesEngineReads).
 func rawIO(trap uintptr, fd int, p []byte) (int, error) {
+	if raceEnabled {
+		if trap == unix.SYS_READ {
+			return unix.Read(fd, p)
+		}
+		return unix.Write(fd, p)
+	}
 	var ptr unsafe.Pointer
 	if len(p) > 0 {
 		ptr = unsafe.Pointer(&p[0])

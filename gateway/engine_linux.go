@@ -62,6 +62,7 @@ type Engine struct {
 	single   bool         // one thread serves: level-triggered registrations (SetThreads)
 	forks    *ForkWatch   // the process's forks (SetForkWatch); nil: assume it forked
 	strays   atomic.Int64 // events for a descriptor that is not a connection (tests)
+	rearmed  atomic.Int64 // connections armed again before a thread took their event (a bug; tests)
 	threads  atomic.Int32
 	gone     chan struct{} // closed when the last thread leaves after a stop
 	goneOnce sync.Once
@@ -476,6 +477,11 @@ func (e *Engine) register(c *engineConn, events uint32) {
 		if c.registered && c.events == events {
 			return
 		}
+	} else {
+		if c.armed {
+			e.rearmed.Add(1)
+		}
+		c.armed = true
 	}
 	c.events = events
 	if c.registered {

@@ -516,10 +516,18 @@ func TestEngineSpoolCannotCreate(t *testing.T) {
 // served while the body still arrives (before, the thread drained it
 // until it stopped for 5 s). The body is read to its end, so the sender
 // sees no reset (nginx would turn one into a 502), and the connection
-// closes once it is in.
+// closes once it is in. With two threads the connection is armed once
+// for the rest of its body, not again by the request's loop (the engine's
+// cleanup counts a second arming: a second thread could take the event).
 func TestEngineUwsgiOverLimitDrains(t *testing.T) {
+	for _, threads := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d thread(s)", threads), func(t *testing.T) { overLimitDrains(t, threads) })
+	}
+}
+
+func overLimitDrains(t *testing.T, threads int) {
 	app := &helloApp{}
-	te := startEngine(t, "uwsgi", EngineSettings{LimitPost: 1000, Timeout: 10 * time.Second}, app, 1)
+	te := startEngine(t, "uwsgi", EngineSettings{LimitPost: 1000, Timeout: 10 * time.Second}, app, threads)
 	c, err := net.Dial("tcp", te.addr)
 	if err != nil {
 		t.Fatal(err)

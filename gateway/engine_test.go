@@ -70,6 +70,10 @@ func startEngine(t testing.TB, kind string, s EngineSettings, app EngineApp, thr
 		e.Close()
 		te.wg.Wait()
 		f.Close()
+		// Every test of the engine holds it to one event to one thread.
+		if n := e.rearmed.Load(); n > 0 {
+			t.Errorf("%d connection(s) armed in epoll again before a thread took their event", n)
+		}
 	})
 	return te
 }
