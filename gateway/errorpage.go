@@ -3,11 +3,26 @@ package gateway
 import (
 	"html/template"
 	"net/http"
+	"sync"
 
 	"github.com/gowsgi/gowsgi/pyworker"
 )
 
-var bootErrorTmpl = template.Must(template.New("boot").Parse(`<!DOCTYPE html>
+// The page's template is parsed the first time the page is answered, not
+// at init: a package-level template would be parsed in every process that
+// links the package, the engine library in each worker too, and would link
+// the template parser there (TestEngineLibraryLinks).
+var (
+	bootErrorOnce sync.Once
+	bootErrorT    *template.Template
+)
+
+func bootErrorTmpl() *template.Template {
+	bootErrorOnce.Do(func() { bootErrorT = template.Must(template.New("boot").Parse(bootErrorPage)) })
+	return bootErrorT
+}
+
+const bootErrorPage = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Type}} at import | gowsgi</title>
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#fff;color:#222}
@@ -29,7 +44,7 @@ footer{color:#666;padding:1em 2em}
 <section><h2>Traceback</h2><pre class="tb">{{.Traceback}}</pre></section>
 <footer>Every request gets this page until the code imports again. Fix the error and save: this page reloads by itself with the new code.</footer>
 </body></html>
-`))
+`
 
 // WriteBootError answers with a 500 HTML page describing an import failure:
 // the exception, the file and line, the source around it and the traceback.
@@ -38,5 +53,5 @@ func WriteBootError(w http.ResponseWriter, be *pyworker.BootError) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusInternalServerError)
-	bootErrorTmpl.Execute(w, be)
+	bootErrorTmpl().Execute(w, be)
 }

@@ -3,7 +3,9 @@
 package master
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"io/fs"
 	"net"
@@ -125,5 +127,37 @@ func TestListenerFileForTheWorkers(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("a net.FileListener made after unpollSockets never accepted")
+	}
+}
+
+// TestEngineLibraryLinks: the engine library in every worker holds the
+// request path, not what only the master does. The import error page's
+// template is parsed on first use (gateway.WriteBootError), so the library,
+// which never answers that page, neither parses it at each worker's start
+// nor links the template parser.
+func TestEngineLibraryLinks(t *testing.T) {
+	lib, err := engineLibFS.ReadFile(engineLibPath)
+	if err != nil {
+		t.Skip("built without the engine library (make engine)")
+	}
+	f, err := elf.NewFile(bytes.NewReader(lib))
+	if err != nil {
+		t.Fatal(err)
+	}
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	has := map[string]bool{}
+	for _, s := range syms {
+		has[s.Name] = true
+	}
+	if !has["github.com/gowsgi/gowsgi/gateway.NewEngine"] {
+		t.Fatal("the library has no gateway.NewEngine: not the engine, or stripped")
+	}
+	for _, name := range []string{"html/template.(*Template).Parse", "text/template/parse.Parse", "github.com/gowsgi/gowsgi/gateway.WriteBootError"} {
+		if has[name] {
+			t.Errorf("the engine library links %s", name)
+		}
 	}
 }
