@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"gopkg.in/ini.v1"
@@ -135,6 +136,7 @@ type loader struct {
 	strict       bool
 	inherits     []option // inherit = files, read after everything else
 	setEnv       map[string]string
+	reload       bool // this start is a restart (if-reload)
 	errs         []error
 	warnings     []Warning
 }
@@ -156,6 +158,16 @@ func newLoader(o LoadOptions) *loader {
 	l := &loader{lookupEnv: o.LookupEnv, environ: o.Environ, setEnv: map[string]string{}}
 	if l.lookupEnv == nil {
 		l.lookupEnv = os.LookupEnv
+	}
+	// The file is read as uWSGI reads it: after UWSGI_RELOADS is counted.
+	reloads, reload := Reloads(l.lookupEnv)
+	l.reload = reload
+	env := l.lookupEnv
+	l.lookupEnv = func(k string) (string, bool) {
+		if k == ReloadsEnv {
+			return strconv.Itoa(reloads), true
+		}
+		return env(k)
 	}
 	if l.environ == nil {
 		l.environ = os.Environ()

@@ -42,8 +42,8 @@ func init() {
 		"if-env":                func(l *loader, arg, k, v string, s Source) { l.ifEnv(arg, k, v, s, false) },
 		"ifenv":                 func(l *loader, arg, k, v string, s Source) { l.ifEnv(arg, k, v, s, false) },
 		"if-not-env":            func(l *loader, arg, k, v string, s Source) { l.ifEnv(arg, k, v, s, true) },
-		"if-reload":             func(l *loader, arg, k, v string, s Source) {}, // gowsgi's HUP starts a new process: never a reload
-		"if-not-reload":         func(l *loader, arg, k, v string, s Source) { l.add(k, v, s) },
+		"if-reload":             func(l *loader, arg, k, v string, s Source) { l.ifReload(k, v, s, false) },
+		"if-not-reload":         func(l *loader, arg, k, v string, s Source) { l.ifReload(k, v, s, true) },
 		"if-hostname":           func(l *loader, arg, k, v string, s Source) { l.ifTest(arg == l.statics['h'], arg, k, v, s) },
 		"if-not-hostname":       func(l *loader, arg, k, v string, s Source) { l.ifTest(arg != l.statics['h'], arg, k, v, s) },
 		"if-exists":             func(l *loader, arg, k, v string, s Source) { l.ifTest(exists(arg), arg, k, v, s) },
@@ -142,6 +142,17 @@ func (l *loader) firstValue(key string) (string, bool) {
 func (l *loader) ifTest(ok bool, arg, key, value string, src Source) {
 	if ok {
 		l.add(key, strings.ReplaceAll(value, "%(_)", arg), src)
+	}
+}
+
+// ifReload is if-reload / if-not-reload: whether this start is a restart.
+// uWSGI knows by UWSGI_RELOADS, which it sets at start and a reload's
+// re-exec finds (Reloads); gowsgi's master sets it too when it starts, and
+// the new process a HUP or touch-reload starts inherits it. As in uWSGI,
+// the block's lines are added as they are (no %(_)).
+func (l *loader) ifReload(key, value string, src Source, negate bool) {
+	if l.reload != negate {
+		l.add(key, value, src)
 	}
 }
 

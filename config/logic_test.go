@@ -236,3 +236,34 @@ func TestSeveralFiles(t *testing.T) {
 		t.Errorf("processes' sources = %v", s)
 	}
 }
+
+// TestIfReload: if-reload applies in a start that finds UWSGI_RELOADS set
+// (a HUP's or touch-reload's new master, which inherits it from the
+// master it replaces), if-not-reload in the first start; TestHUPIfReload
+// runs both for real.
+func TestIfReload(t *testing.T) {
+	text := "[uwsgi]\nif-reload =\nprocesses = 3\nendif =\nif-not-reload =\nprocesses = 5\nthreads = 2\nendif =\npidfile = /run/reload-$(UWSGI_RELOADS).pid\n"
+	for _, tc := range []struct {
+		env              map[string]string
+		processes, thrds int
+		pidfile          string // the count as this start's ini sees it
+	}{
+		{env: map[string]string{}, processes: 5, thrds: 2, pidfile: "/run/reload-0.pid"},
+		{env: map[string]string{"UWSGI_RELOADS": "0"}, processes: 3, thrds: 1, pidfile: "/run/reload-1.pid"},
+		{env: map[string]string{"UWSGI_RELOADS": "7"}, processes: 3, thrds: 1, pidfile: "/run/reload-8.pid"},
+	} {
+		r, _, err := loadText(t, "site.ini", text, LoadOptions{LookupEnv: func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Config.Processes != tc.processes || r.Config.Threads != tc.thrds {
+			t.Errorf("environment %v: processes %d, threads %d; want %d, %d", tc.env, r.Config.Processes, r.Config.Threads, tc.processes, tc.thrds)
+		}
+		if r.Config.Pidfile != tc.pidfile {
+			t.Errorf("environment %v: $(UWSGI_RELOADS) read as %q, want %q", tc.env, r.Config.Pidfile, tc.pidfile)
+		}
+	}
+	if IsEnvOption("UWSGI_RELOADS") || !IsEnvOption("UWSGI_PROCESSES") || IsEnvOption("UWSGI_") {
+		t.Error("IsEnvOption: UWSGI_RELOADS is uWSGI's own, UWSGI_PROCESSES an option")
+	}
+}

@@ -77,6 +77,32 @@ func envKeyName(name string) string {
 	return strings.ReplaceAll(strings.ToLower(name), "_", "-")
 }
 
+// ReloadsEnv counts a master's restarts: uWSGI sets it to 0 when it
+// starts and each reload's re-exec adds one; a start that finds it set is a
+// reload (if-reload). It is not an option.
+const ReloadsEnv = "UWSGI_RELOADS"
+
+// Reloads is this start's count as uWSGI's uwsgi_setup makes it from the
+// environment lookup gives: 0 for a first start, one more than the value
+// found for a reload. The ini sees the count in $(UWSGI_RELOADS), and the
+// master sets it before it starts anything (a HUP's new master inherits it).
+func Reloads(lookup func(string) (string, bool)) (n int, reload bool) {
+	v, ok := lookup(ReloadsEnv)
+	if !ok {
+		return 0, false
+	}
+	found, _ := atoi(v)
+	return int(found) + 1, true
+}
+
+// IsEnvOption reports whether the environment variable name is a uWSGI
+// option (UWSGI_PROCESSES), not one of the UWSGI_* variables uWSGI sets for
+// itself (UWSGI_RELOADS).
+func IsEnvOption(name string) bool {
+	rest, ok := strings.CutPrefix(name, "UWSGI_")
+	return ok && rest != "" && !envSkip[rest]
+}
+
 // envSkip are UWSGI_* variables uWSGI sets for itself, not options.
 var envSkip = map[string]bool{
 	"RELOADS": true, "VASSALS_DIR": true, "EMPEROR_FD": true, "BROODLORD_NUM": true,
@@ -88,11 +114,10 @@ var envSkip = map[string]bool{
 func (l *loader) readEnviron() {
 	for _, kv := range l.environ {
 		name, value, ok := strings.Cut(kv, "=")
-		rest, isUwsgi := strings.CutPrefix(name, "UWSGI_")
-		if !ok || !isUwsgi || rest == "" || envSkip[rest] {
+		if !ok || !IsEnvOption(name) {
 			continue
 		}
-		l.add(envKeyName(rest), value, Source{Env: name})
+		l.add(envKeyName(strings.TrimPrefix(name, "UWSGI_")), value, Source{Env: name})
 	}
 }
 

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/cloudflare/tableflip"
+
+	"github.com/gowsgi/gowsgi/config"
 )
 
 // Serve runs a production master until it is stopped or replaced by the
@@ -35,6 +37,7 @@ func Serve(cfg Config) error {
 	if cfg.Daemonize != "" && os.Getenv(daemonizedEnv) == "" {
 		return daemonize(cfg.Daemonize)
 	}
+	countReloads()
 	outs, closeLog, err := openLogs(&cfg) // logto, log-maxsize (logfile.go)
 	if err != nil {
 		return err
@@ -89,6 +92,16 @@ func Serve(cfg Config) error {
 	daemonReady()
 	m.notifyReady(upg.HasParent())
 	return m.run(context.Background(), &handoff{upg: upg, result: make(chan error, 1)})
+}
+
+// countReloads sets UWSGI_RELOADS as uWSGI does at start: 0, or one more
+// than the value this process found (config.Reloads, which its ini saw). The new master a HUP or touch-reload
+// starts inherits it, so its ini's if-reload blocks apply and its
+// if-not-reload blocks do not (config.ReloadsEnv), and the app sees the
+// count. After daemonize's re-exec: the daemon is a first start.
+func countReloads() {
+	n, _ := config.Reloads(os.LookupEnv)
+	os.Setenv(config.ReloadsEnv, strconv.Itoa(n))
 }
 
 // handoff is the production master's restart: a new gowsgi process

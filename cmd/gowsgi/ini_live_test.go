@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -233,5 +235,32 @@ func TestINILogDate(t *testing.T) {
 		t.Errorf("a line dated twice:\n%s", out)
 	} else if !regexp.MustCompile(`(?m)^Traceback \(most recent call last\):`).MatchString(out) {
 		t.Errorf("the app's traceback is not written as it is:\n%s", out)
+	}
+}
+
+// TestHUPIfReload: the master a kill -HUP starts reads its ini as a
+// reload, as uWSGI's re-exec does: its if-reload blocks apply, the first
+// master's if-not-reload ones, and $(UWSGI_RELOADS) counts the restarts
+// (before, if-reload never applied).
+func TestHUPIfReload(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "gowsgi.pid")
+	ini := filepath.Join(iniLiveDir(t), "if-reload.ini")
+	p := startGowsgi(t, t.TempDir(), iniEnv(t, "GOWSGI_TEST_PIDFILE="+pidfile), "--ini", ini)
+	t.Cleanup(func() { killByPidfile(t, pidfile) })
+	check := func(start, reloads string) {
+		t.Helper()
+		code, hdr, _ := get(t, nil, p.url+"/")
+		if code != 200 || hdr.Get("X-Start") != start || hdr.Get("X-Reloads") != reloads {
+			t.Fatalf("GET: %d, X-Start %q, X-Reloads %q; want %q, %q\n%s", code, hdr.Get("X-Start"), hdr.Get("X-Reloads"), start, reloads, p.out)
+		}
+	}
+	check("first", "0")
+	pid := readPid(t, pidfile)
+	for i := 1; i <= 2; i++ {
+		if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		pid = waitNewMaster(t, pidfile, pid)
+		check("reload", strconv.Itoa(i))
 	}
 }

@@ -59,7 +59,7 @@ func readConfig(c *cli.Context) (config.Config, config.Loaded, error) {
 // UWSGI_HTTP... serves, as uwsgi does, instead of printing the help.
 func hasUwsgiEnv() bool {
 	for _, kv := range os.Environ() {
-		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "UWSGI_") && len(name) > len("UWSGI_") {
+		if name, _, _ := strings.Cut(kv, "="); config.IsEnvOption(name) {
 			return true
 		}
 	}
