@@ -272,7 +272,7 @@ func upgrade(upg *tableflip.Upgrader, result chan<- error) {
 // the previous master when there is one. tableflip flattens the bind error
 // into text ("can't create new listener: ..."); the original error is kept
 // so "address already in use" still gets its hint. New listeners come
-// from bind (systemd's sockets, else net.Listen).
+// from bind (systemd's sockets, else bindSocket).
 func tableflipListen(upg *tableflip.Upgrader, bind func(network, addr string) (net.Listener, error)) func(network, addr string) (net.Listener, error) {
 	return func(network, addr string) (net.Listener, error) {
 		var bindErr error

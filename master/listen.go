@@ -5,6 +5,7 @@ package master
 // sockets a HUP's previous master or systemd passed.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,12 +17,28 @@ import (
 	"time"
 )
 
+// bindSocket is net.Listen with plain TCP. Since Go 1.24 net.Listen opens
+// a Linux TCP listener as MPTCP (IPPROTO_MPTCP) wherever the kernel has it
+// (5.6 on). The clients gowsgi serves (nginx, load balancers, browsers)
+// speak plain TCP, so each connection went through MPTCP's request socket,
+// accept and poll to fall back to TCP (0.7% of the workers' CPU behind
+// nginx in perf), and the TCP options gowsgi sets on its listeners depend
+// on MPTCP supporting each: TCP_DEFER_ACCEPT (socket-timeout) only since
+// 2022 (mptcp_net-next issue 271), so on older kernels gowsgi would refuse
+// to start. uWSGI's listeners, and nginx's, are TCP
+// (TestListenersArePlainTCP).
+func bindSocket(network, addr string) (net.Listener, error) {
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false)
+	return lc.Listen(context.Background(), network, addr)
+}
+
 // listen binds one address, through listenFn when set (it returns an
 // inherited socket after a HUP).
 func listen(l Listen, listenFn func(network, addr string) (net.Listener, error)) (net.Listener, error) {
 	addr := strings.TrimPrefix(l.Addr, "unix:")
 	if listenFn == nil {
-		listenFn = net.Listen
+		listenFn = bindSocket
 	}
 	if l.network() == "unix" {
 		if dir := filepath.Dir(addr); dir != "" {

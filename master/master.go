@@ -38,7 +38,7 @@ type Master struct {
 	uwsgi          *gateway.UwsgiServer
 
 	// listenFn creates (or inherits) listeners; Serve passes tableflip's,
-	// so a HUP hands them to the new process. nil: net.Listen.
+	// so a HUP hands them to the new process. nil: bindSocket.
 	listenFn func(network, addr string) (net.Listener, error)
 	// out, workerOut and workerErr are where the master and its workers
 	// write: Config.Out, or the log file Serve opened (logto, daemonize).
@@ -91,7 +91,7 @@ func Start(ctx context.Context, cfg Config) (*Master, error) {
 // startOptions are what Serve sets up before a production master starts.
 type startOptions struct {
 	// listenFn creates or inherits listeners (tableflip's); nil:
-	// net.Listen.
+	// bindSocket.
 	listenFn func(network, addr string) (net.Listener, error)
 	outs     *outputs // the log file; nil: Config.Out and the workers' own
 	// inherited: the sockets come from a previous master that serves on

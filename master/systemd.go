@@ -264,7 +264,7 @@ func (a *activation) bind(network, addr string) (net.Listener, error) {
 			return ln, nil
 		}
 	}
-	return net.Listen(network, addr)
+	return bindSocket(network, addr)
 }
 
 // systemdOwns reports whether the unix socket at path came from systemd
