@@ -82,9 +82,9 @@ func envKeyName(name string) string {
 // reload (if-reload). It is not an option.
 const ReloadsEnv = "UWSGI_RELOADS"
 
-// Reloads is this start's count as uWSGI's uwsgi_setup makes it from the
-// environment lookup gives: 0 for a first start, one more than the value
-// found for a reload. The ini sees the count in $(UWSGI_RELOADS), and the
+// Reloads is this start's count as uWSGI's uwsgi_setup makes it from its
+// environment (read through lookup): 0 for a first start, one more than
+// the value found for a reload. The ini sees the count in $(UWSGI_RELOADS), and the
 // master sets it before it starts anything (a HUP's new master inherits it).
 func Reloads(lookup func(string) (string, bool)) (n int, reload bool) {
 	v, ok := lookup(ReloadsEnv)

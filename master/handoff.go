@@ -95,10 +95,11 @@ func Serve(cfg Config) error {
 }
 
 // countReloads sets UWSGI_RELOADS as uWSGI does at start: 0, or one more
-// than the value this process found (config.Reloads, which its ini saw). The new master a HUP or touch-reload
-// starts inherits it, so its ini's if-reload blocks apply and its
-// if-not-reload blocks do not (config.ReloadsEnv), and the app sees the
-// count. After daemonize's re-exec: the daemon is a first start.
+// than the value this process found (config.Reloads, the count its ini
+// saw). The new master a HUP or touch-reload starts inherits it, so its
+// ini's if-reload blocks apply and its if-not-reload blocks do not, and
+// the app sees the count. It runs after daemonize's re-exec: the daemon is
+// a first start.
 func countReloads() {
 	n, _ := config.Reloads(os.LookupEnv)
 	os.Setenv(config.ReloadsEnv, strconv.Itoa(n))
